@@ -1,0 +1,1 @@
+"""detente: a verifiable hotline between adversaries."""

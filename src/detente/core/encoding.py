@@ -1,0 +1,108 @@
+"""Canonical encoding: the exact bytes detente signs, stores, sends and verifies.
+
+Every signed value is RFC 8785 (JSON Canonicalization Scheme) JSON. The bytes a party signs
+are a per-kind domain-separation prefix followed by that JSON, so a signature over a receipt
+can never be replayed as a signature over a message. Integers are kept below 2**53 by the
+models (RFC 8785 cannot carry larger ones exactly); anything larger travels as a string.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import rfc8785
+
+MAX_SAFE_INT = 2**53 - 1
+
+
+class EncodingError(ValueError):
+    """The bytes are not the canonical encoding of a JSON object."""
+
+
+def canonical(value: Any) -> bytes:
+    """Return the RFC 8785 canonical JSON bytes of ``value``."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        raise EncodingError(f"value cannot be canonically encoded: {exc}") from exc
+
+
+def domain(kind: str) -> bytes:
+    """The domain-separation prefix for entries of ``kind``."""
+    return b"detente/v1/" + kind.encode("ascii") + b"\n"
+
+
+def signing_input(kind: str, body: bytes) -> bytes:
+    """The exact bytes an Ed25519 signature covers for an entry of ``kind``."""
+    return domain(kind) + body
+
+
+def parse_canonical(body: bytes, *, max_depth: int = 32) -> dict[str, Any]:
+    """Parse ``body`` as a JSON object and insist it is in canonical form.
+
+    Refusing non-canonical bytes keeps one meaning to one byte string: two parties can never
+    hold different bytes for the same signed statement.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EncodingError("body is not UTF-8") from exc
+    _check_depth(text, max_depth)
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise EncodingError(f"body is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise EncodingError("body is not a JSON object")
+    if canonical(value) != body:
+        raise EncodingError("body is not in RFC 8785 canonical form")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise EncodingError(f"{name} is not allowed")
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    # A cheap scan before json.loads so hostile nesting is refused without recursion.
+    depth = 0
+    in_string = False
+    escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise EncodingError(f"body nests deeper than {max_depth} levels")
+        elif ch in "]}":
+            depth -= 1
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str, *, length: int | None = None) -> bytes:
+    """Strict base64 decoding; ``length`` checks the decoded size."""
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise EncodingError("not valid base64") from exc
+    if length is not None and len(data) != length:
+        raise EncodingError(f"expected {length} bytes, got {len(data)}")
+    return data

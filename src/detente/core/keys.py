@@ -1,0 +1,101 @@
+"""Party signing keys: Ed25519 key generation, signing, verification and fingerprints."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from detente.core.encoding import b64, signing_input, unb64
+
+
+class BadSignature(ValueError):
+    """A signature does not verify under the key it claims."""
+
+
+class SigningKey:
+    """A party's long-term Ed25519 signing key."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public = VerifyKey(private.public_key())
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> SigningKey:
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("not an Ed25519 private key")
+        return cls(key)
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> SigningKey:
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    def to_pem(self) -> bytes:
+        return self._private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def sign(self, kind: str, body: bytes) -> bytes:
+        return self._private.sign(signing_input(kind, body))
+
+    def sign_raw(self, data: bytes) -> bytes:
+        """Sign bytes that carry their own domain separation (e.g. a C2SP signed note)."""
+        return self._private.sign(data)
+
+
+class VerifyKey:
+    """A party's public Ed25519 key."""
+
+    def __init__(self, public: Ed25519PublicKey) -> None:
+        self._public = public
+        self.raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    @classmethod
+    def from_raw(cls, raw: bytes) -> VerifyKey:
+        if len(raw) != 32:
+            raise ValueError("an Ed25519 public key is 32 bytes")
+        return cls(Ed25519PublicKey.from_public_bytes(raw))
+
+    @classmethod
+    def from_b64(cls, text: str) -> VerifyKey:
+        return cls.from_raw(unb64(text, length=32))
+
+    @property
+    def b64(self) -> str:
+        return b64(self.raw)
+
+    def verify(self, kind: str, body: bytes, signature: bytes) -> None:
+        self.verify_raw(signing_input(kind, body), signature)
+
+    def verify_raw(self, data: bytes, signature: bytes) -> None:
+        try:
+            self._public.verify(signature, data)
+        except InvalidSignature as exc:
+            raise BadSignature("signature does not verify") from exc
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VerifyKey) and other.raw == self.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
+def fingerprint(data: bytes) -> str:
+    """A short, voice-readable fingerprint: 20 bytes of SHA-256 in base32, groups of four.
+
+    Base32 avoids characters that sound or look alike in English and Russian phonetic
+    alphabets (no 0/O, 1/l distinctions to read out).
+    """
+    digest = hashlib.sha256(data).digest()[:20]
+    text = base64.b32encode(digest).decode("ascii")
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
