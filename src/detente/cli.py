@@ -1,0 +1,347 @@
+"""The ``detente`` command: set up a node, run it, and talk to it through its API."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx2
+
+from detente import config as cfgmod
+from detente.core.entries import timestamp
+
+
+def _load(home: Path) -> cfgmod.Config:
+    try:
+        return cfgmod.load(home)
+    except cfgmod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _api(home: Path, method: str, path: str, **kw: Any) -> Any:
+    cfg = _load(home)
+    url = f"http://{cfg.api}{path}"
+    try:
+        r = httpx2.request(
+            method,
+            url,
+            headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}"},
+            timeout=kw.pop("timeout", 30.0),
+            **kw,
+        )
+    except httpx2.TransportError as exc:
+        raise click.ClickException(
+            f"cannot reach the node's API at {cfg.api} ({exc.__class__.__name__}); is 'detente serve {home}' running?"
+        ) from exc
+    if r.status_code >= 400:
+        try:
+            detail = r.json().get("detail", r.text)
+        except ValueError:
+            detail = r.text
+        raise click.ClickException(str(detail))
+    return r.json()
+
+
+def _out(data: Any, as_json: bool, human: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else human)
+
+
+home_arg = click.argument("home", type=click.Path(path_type=Path, file_okay=False))
+json_opt = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group()
+@click.version_option(package_name="detente")
+def main() -> None:
+    """detente: a verifiable hotline between adversaries."""
+
+
+@main.command()
+@home_arg
+@click.option("--party", required=True, help="Party name, e.g. US-EUCOM.")
+@click.option("--link", required=True, help="HOST:PORT this node listens on for peer links.")
+@click.option("--api", required=True, help="HOST:PORT of the local HTTP API.")
+@click.option("--db", default=None, help="Store URL (default: SQLite in DIR); postgresql://… for PostgreSQL.")
+@click.option("--name", default=None, help="Full name of the party.")
+def init(home: Path, party: str, link: str, api: str, db: str | None, name: str | None) -> None:
+    """Create a node directory: keys, certificate, configuration, empty store."""
+    try:
+        cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC))
+        from detente.store import Store, StoreError
+
+        try:
+            Store(cfg.db).engine.dispose()
+        except StoreError as exc:
+            raise cfgmod.ConfigError(str(exc)) from exc
+    except cfgmod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    card_text, fp = _card(cfg)
+    click.echo(f"created node {party} in {home}")
+    click.echo(f"fingerprint {fp}")
+
+
+def _card(cfg: cfgmod.Config) -> tuple[str, str]:
+    import time
+
+    signed = cfgmod.make_card(cfg, timestamp(time.time()))
+    card, _ = cfgmod.card_from_json(cfgmod.card_to_json(signed))
+    return cfgmod.card_to_json(signed), cfgmod.card_fingerprint(card)
+
+
+@main.command()
+@home_arg
+@click.option("--fingerprint", "only_fp", is_flag=True, help="Print only the fingerprint.")
+def card(home: Path, only_fp: bool) -> None:
+    """Print this party's identity card (give it to peers) and its fingerprint."""
+    text, fp = _card(_load(home))
+    if only_fp:
+        click.echo(fp)
+        return
+    click.echo(text)
+    click.echo(f"fingerprint {fp}", err=True)
+
+
+@main.group()
+def peer() -> None:
+    """Pinned peers."""
+
+
+@peer.command("add")
+@home_arg
+@click.argument("card_file", type=click.File("r", encoding="utf-8"))
+@click.option("--yes", is_flag=True, help="Do not ask to confirm the fingerprint.")
+def peer_add(home: Path, card_file: Any, yes: bool) -> None:
+    """Pin a peer's identity card after checking its fingerprint by voice."""
+    cfg = _load(home)
+    text = card_file.read()
+    try:
+        card, _ = cfgmod.card_from_json(text)
+    except cfgmod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{card.party} ({card.name}) at {card.link}")
+    click.echo(f"fingerprint {cfgmod.card_fingerprint(card)}")
+    if not yes and not click.confirm("Does the fingerprint match what the peer's duty officer read out?"):
+        raise click.ClickException("not pinned")
+    try:
+        cfgmod.pin_peer(cfg, text)
+    except cfgmod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"pinned {card.party}; restart the node to link to it")
+
+
+@peer.command("list")
+@home_arg
+def peer_list(home: Path) -> None:
+    """List pinned peers."""
+    for party, card in cfgmod.pinned_peers(_load(home)).items():
+        click.echo(f"{party}\t{card.link}\t{cfgmod.card_fingerprint(card)}")
+
+
+@main.command()
+@home_arg
+@click.option("-v", "--verbose", is_flag=True)
+def serve(home: Path, verbose: bool) -> None:
+    """Run the node: peer links, the HTTP API and the store."""
+    from detente.serve import serve as run
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    cfg = _load(home)
+    try:
+        asyncio.run(run(cfg))
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve: {exc}") from exc
+
+
+@main.command()
+@home_arg
+@click.option("--to", "to", required=True, help="Recipients, comma-separated (e.g. RU-MOD,UA-GS).")
+@click.option(
+    "--precedence",
+    type=click.Choice(["flash", "immediate", "priority", "routine"], case_sensitive=False),
+    default="routine",
+    show_default=True,
+)
+@click.option("--text", default=None, help="Free text, in its author's language.")
+@click.option("--lang", type=click.Choice(["en", "ru", "uk"]), default="en", show_default=True)
+@click.option("--ref", default=None, help="Id of the message this one answers.")
+@click.option("--wait", type=float, default=0, help="Seconds to wait for every receipt.")
+@json_opt
+def send(
+    home: Path,
+    to: str,
+    precedence: str,
+    text: str | None,
+    lang: str,
+    ref: str | None,
+    wait: float,
+    as_json: bool,
+) -> None:
+    """Sign, store and send a message."""
+    if text is None:
+        raise click.ClickException("give --text (formats arrive with the format catalog)")
+    body = {
+        "to": [p.strip() for p in to.split(",") if p.strip()],
+        "precedence": precedence.lower(),
+        "text": text,
+        "lang": lang,
+        "ref": ref,
+    }
+    data = _api(home, "POST", f"/v1/messages?wait={wait}", json=body, timeout=wait + 30)
+    _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
+
+
+def _line(m: dict[str, Any]) -> str:
+    c = m["content"]
+    text = c.get("text") or f"[{c.get('format')} v{c.get('version')}]"
+    who = m["sender"] if m["direction"] == "in" else "→ " + ",".join(m["to"])
+    flag = " OVERDUE" if m["overdue"] else ""
+    return f"{m['id']:<16} {m['precedence'].upper():<9} {m['state']:<12}{flag} {who:<18} {text[:60]}"
+
+
+@main.command()
+@home_arg
+@click.option("--limit", default=50, show_default=True)
+@json_opt
+def inbox(home: Path, limit: int, as_json: bool) -> None:
+    """Messages received, highest precedence first."""
+    data = _api(home, "GET", f"/v1/messages?box=in&limit={limit}")
+    _out(data, as_json, "\n".join(_line(m) for m in data) or "(inbox empty)")
+
+
+@main.command()
+@home_arg
+@click.option("--limit", default=50, show_default=True)
+@json_opt
+def outbox(home: Path, limit: int, as_json: bool) -> None:
+    """Messages sent, highest precedence first, with their delivery state."""
+    data = _api(home, "GET", f"/v1/messages?box=out&limit={limit}")
+    _out(data, as_json, "\n".join(_line(m) for m in data) or "(outbox empty)")
+
+
+def _split_id(message_id: str) -> str:
+    party, _, n = message_id.rpartition("/")
+    if not party or not n.isdigit():
+        raise click.ClickException(f"{message_id!r} is not a message id (PARTY/NUMBER, e.g. RU-MOD/12)")
+    return f"{party}/{n}"
+
+
+@main.command()
+@home_arg
+@click.argument("message_id")
+@json_opt
+def show(home: Path, message_id: str, as_json: bool) -> None:
+    """One message with its receipts, acknowledgements and state."""
+    m = _api(home, "GET", f"/v1/messages/{_split_id(message_id)}")
+    lines = [
+        f"{m['id']}  {m['precedence'].upper()}  from {m['sender']} to {', '.join(m['to'])}",
+        f"created {m['created']}  ack due {m['ack_due']}  state {m['state']}{'  OVERDUE' if m['overdue'] else ''}",
+        f"hash {m['hash']}",
+        "",
+        m["content"].get("text") or json.dumps(m["content"], ensure_ascii=False, indent=1),
+        "",
+    ]
+    for d in m.get("deliveries", []):
+        lines.append(f"to {d['peer']}: {d['state']} (seq {d['seq']}, receipted {d['receipted'] or '-'})")
+    for r in m["receipts"]:
+        lines.append(
+            f"receipt from {r['from']}: stored {r['stored']} at log index {r['log_index']} ({r['hash'][:16]}…)"
+        )
+    for a in m["acks"]:
+        lines.append(
+            f"ack from {a['from']} by {a['by']}: {a['answer']} at {a['at']}"
+            + (f" — {a['text']}" if a["text"] else "")
+        )
+    _out(m, as_json, "\n".join(lines))
+
+
+@main.command()
+@home_arg
+@click.argument("message_id")
+@click.option("--text", default=None)
+@click.option(
+    "--answer",
+    type=click.Choice(["understood", "unable", "refused"]),
+    default="understood",
+    show_default=True,
+)
+@click.option("--by", default="duty officer", show_default=True, help="Who acknowledges.")
+@json_opt
+def ack(home: Path, message_id: str, text: str | None, answer: str, by: str, as_json: bool) -> None:
+    """Acknowledge a received message (a person's signed answer)."""
+    data = _api(
+        home,
+        "POST",
+        f"/v1/messages/{_split_id(message_id)}/ack",
+        json={"answer": answer, "by": by, "text": text},
+    )
+    _out(data, as_json, f"acknowledged {message_id} with {data['id']}")
+
+
+@main.command()
+@home_arg
+@click.argument("party")
+@json_opt
+def linktest(home: Path, party: str, as_json: bool) -> None:
+    """Send a link test to PARTY now (it is answered automatically)."""
+    data = _api(home, "POST", f"/v1/peers/{party}/linktest")
+    _out(data, as_json, f"link test {data['id']} sent to {party}")
+
+
+@main.command()
+@home_arg
+@json_opt
+def status(home: Path, as_json: bool) -> None:
+    """Each link's state, last heartbeat, queue depth; refused connections; alarms."""
+    s = _api(home, "GET", "/v1/status")
+    lines = [f"{s['party']} at {s['time']}"]
+    for link in s["links"]:
+        lines.append(
+            f"  {link['peer']:<10} {link['state'].upper():<5} heartbeat {link['last_heartbeat'] or '-'}"
+            f"  queue {link['queue_depth']}  link test ok {link['last_link_test_ok'] or '-'}"
+            + (f"  ({link['last_error']})" if link["last_error"] else "")
+        )
+    lines.append(f"  refused connections: {s['refused_connections']['total']}")
+    if s["overdue"]:
+        lines.append(f"  OVERDUE: {', '.join(s['overdue'])}")
+    for a in s["alarms"][:5]:
+        lines.append(f"  alarm {a['at']} {a['kind']}: {a['detail']}")
+    _out(s, as_json, "\n".join(lines))
+
+
+@main.command()
+@click.option(
+    "--duration", type=float, default=None, help="Stop after this many seconds and print a summary."
+)
+@click.option("--base-port", type=int, default=7400, show_default=True)
+def demo(duration: float | None, base_port: int) -> None:
+    """Three parties on loopback exchanging realistic traffic."""
+    from detente.demo import run_demo
+
+    ok = run_demo(duration, base_port)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--messages", type=int, default=1000, show_default=True, help="Messages sent one at a time.")
+@click.option("--burst", type=int, default=10000, show_default=True, help="Messages in the throughput burst.")
+@click.option("--db", default=None, help="postgresql://… to bench on PostgreSQL (default SQLite).")
+@json_opt
+def bench(messages: int, burst: int, db: str | None, as_json: bool) -> None:
+    """Two real nodes: end-to-end latency, burst throughput, peak RSS."""
+    from detente.bench import run_bench
+
+    result = run_bench(messages, burst, db)
+    _out(result, as_json, result["summary"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""A node's home directory: configuration, keys, pinned peer cards, API token.
+
+Layout of DIR:
+    config.toml          party, addresses, store URL, deadlines, supervision, limits
+    keys/sign.pem        Ed25519 signing key (0600)
+    keys/tls.key         TLS private key (0600)
+    keys/tls.crt         self-signed TLS certificate
+    api-token            bearer token for local API clients (0600)
+    peers/<PARTY>.json   pinned identity cards of peers
+    store.db             the SQLite store, unless db names PostgreSQL
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from detente.core.encoding import b64, unb64
+from detente.core.entries import Card, EntryError, Signed, open_signed, parse, sign
+from detente.core.keys import SigningKey, VerifyKey, fingerprint
+from detente.link.tls import make_certificate, spki_hash_pem
+
+DEFAULT_DEADLINES = {"flash": 600.0, "immediate": 1800.0, "priority": 10800.0, "routine": 21600.0}
+
+
+class ConfigError(ValueError):
+    """The node directory or its configuration is missing or wrong."""
+
+
+@dataclass
+class Config:
+    home: Path
+    party: str
+    name: str
+    link: str
+    api: str
+    db: str
+    deadlines: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DEADLINES))
+    heartbeat: float = 5.0
+    missed_heartbeats: int = 3
+    link_test_every: float = 3600.0
+    link_test_answer_within: float = 60.0
+    max_frame: int = 1 << 20
+
+    @property
+    def link_host_port(self) -> tuple[str, int]:
+        return split_addr(self.link)
+
+    @property
+    def api_host_port(self) -> tuple[str, int]:
+        return split_addr(self.api)
+
+    def path(self, *parts: str) -> Path:
+        return self.home.joinpath(*parts)
+
+
+def split_addr(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{addr!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _toml_str(value: str) -> str:
+    # JSON string escapes are valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o600)
+
+
+def init_home(
+    home: Path, party: str, link: str, api: str, db: str | None, name: str | None, now: dt.datetime
+) -> Config:
+    """Create a node directory with fresh keys; refuses to overwrite an existing one."""
+    if (home / "config.toml").exists():
+        raise ConfigError(f"{home} already holds a node; refusing to overwrite its keys")
+    import re
+
+    from detente.core.entries import PARTY_PATTERN
+
+    if not re.match(PARTY_PATTERN, party) or not 2 <= len(party) <= 32:
+        raise ConfigError(f"{party!r} is not a party name (capitals, digits and dashes, e.g. RU-MOD)")
+    split_addr(link)
+    split_addr(api)
+    (home / "keys").mkdir(parents=True, exist_ok=True)
+    (home / "peers").mkdir(exist_ok=True)
+    os.chmod(home / "keys", 0o700)
+    signing = SigningKey.generate()
+    _write_private(home / "keys" / "sign.pem", signing.to_pem())
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    tls_key = Ed25519PrivateKey.generate()
+    _write_private(
+        home / "keys" / "tls.key",
+        tls_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    (home / "keys" / "tls.crt").write_bytes(make_certificate(party, tls_key, now))
+    _write_private(home / "api-token", secrets.token_urlsafe(32).encode())
+    db_url = db or f"sqlite:///{(home / 'store.db').resolve()}"
+    lines = [
+        f"party = {_toml_str(party)}",
+        f"name = {_toml_str(name or party)}",
+        f"link = {_toml_str(link)}",
+        f"api = {_toml_str(api)}",
+        f"db = {_toml_str(db_url)}",
+        "",
+        "[deadlines]  # seconds from sending to the recipient's acknowledgement",
+        *(f"{k} = {v:g}" for k, v in DEFAULT_DEADLINES.items()),
+        "",
+        "[supervision]  # seconds",
+        "heartbeat = 5",
+        "missed_heartbeats = 3",
+        "link_test_every = 3600",
+        "link_test_answer_within = 60",
+        "",
+        "[limits]",
+        "max_frame = 1048576  # bytes",
+        "",
+    ]
+    (home / "config.toml").write_text("\n".join(lines), encoding="utf-8")
+    return load(home)
+
+
+def load(home: Path) -> Config:
+    path = home / "config.toml"
+    if not path.exists():
+        raise ConfigError(f"{home} is not a node directory (no config.toml); run 'detente init'")
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    try:
+        sup = raw.get("supervision", {})
+        cfg = Config(
+            home=home,
+            party=str(raw["party"]),
+            name=str(raw.get("name", raw["party"])),
+            link=str(raw["link"]),
+            api=str(raw["api"]),
+            db=str(raw["db"]),
+            deadlines={
+                **DEFAULT_DEADLINES,
+                **{k: float(v) for k, v in raw.get("deadlines", {}).items()},
+            },
+            heartbeat=float(sup.get("heartbeat", 5)),
+            missed_heartbeats=int(sup.get("missed_heartbeats", 3)),
+            link_test_every=float(sup.get("link_test_every", 3600)),
+            link_test_answer_within=float(sup.get("link_test_answer_within", 60)),
+            max_frame=int(raw.get("limits", {}).get("max_frame", 1 << 20)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: missing or wrong setting: {exc}") from exc
+    if set(cfg.deadlines) != set(DEFAULT_DEADLINES):
+        raise ConfigError(f"{path}: [deadlines] knows only {', '.join(DEFAULT_DEADLINES)}")
+    split_addr(cfg.link)
+    split_addr(cfg.api)
+    return cfg
+
+
+def signing_key(cfg: Config) -> SigningKey:
+    return SigningKey.from_pem(cfg.path("keys", "sign.pem").read_bytes())
+
+
+def api_token(cfg: Config) -> str:
+    return cfg.path("api-token").read_text().strip()
+
+
+# -- identity cards -------------------------------------------------------------------------
+
+
+def card_to_json(signed: Signed) -> str:
+    return json.dumps(
+        {"kind": "card", "body": signed.body.decode("utf-8"), "sig": b64(signed.sig)},
+        ensure_ascii=False,
+        indent=1,
+    )
+
+
+def card_from_json(text: str) -> tuple[Card, Signed]:
+    """Parse and verify a self-signed identity card."""
+    try:
+        obj = json.loads(text)
+        if not isinstance(obj, dict) or obj.get("kind") != "card":
+            raise ValueError("not an identity card")
+        signed = Signed("card", str(obj["body"]).encode("utf-8"), unb64(str(obj["sig"]), length=64))
+        card = parse("card", signed.body)
+        assert isinstance(card, Card)
+        key = VerifyKey.from_b64(card.sign_key)
+        open_signed(signed, {card.party: key})
+        if spki_hash_pem(card.tls_cert.encode()) != card.tls_spki:
+            raise ValueError("the card's TLS certificate does not match its SPKI hash")
+    except (ValueError, KeyError, TypeError, EntryError) as exc:
+        raise ConfigError(f"not a valid identity card: {exc}") from exc
+    return card, signed
+
+
+def make_card(cfg: Config, now: str) -> Signed:
+    key = signing_key(cfg)
+    cert = cfg.path("keys", "tls.crt").read_text()
+    card = Card(
+        v=1,
+        kind="card",
+        party=cfg.party,
+        name=cfg.name,
+        sign_key=key.public.b64,
+        tls_cert=cert,
+        tls_spki=spki_hash_pem(cert.encode()),
+        link=cfg.link,
+        created=now,
+    )
+    return sign(key, card)
+
+
+def card_fingerprint(card: Card) -> str:
+    """What two duty officers read to each other: it covers both public keys and the name."""
+    return fingerprint(
+        b"detente-card-fingerprint\n"
+        + card.party.encode()
+        + b"\n"
+        + unb64(card.sign_key)
+        + bytes.fromhex(card.tls_spki)
+    )
+
+
+def pin_peer(cfg: Config, text: str) -> Card:
+    card, signed = card_from_json(text)
+    if card.party == cfg.party:
+        raise ConfigError("that is this node's own card")
+    cfg.path("peers").mkdir(exist_ok=True)
+    cfg.path("peers", f"{card.party}.json").write_text(card_to_json(signed), encoding="utf-8")
+    return card
+
+
+def pinned_peers(cfg: Config) -> dict[str, Card]:
+    out: dict[str, Card] = {}
+    folder = cfg.path("peers")
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.json")):
+            card, _ = card_from_json(path.read_text(encoding="utf-8"))
+            out[card.party] = card
+    return out

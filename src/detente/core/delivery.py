@@ -1,0 +1,281 @@
+"""Delivery state machines: what to send, resend, accept and raise, as pure decisions.
+
+Each (sender -> recipient) pair is a stream with its own sequence numbers. ``Outbound`` is the
+sender's view of one stream (what is still unreceipted, when to try again), ``Inbound`` the
+recipient's (what is durably held, where the gaps are). ``Supervisor`` watches one link
+(heartbeats, link tests) and ``Deadlines`` watches acknowledgement deadlines.
+
+None of them does I/O or reads a clock: the shell passes ``now`` (seconds, from its injected
+clock) in and carries the returned decisions out. The durable truth lives in the store; these
+machines are rebuilt from it after a restart (``Outbound.restore``, ``Inbound.restore``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from detente.core.entries import PRECEDENCES, Precedence
+
+RANK: dict[str, int] = {p: i for i, p in enumerate(PRECEDENCES)}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Capped, jittered exponential backoff for resending unreceipted entries.
+
+    The cap is small on purpose: a hotline peer that comes back must be served within
+    seconds, not after the hours-long backoff cliffs that federated chat systems suffer.
+    """
+
+    first: float = 1.0
+    cap: float = 30.0
+    factor: float = 2.0
+
+    def delay(self, attempts: int, jitter: float) -> float:
+        """Delay before try ``attempts + 1``; ``jitter`` in [0, 1) spreads retries out."""
+        raw = min(self.cap, self.first * self.factor ** max(0, attempts - 1))
+        return raw * (0.5 + 0.5 * jitter)
+
+
+@dataclass(slots=True)
+class Pending:
+    seq: int
+    precedence: Precedence
+    attempts: int = 0
+    next_try: float = 0.0
+
+    def order(self) -> tuple[int, int]:
+        return (RANK[self.precedence], self.seq)
+
+
+class Outbound:
+    """The sender's side of one stream: entries sent until the peer's receipt arrives."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        jitter: Callable[[], float] = lambda: 0.5,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self._jitter = jitter
+        self.pending: dict[int, Pending] = {}
+        self.up = False
+
+    def restore(self, unreceipted: Iterable[tuple[int, Precedence]]) -> None:
+        """Reload what the store still holds unreceipted (after a restart)."""
+        for seq, precedence in unreceipted:
+            self.pending[seq] = Pending(seq, precedence)
+
+    def enqueue(self, seq: int, precedence: Precedence, now: float) -> list[int]:
+        """A new entry was durably queued; returns the sequence numbers to send now."""
+        self.pending[seq] = Pending(seq, precedence)
+        return self._take([self.pending[seq]], now) if self.up else []
+
+    def link_up(self, now: float) -> list[int]:
+        """The link opened: everything unreceipted goes out at once, highest precedence first."""
+        self.up = True
+        for p in self.pending.values():
+            p.attempts = 0
+        return self._take(list(self.pending.values()), now)
+
+    def link_down(self) -> None:
+        self.up = False
+
+    def receipted(self, seq: int) -> bool:
+        """The peer's receipt for ``seq`` was verified and stored; False if not pending."""
+        return self.pending.pop(seq, None) is not None
+
+    def need(self, seqs: Iterable[int], now: float) -> list[int]:
+        """The peer reports gaps: resend those we still hold, now."""
+        if not self.up:
+            return []
+        return self._take([self.pending[s] for s in seqs if s in self.pending], now)
+
+    def poll(self, now: float) -> list[int]:
+        """Timer: resend whatever is due."""
+        if not self.up:
+            return []
+        return self._take([p for p in self.pending.values() if p.next_try <= now], now)
+
+    def next_wakeup(self) -> float | None:
+        if not self.up or not self.pending:
+            return None
+        return min(p.next_try for p in self.pending.values())
+
+    def depth(self) -> int:
+        return len(self.pending)
+
+    def _take(self, due: list[Pending], now: float) -> list[int]:
+        due.sort(key=Pending.order)
+        for p in due:
+            p.attempts += 1
+            p.next_try = now + self.policy.delay(p.attempts, self._jitter())
+        return [p.seq for p in due]
+
+
+class Arrival(Enum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+
+
+class Inbound:
+    """The recipient's side of one stream: which sequence numbers are durably held.
+
+    The store's unique key on (sender, seq) is the authority on duplicates; this mirror lets
+    the node find gaps and ask for them without a query per frame.
+    """
+
+    def __init__(self) -> None:
+        self.watermark = 0  # every seq <= watermark is held
+        self.above: set[int] = set()
+        self.highest_seen = 0
+
+    def restore(self, held: Iterable[int]) -> None:
+        for seq in held:
+            self.accepted(seq)
+
+    def classify(self, seq: int) -> Arrival:
+        self.highest_seen = max(self.highest_seen, seq)
+        return Arrival.DUPLICATE if self.holds(seq) else Arrival.NEW
+
+    def holds(self, seq: int) -> bool:
+        return seq <= self.watermark or seq in self.above
+
+    def accepted(self, seq: int) -> None:
+        """``seq`` is now durably stored."""
+        self.highest_seen = max(self.highest_seen, seq)
+        if seq <= self.watermark:
+            return
+        self.above.add(seq)
+        while self.watermark + 1 in self.above:
+            self.watermark += 1
+            self.above.discard(self.watermark)
+
+    def gaps(self, limit: int = 1000) -> list[int]:
+        """Sequence numbers below the highest seen that are not held (oldest first)."""
+        out: list[int] = []
+        seq = self.watermark + 1
+        while seq < self.highest_seen and len(out) < limit:
+            if seq not in self.above:
+                out.append(seq)
+            seq += 1
+        return out
+
+
+class Alarm(Enum):
+    LINK_LOST = "link-lost"
+    LINK_TEST_MISSED = "link-test-missed"
+
+
+@dataclass(slots=True)
+class SupervisorPolicy:
+    heartbeat: float = 5.0
+    missed_heartbeats: int = 3
+    link_test_every: float = 3600.0
+    link_test_answer_within: float = 60.0
+
+
+@dataclass(slots=True)
+class Tick:
+    """What a supervisor decided at one moment."""
+
+    send_heartbeat: bool = False
+    send_link_test: bool = False
+    alarms: list[Alarm] = field(default_factory=list)
+    link_lost: bool = False
+
+
+class Supervisor:
+    """Watches one peer link: heartbeats out, silence in, scheduled link tests answered."""
+
+    def __init__(self, policy: SupervisorPolicy, now: float) -> None:
+        self.policy = policy
+        self.connected = False
+        self.last_heard: float | None = None
+        self.last_sent = now
+        self.next_link_test = now + policy.link_test_every
+        self.awaiting_test: dict[str, float] = {}
+        self.last_test_ok: float | None = None
+
+    def on_connected(self, now: float) -> None:
+        self.connected = True
+        self.last_heard = now
+
+    def on_disconnected(self) -> None:
+        self.connected = False
+
+    def on_frame(self, now: float) -> None:
+        self.last_heard = now
+
+    def on_sent(self, now: float) -> None:
+        self.last_sent = now
+
+    def link_test_sent(self, entry_id: str, now: float) -> None:
+        self.awaiting_test[entry_id] = now + self.policy.link_test_answer_within
+
+    def link_test_answered(self, entry_id: str, now: float) -> bool:
+        if self.awaiting_test.pop(entry_id, None) is None:
+            return False
+        self.last_test_ok = now
+        return True
+
+    def poll(self, now: float) -> Tick:
+        tick = Tick()
+        p = self.policy
+        if self.connected:
+            if now - self.last_sent >= p.heartbeat:
+                tick.send_heartbeat = True
+                self.last_sent = now
+            heard = self.last_heard if self.last_heard is not None else now
+            if now - heard > p.heartbeat * p.missed_heartbeats:
+                tick.link_lost = True
+                tick.alarms.append(Alarm.LINK_LOST)
+                self.connected = False
+        # The schedule runs whether or not the link is up: a test that cannot be sent is a
+        # test that will be missed, and that is exactly what must raise an alarm.
+        if now >= self.next_link_test:
+            tick.send_link_test = True
+            self.next_link_test = now + p.link_test_every
+        for entry_id, due in list(self.awaiting_test.items()):
+            if now > due:
+                del self.awaiting_test[entry_id]
+                tick.alarms.append(Alarm.LINK_TEST_MISSED)
+        return tick
+
+    def next_wakeup(self) -> float:
+        p = self.policy
+        times = [self.next_link_test, self.last_sent + p.heartbeat]
+        if self.connected and self.last_heard is not None:
+            times.append(self.last_heard + p.heartbeat * p.missed_heartbeats)
+        times.extend(self.awaiting_test.values())
+        return min(times)
+
+
+class Deadlines:
+    """Acknowledgement deadlines: which messages became overdue, each reported once."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, str]] = []
+        self._done: set[str] = set()
+
+    def watch(self, entry_id: str, due: float) -> None:
+        heapq.heappush(self._heap, (due, entry_id))
+
+    def settled(self, entry_id: str) -> None:
+        """Acknowledged (or otherwise closed): it can no longer become overdue."""
+        self._done.add(entry_id)
+
+    def poll(self, now: float) -> list[str]:
+        out: list[str] = []
+        while self._heap and self._heap[0][0] <= now:
+            _, entry_id = heapq.heappop(self._heap)
+            if entry_id not in self._done:
+                out.append(entry_id)
+            self._done.discard(entry_id)
+        return out
+
+    def next_wakeup(self) -> float | None:
+        return self._heap[0][0] if self._heap else None

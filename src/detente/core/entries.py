@@ -1,0 +1,243 @@
+"""Entries: everything a party signs, as strict models, and their exact signed bytes.
+
+An entry travels and is stored as ``(kind, body, sig)``: ``body`` is the RFC 8785 canonical
+JSON of the model, ``sig`` the Ed25519 signature over the kind's domain prefix plus ``body``.
+Its hash (the SHA-256 of ``body``) names it everywhere: in receipts, acknowledgements and the
+log. Nothing is ever re-serialised before it is verified.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from detente.core.encoding import (
+    MAX_SAFE_INT,
+    EncodingError,
+    canonical,
+    parse_canonical,
+    sha256_hex,
+)
+from detente.core.keys import BadSignature, SigningKey, VerifyKey
+
+VERSION = 1
+PARTY_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$"
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+Party = Annotated[str, Field(pattern=PARTY_PATTERN, min_length=2, max_length=32)]
+Timestamp = Annotated[str, Field(pattern=TIME_PATTERN)]
+Hash = Annotated[str, Field(pattern=HASH_PATTERN)]
+Seq = Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
+EntryId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]*/[1-9][0-9]{0,15}$", max_length=50)]
+Precedence = Literal["flash", "immediate", "priority", "routine"]
+PRECEDENCES: tuple[Precedence, ...] = ("flash", "immediate", "priority", "routine")
+Lang = Literal["en", "ru", "uk"]
+
+STREAM_KINDS = ("message", "ack", "linktest")
+KINDS = (*STREAM_KINDS, "receipt", "card")
+
+# The line test text: content-free, both alphabets and every digit, so that it cannot be
+# misread (hotline operators learned that test texts with content were a risk of their own).
+LINK_TEST_TEXT = (
+    "THE QUICK BROWN FOX JUMPED OVER THE LAZY DOG'S BACK 1234567890 "
+    "СЪЕШЬ ЖЕ ЕЩЁ ЭТИХ МЯГКИХ ФРАНЦУЗСКИХ БУЛОК ДА ВЫПЕЙ ЧАЮ 1234567890"
+)
+
+
+class EntryError(ValueError):
+    """An entry is malformed, unverifiable or not what it claims to be."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class TextContent(_Strict):
+    type: Literal["text"]
+    lang: Lang
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class FormatContent(_Strict):
+    type: Literal["format"]
+    format: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
+    version: Annotated[int, Field(ge=1, le=10_000)]
+    lang: Lang
+    fields: dict[str, Any]
+
+
+Content = Annotated[TextContent | FormatContent, Field(discriminator="type")]
+
+
+class _StreamEntry(_Strict):
+    """Common to entries that travel on a (sender -> recipient) stream."""
+
+    v: Literal[1]
+    id: EntryId
+    sender: Party
+    to: Annotated[list[Party], Field(min_length=1, max_length=16)]
+    seq: dict[Party, Seq]
+    created: Timestamp
+
+    @model_validator(mode="after")
+    def _streams_match_recipients(self) -> _StreamEntry:
+        if sorted(set(self.to)) != self.to:
+            raise ValueError("'to' must be sorted and without repeats")
+        if self.sender in self.to:
+            raise ValueError("a party does not send to itself")
+        if sorted(self.seq) != self.to:
+            raise ValueError("'seq' must hold one sequence number per recipient")
+        if not self.id.startswith(self.sender + "/"):
+            raise ValueError("an entry id starts with its sender's name")
+        return self
+
+
+class Message(_StreamEntry):
+    kind: Literal["message"]
+    precedence: Precedence
+    ack_due: Timestamp | None
+    ref: EntryId | None
+    content: Content
+
+
+class Ack(_StreamEntry):
+    """A person's acknowledgement of a message: understood, unable to comply, or refused."""
+
+    kind: Literal["ack"]
+    msg: EntryId
+    msg_hash: Hash
+    answer: Literal["understood", "unable", "refused"]
+    by: Annotated[str, Field(min_length=1, max_length=64)]
+    text: Annotated[str, Field(max_length=10_000)] | None
+
+
+class LinkTest(_StreamEntry):
+    kind: Literal["linktest"]
+    text: Literal[LINK_TEST_TEXT]  # type: ignore[valid-type]
+
+
+class Receipt(_Strict):
+    """The recipient's statement: I hold this entry durably, at my log index, since then."""
+
+    v: Literal[1]
+    kind: Literal["receipt"]
+    sender: Party
+    to: Party
+    entry: EntryId
+    entry_hash: Hash
+    seq: Seq
+    log_index: Annotated[int, Field(ge=0, le=MAX_SAFE_INT)]
+    stored: Timestamp
+
+
+class Card(_Strict):
+    """A party's identity card: its public keys and link address, self-signed."""
+
+    v: Literal[1]
+    kind: Literal["card"]
+    party: Party
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    sign_key: Annotated[str, Field(min_length=44, max_length=44)]
+    tls_cert: Annotated[str, Field(min_length=100, max_length=4000)]
+    tls_spki: Hash
+    link: Annotated[str, Field(pattern=r"^[^\s:]+:\d{1,5}$", max_length=300)]
+    created: Timestamp
+
+
+StreamEntry = Message | Ack | LinkTest
+AnyEntry = Message | Ack | LinkTest | Receipt | Card
+_MODELS: dict[str, type[_Strict]] = {
+    "message": Message,
+    "ack": Ack,
+    "linktest": LinkTest,
+    "receipt": Receipt,
+    "card": Card,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """An entry as exact bytes: what is signed, stored, sent and verified."""
+
+    kind: str
+    body: bytes
+    sig: bytes
+
+    @property
+    def hash(self) -> str:
+        return sha256_hex(self.body)
+
+
+def sign(key: SigningKey, entry: AnyEntry) -> Signed:
+    """Encode ``entry`` canonically and sign it with ``key``."""
+    body = canonical(entry.model_dump(mode="json"))
+    return Signed(entry.kind, body, key.sign(entry.kind, body))
+
+
+def parse(kind: str, body: bytes) -> AnyEntry:
+    """Parse the exact bytes of an entry of ``kind``, without checking its signature."""
+    model = _MODELS.get(kind)
+    if model is None:
+        raise EntryError(f"unknown entry kind {kind!r}")
+    try:
+        obj = parse_canonical(body)
+    except EncodingError as exc:
+        raise EntryError(str(exc)) from exc
+    if obj.get("v") != VERSION:
+        raise EntryError(f"unknown entry version {obj.get('v')!r} (this node speaks {VERSION})")
+    if obj.get("kind") != kind:
+        raise EntryError(f"body says kind {obj.get('kind')!r}, frame says {kind!r}")
+    try:
+        entry = model.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise EntryError(f"invalid {kind}: {where}: {first['msg']}") from exc
+    return entry  # type: ignore[return-value]
+
+
+M = TypeVar("M", Message, Ack, LinkTest, Receipt, Card)
+
+
+def parse_as(model: type[M], body: bytes) -> M:
+    """Parse the exact bytes of an entry that must be of ``model``'s kind."""
+    kind = model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
+    entry = parse(kind, body)
+    if not isinstance(entry, model):
+        raise EntryError(f"expected a {kind}")
+    return entry
+
+
+def author(entry: AnyEntry) -> str:
+    return entry.party if isinstance(entry, Card) else entry.sender
+
+
+def open_signed(signed: Signed, key_of: dict[str, VerifyKey]) -> AnyEntry:
+    """Parse and verify ``signed``; ``key_of`` maps party names to their signing keys."""
+    entry = parse(signed.kind, signed.body)
+    who = author(entry)
+    key = key_of.get(who)
+    if key is None:
+        raise EntryError(f"no signing key is pinned for {who!r}")
+    if len(signed.sig) != 64:
+        raise EntryError("an Ed25519 signature is 64 bytes")
+    try:
+        key.verify(signed.kind, signed.body, signed.sig)
+    except BadSignature as exc:
+        raise EntryError(f"bad signature on {signed.kind} from {who}") from exc
+    return entry
+
+
+def timestamp(epoch: float) -> str:
+    """Seconds since the epoch as the UTC timestamp entries carry (millisecond precision)."""
+    t = _dt.datetime.fromtimestamp(round(epoch, 3), tz=_dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def epoch(stamp: str) -> float:
+    t = _dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.UTC)
+    return t.timestamp()

@@ -1,0 +1,852 @@
+"""The running node: the composition root that wires store, links, clock and API together.
+
+The node is the shell around the pure core. It turns frames, timers and operator requests into
+calls on the core's state machines and carries their decisions out: writes through the store's
+single writer, frames onto peer links, alarms into the events table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, func, select, update
+
+from detente import config as cfgmod
+from detente.core.delivery import Alarm, Deadlines, Inbound, Outbound, Supervisor, SupervisorPolicy
+from detente.core.encoding import EncodingError, b64, unb64
+from detente.core.entries import (
+    LINK_TEST_TEXT,
+    STREAM_KINDS,
+    Ack,
+    Card,
+    Content,
+    EntryError,
+    LinkTest,
+    Message,
+    Precedence,
+    Receipt,
+    Signed,
+    StreamEntry,
+    epoch,
+    open_signed,
+    sign,
+    timestamp,
+)
+from detente.core.keys import SigningKey, VerifyKey
+from detente.link.frames import FrameError, encode_frame, read_frame
+from detente.link.tls import client_context, server_context, spki_hash_der
+from detente.store import Store
+from detente.store.db import insert_ignore
+from detente.store.schema import deliveries, entries, events, inbound, log
+
+logger = logging.getLogger("detente.node")
+
+PROTOCOL = 1
+HANDSHAKE_TIMEOUT = 10.0
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+class NodeError(ValueError):
+    """An operator request the node refuses (unknown peer, unknown message, ...)."""
+
+
+@dataclass
+class PeerLink:
+    """Everything the node tracks about one pinned peer."""
+
+    card: Card
+    key: VerifyKey
+    out: Outbound
+    inn: Inbound
+    sup: Supervisor
+    dialer: bool
+    outbox: dict[int, Signed] = field(default_factory=dict)
+    writer: asyncio.StreamWriter | None = None
+    connected_since: float | None = None
+    last_error: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+    gaps_seen: set[int] = field(default_factory=set)
+
+    @property
+    def party(self) -> str:
+        return self.card.party
+
+    def count(self, what: str) -> None:
+        self.counters[what] = self.counters.get(what, 0) + 1
+
+
+class Node:
+    def __init__(
+        self,
+        cfg: cfgmod.Config,
+        clock: Clock | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.cfg = cfg
+        self.clock: Clock = clock or SystemClock()
+        self.party = cfg.party
+        self.key: SigningKey = cfgmod.signing_key(cfg)
+        self.store = Store(cfg.db)
+        self.deadlines = Deadlines()
+        self.peers: dict[str, PeerLink] = {}
+        self.refused: list[dict[str, Any]] = []  # recent refused connections, newest last
+        self.refused_total = 0
+        self._rng = rng
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._server: asyncio.Server | None = None
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._listeners: list[asyncio.Queue[dict[str, Any]]] = []
+        self.started = self.clock.now()
+        policy = SupervisorPolicy(
+            heartbeat=cfg.heartbeat,
+            missed_heartbeats=cfg.missed_heartbeats,
+            link_test_every=cfg.link_test_every,
+            link_test_answer_within=cfg.link_test_answer_within,
+        )
+        now = self.clock.now()
+        for party, card in cfgmod.pinned_peers(cfg).items():
+            self.peers[party] = PeerLink(
+                card=card,
+                key=VerifyKey.from_b64(card.sign_key),
+                out=Outbound(jitter=rng),
+                inn=Inbound(),
+                sup=Supervisor(policy, now),
+                dialer=self.party < party,
+            )
+        self.keys = {p.party: p.key for p in self.peers.values()}
+        self.keys[self.party] = self.key.public
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._load)
+        await self.store.start()
+        host, port = self.cfg.link_host_port
+        self._server = await asyncio.start_server(self._accept, host, port)
+        for peer in self.peers.values():
+            if peer.dialer:
+                self._spawn(self._dial_forever(peer), f"dial-{peer.party}")
+        self._spawn(self._supervise(), "supervise")
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for peer in self.peers.values():
+            if peer.writer is not None:
+                peer.writer.close()
+        if self._server is not None:
+            self._server.close()
+        await self.store.close()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _load(self) -> None:
+        """Rebuild the state machines from the store after a (re)start."""
+
+        def go(conn: Connection) -> None:
+            c = self.store.counters
+            c["log"] = conn.execute(select(func.count()).select_from(log)).scalar_one()
+            n = 0
+            for (entry_id,) in conn.execute(
+                select(entries.c.id).where(entries.c.mine, entries.c.id.is_not(None))
+            ):
+                n = max(n, int(entry_id.rsplit("/", 1)[1]))
+            c["n"] = n
+            for party, peer in self.peers.items():
+                c[f"seq:{party}"] = conn.execute(
+                    select(func.coalesce(func.max(deliveries.c.seq), 0)).where(deliveries.c.peer == party)
+                ).scalar_one()
+                rows = conn.execute(
+                    select(
+                        deliveries.c.seq,
+                        deliveries.c.precedence,
+                        entries.c.kind,
+                        entries.c.body,
+                        entries.c.sig,
+                    )
+                    .join(entries, entries.c.id == deliveries.c.entry_id)
+                    .where(deliveries.c.peer == party, deliveries.c.state != "receipted")
+                ).all()
+                peer.out.restore((r.seq, r.precedence) for r in rows)
+                peer.outbox = {r.seq: Signed(r.kind, r.body, r.sig) for r in rows}
+                peer.inn.restore(
+                    r.seq for r in conn.execute(select(inbound.c.seq).where(inbound.c.peer == party))
+                )
+            # Acknowledgement deadlines still open, both for what we sent and what we hold.
+            acked = select(entries.c.ref).where(entries.c.kind == "ack")
+            for row in conn.execute(
+                select(entries.c.id, entries.c.ack_due).where(
+                    entries.c.kind == "message",
+                    entries.c.ack_due.is_not(None),
+                    entries.c.id.not_in(acked),
+                )
+            ):
+                self.deadlines.watch(row.id, row.ack_due)
+
+        self.store.run(go)
+
+    # -- operator requests ---------------------------------------------------------------
+
+    def _check_recipients(self, to: list[str]) -> list[str]:
+        recipients = sorted(set(to))
+        if not recipients:
+            raise NodeError("a message needs at least one recipient")
+        for party in recipients:
+            if party == self.party:
+                raise NodeError("a party does not send to itself")
+            if party not in self.peers:
+                known = ", ".join(sorted(self.peers)) or "none"
+                raise NodeError(f"{party} is not a pinned peer (pinned: {known})")
+        return recipients
+
+    async def send_message(
+        self, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
+    ) -> Signed:
+        recipients = self._check_recipients(to)
+        now = self.clock.now()
+        due = now + self.cfg.deadlines[precedence]
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return Message(
+                v=1,
+                kind="message",
+                id=entry_id,
+                sender=self.party,
+                to=recipients,
+                seq=seqs,
+                created=created,
+                precedence=precedence,
+                ack_due=timestamp(due),
+                ref=ref,
+                content=content,
+            )
+
+        signed, entry = await self._create(recipients, build, precedence, now, ref=ref, ack_due=due)
+        self.deadlines.watch(entry.id, due)
+        return signed
+
+    async def acknowledge(self, msg_id: str, answer: str, by: str, text: str | None) -> Signed:
+        row = await self.store.read(
+            lambda c: c.execute(select(entries).where(entries.c.id == msg_id)).first()
+        )
+        if row is None or row.kind != "message":
+            raise NodeError(f"no message {msg_id}")
+        if row.mine:
+            raise NodeError(f"{msg_id} is this party's own message; only its recipients acknowledge it")
+        now = self.clock.now()
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return Ack(
+                v=1,
+                kind="ack",
+                id=entry_id,
+                sender=self.party,
+                to=[row.author],
+                seq=seqs,
+                created=created,
+                msg=msg_id,
+                msg_hash=row.hash,
+                answer=answer,  # type: ignore[arg-type]
+                by=by,
+                text=text,
+            )
+
+        precedence: Precedence = row.precedence or "routine"
+        signed, _ = await self._create([row.author], build, precedence, now, ref=msg_id)
+        self.deadlines.settled(msg_id)
+        self._publish({"type": "ack", "id": msg_id})
+        return signed
+
+    async def send_link_test(self, party: str) -> Signed:
+        self._check_recipients([party])
+        now = self.clock.now()
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return LinkTest(
+                v=1,
+                kind="linktest",
+                id=entry_id,
+                sender=self.party,
+                to=[party],
+                seq=seqs,
+                created=created,
+                text=LINK_TEST_TEXT,
+            )
+
+        signed, entry = await self._create([party], build, "flash", now)
+        self.peers[party].sup.link_test_sent(entry.id, now)
+        return signed
+
+    async def _create(
+        self,
+        recipients: list[str],
+        build: Callable[[str, dict[str, int], str], StreamEntry],
+        precedence: Precedence,
+        now: float,
+        ref: str | None = None,
+        ack_due: float | None = None,
+    ) -> tuple[Signed, StreamEntry]:
+        """Number, sign and durably queue a stream entry, then hand it to the links."""
+
+        def write(conn: Connection) -> tuple[Signed, StreamEntry]:
+            c = self.store.counters
+            c["n"] += 1
+            seqs = {}
+            for party in recipients:
+                c[f"seq:{party}"] += 1
+                seqs[party] = c[f"seq:{party}"]
+            entry = build(f"{self.party}/{c['n']}", seqs, timestamp(now))
+            signed = sign(self.key, entry)
+            conn.execute(
+                entries.insert().values(
+                    hash=signed.hash,
+                    id=entry.id,
+                    kind=entry.kind,
+                    author=self.party,
+                    body=signed.body,
+                    sig=signed.sig,
+                    mine=True,
+                    precedence=precedence,
+                    ref=ref,
+                    created=entry.created,
+                    ack_due=ack_due,
+                    held_since=now,
+                )
+            )
+            conn.execute(
+                deliveries.insert(),
+                [
+                    {
+                        "entry_id": entry.id,
+                        "peer": p,
+                        "seq": s,
+                        "precedence": precedence,
+                        "state": "queued",
+                    }
+                    for p, s in seqs.items()
+                ],
+            )
+            self._append_log(conn, signed.hash)
+            return signed, entry
+
+        signed, entry = await self.store.write(write)
+        self._publish({"type": "queued", "id": entry.id, "kind": entry.kind})
+        for party, seq in entry.seq.items():
+            peer = self.peers[party]
+            peer.outbox[seq] = signed
+            self._send_seqs(peer, peer.out.enqueue(seq, precedence, now))
+        return signed, entry
+
+    def _append_log(self, conn: Connection, entry_hash: str) -> int:
+        idx = self.store.counters["log"]
+        conn.execute(log.insert().values(idx=idx, entry_hash=entry_hash))
+        self.store.counters["log"] = idx + 1
+        return idx
+
+    async def wait_receipted(self, entry_id: str, timeout: float) -> bool:
+        """Wait until every recipient's receipt for ``entry_id`` is held (or time runs out)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(entry_id, []).append(fut)
+        if await self._all_receipted(entry_id):
+            self._wake(entry_id)
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiting = self._waiters.get(entry_id, [])
+            if fut in waiting:
+                waiting.remove(fut)
+            if not waiting:
+                self._waiters.pop(entry_id, None)
+
+    async def _all_receipted(self, entry_id: str) -> bool:
+        def go(conn: Connection) -> bool:
+            states = (
+                conn.execute(select(deliveries.c.state).where(deliveries.c.entry_id == entry_id))
+                .scalars()
+                .all()
+            )
+            return bool(states) and all(s == "receipted" for s in states)
+
+        return await self.store.read(go)
+
+    def _wake(self, entry_id: str) -> None:
+        for fut in self._waiters.get(entry_id, []):
+            if not fut.done():
+                fut.set_result(None)
+
+    # -- events for live views ----------------------------------------------------------
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        self._listeners.append(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(q)
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        for q in self._listeners:
+            with contextlib.suppress(asyncio.QueueFull):
+                q.put_nowait(event)
+
+    async def record(self, kind: str, detail: str, peer: str | None = None, ref: str | None = None) -> None:
+        """Record a security event or alarm durably; operators see it in status."""
+        at = self.clock.now()
+        logger.warning("%s %s: %s", kind, peer or "-", detail)
+        await self.store.write(
+            lambda c: c.execute(events.insert().values(at=at, kind=kind, peer=peer, ref=ref, detail=detail))
+        )
+        self._publish({"type": "event", "kind": kind, "peer": peer, "detail": detail})
+
+    def _record_soon(self, kind: str, detail: str, peer: str | None = None, ref: str | None = None) -> None:
+        self._spawn(self.record(kind, detail, peer, ref), f"record-{kind}")
+
+    # -- links ---------------------------------------------------------------------------
+
+    def _tls_paths(self) -> tuple[str, str]:
+        return str(self.cfg.path("keys", "tls.crt")), str(self.cfg.path("keys", "tls.key"))
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        addr = writer.get_extra_info("peername")
+        where = f"{addr[0]}:{addr[1]}" if addr else "unknown address"
+        cert, key = self._tls_paths()
+        ctx = server_context(cert, key, [p.card.tls_cert for p in self.peers.values()])
+        try:
+            await asyncio.wait_for(writer.start_tls(ctx), HANDSHAKE_TIMEOUT)
+        except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as exc:
+            self._refuse(where, f"TLS handshake refused: {_reason(exc)}")
+            writer.close()
+            return
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        spki = spki_hash_der(der) if der else None
+        peer = next((p for p in self.peers.values() if p.card.tls_spki == spki), None)
+        if peer is None:
+            self._refuse(where, "certificate is not pinned for any peer")
+            writer.close()
+            return
+        if peer.dialer:
+            # The pair's rule: the party whose name sorts first dials. Accepting the other
+            # direction too would give two links for one pair.
+            self._refuse(where, f"{peer.party} dialled, but this node dials {peer.party}", peer.party)
+            writer.close()
+            return
+        await self._run_link(peer, reader, writer)
+
+    def _refuse(self, where: str, reason: str, party: str | None = None) -> None:
+        self.refused_total += 1
+        self.refused.append({"at": self.clock.now(), "from": where, "reason": reason})
+        del self.refused[:-20]
+        self._record_soon("refused", f"connection from {where}: {reason}", party)
+
+    async def _dial_forever(self, peer: PeerLink) -> None:
+        host, port = cfgmod.split_addr(peer.card.link)
+        attempts = 0
+        while True:
+            cert, key = self._tls_paths()
+            ctx = client_context(cert, key, peer.card.tls_cert)
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, port, ssl=ctx, server_hostname=None),
+                    HANDSHAKE_TIMEOUT,
+                )
+            except ssl.SSLCertVerificationError as exc:
+                peer.last_error = (
+                    f"{peer.party} presented a certificate that is not the pinned one ({exc.verify_message})"
+                )
+                self._record_soon("refused", peer.last_error, peer.party)
+            except (OSError, TimeoutError) as exc:
+                peer.last_error = f"cannot reach {peer.card.link}: {_reason(exc)}"
+            else:
+                attempts = 0
+                await self._run_link(peer, reader, writer)
+            attempts += 1
+            # Capped and jittered: a peer that comes back is found within seconds.
+            await asyncio.sleep(min(5.0, 0.2 * 2 ** min(attempts, 5)) * (0.5 + self._rng() / 2))
+
+    async def _run_link(
+        self, peer: PeerLink, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        now = self.clock.now()
+        self._send(writer, {"t": "hello", "v": PROTOCOL, "party": self.party, "at": timestamp(now)})
+        try:
+            hello = await asyncio.wait_for(read_frame(reader, self.cfg.max_frame), HANDSHAKE_TIMEOUT)
+        except asyncio.IncompleteReadError:
+            # Under TLS 1.3 a client learns that the server refused its certificate only now.
+            peer.last_error = f"{peer.party} closed the link before its hello: it refused our certificate (is our card pinned there?)"
+            self._record_soon("refused", peer.last_error, peer.party)
+            writer.close()
+            return
+        except (FrameError, OSError, TimeoutError) as exc:
+            peer.last_error = f"no valid hello from {peer.party}: {_reason(exc)}"
+            self._record_soon("bad-frame", peer.last_error, peer.party)
+            writer.close()
+            return
+        if hello.get("t") != "hello" or hello.get("party") != peer.party or hello.get("v") != PROTOCOL:
+            peer.last_error = f"bad hello from {peer.party}: {str(hello)[:200]}"
+            self._send(
+                writer,
+                {"t": "error", "code": "bad-hello", "detail": "expected hello for protocol 1"},
+            )
+            self._record_soon("bad-frame", peer.last_error, peer.party)
+            writer.close()
+            return
+        if peer.writer is not None:
+            peer.writer.close()
+        peer.writer = writer
+        peer.connected_since = now
+        peer.last_error = None
+        peer.sup.on_connected(now)
+        self._publish({"type": "link", "peer": peer.party, "up": True})
+        self._send_seqs(peer, peer.out.link_up(now))
+        try:
+            while True:
+                frame = await read_frame(reader, self.cfg.max_frame)
+                peer.sup.on_frame(self.clock.now())
+                await self._on_frame(peer, frame)
+        except FrameError as exc:
+            peer.count("bad-frame")
+            self._send(writer, {"t": "error", "code": "bad-frame", "detail": str(exc)})
+            self._record_soon("bad-frame", f"link closed: {exc}", peer.party)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            if peer.writer is writer:
+                peer.writer = None
+                peer.connected_since = None
+                peer.out.link_down()
+                peer.sup.on_disconnected()
+                self._publish({"type": "link", "peer": peer.party, "up": False})
+            writer.close()
+
+    def _send(self, writer: asyncio.StreamWriter, frame: dict[str, Any]) -> None:
+        if not writer.is_closing():
+            writer.write(encode_frame(frame))
+
+    def _send_seqs(self, peer: PeerLink, seqs: list[int]) -> None:
+        if not seqs or peer.writer is None:
+            return
+        for seq in seqs:
+            signed = peer.outbox.get(seq)
+            if signed is not None:
+                self._send(
+                    peer.writer,
+                    {
+                        "t": "entry",
+                        "kind": signed.kind,
+                        "body": signed.body.decode("utf-8"),
+                        "sig": b64(signed.sig),
+                    },
+                )
+        now = self.clock.now()
+        peer.sup.on_sent(now)
+        if any(s in peer.outbox for s in seqs):
+
+            def mark(conn: Connection) -> None:
+                conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.peer == peer.party,
+                        deliveries.c.seq.in_(seqs),
+                        deliveries.c.state == "queued",
+                    )
+                    .values(state="sent", first_sent=now)
+                )
+
+            self._spawn(self.store.write(mark), "mark-sent")
+
+    async def _on_frame(self, peer: PeerLink, frame: dict[str, Any]) -> None:
+        kind = frame["t"]
+        if kind == "entry":
+            await self._on_entry(peer, frame)
+        elif kind == "receipt":
+            await self._on_receipt(peer, frame)
+        elif kind == "need":
+            seqs = frame.get("seqs")
+            if isinstance(seqs, list) and all(isinstance(s, int) for s in seqs):
+                self._send_seqs(peer, peer.out.need(seqs[:1000], self.clock.now()))
+        elif kind == "hb":
+            pass
+        elif kind == "error":
+            peer.count("error-from-peer")
+            self._record_soon(
+                "peer-error", f"{peer.party} reports: {str(frame.get('detail'))[:500]}", peer.party
+            )
+        else:
+            self._refuse_frame(peer, "unknown-frame", f"unknown frame type {kind!r}")
+
+    def _refuse_frame(self, peer: PeerLink, code: str, detail: str, ref: str | None = None) -> None:
+        peer.count(code)
+        if peer.writer is not None:
+            self._send(peer.writer, {"t": "error", "code": code, "detail": detail, "ref": ref})
+        self._record_soon(code, detail, peer.party, ref)
+
+    def _signed_from(self, frame: dict[str, Any]) -> Signed:
+        body, sig, kind = frame.get("body"), frame.get("sig"), frame.get("kind", "receipt")
+        if not isinstance(body, str) or not isinstance(sig, str) or not isinstance(kind, str):
+            raise EntryError("frame lacks kind, body or signature")
+        try:
+            return Signed(kind, body.encode("utf-8"), unb64(sig, length=64))
+        except (EncodingError, UnicodeEncodeError) as exc:
+            raise EntryError(f"bad signature encoding: {exc}") from exc
+
+    async def _on_entry(self, peer: PeerLink, frame: dict[str, Any]) -> None:
+        try:
+            signed = self._signed_from(frame)
+            if signed.kind not in STREAM_KINDS:
+                raise EntryError(f"{signed.kind!r} is not a kind that travels on a stream")
+            entry = open_signed(signed, {peer.party: peer.key})
+            assert isinstance(entry, Message | Ack | LinkTest)
+            if entry.sender != peer.party:
+                raise EntryError(f"entry from {entry.sender} arrived on the link from {peer.party}")
+            if self.party not in entry.seq:
+                raise EntryError(f"entry {entry.id} is not addressed to {self.party}")
+        except EntryError as exc:
+            code = "bad-signature" if "signature" in str(exc) else "bad-entry"
+            self._refuse_frame(peer, code, str(exc))
+            return
+        seq = entry.seq[self.party]
+        now = self.clock.now()
+
+        def accept(conn: Connection) -> tuple[Signed | None, bool, str | None]:
+            """Returns (receipt to send, is new, conflict reason)."""
+            held = conn.execute(
+                select(inbound.c.entry_hash, inbound.c.receipt_hash).where(
+                    inbound.c.peer == peer.party, inbound.c.seq == seq
+                )
+            ).first()
+            if held is not None:
+                if held.entry_hash != signed.hash:
+                    return (
+                        None,
+                        False,
+                        f"{peer.party} reused sequence number {seq} for a different entry",
+                    )
+                r = conn.execute(
+                    select(entries.c.body, entries.c.sig).where(entries.c.hash == held.receipt_hash)
+                ).one()
+                return Signed("receipt", r.body, r.sig), False, None
+            ack_due = epoch(entry.ack_due) if isinstance(entry, Message) and entry.ack_due else None
+            fresh = insert_ignore(
+                conn,
+                entries,
+                {
+                    "hash": signed.hash,
+                    "id": entry.id,
+                    "kind": entry.kind,
+                    "author": peer.party,
+                    "body": signed.body,
+                    "sig": signed.sig,
+                    "mine": False,
+                    "precedence": entry.precedence if isinstance(entry, Message) else None,
+                    "ref": entry.ref
+                    if isinstance(entry, Message)
+                    else entry.msg
+                    if isinstance(entry, Ack)
+                    else None,
+                    "created": entry.created,
+                    "ack_due": ack_due,
+                    "held_since": now,
+                },
+                "hash",
+            )
+            if (
+                not fresh
+                and conn.execute(select(entries.c.id).where(entries.c.hash == signed.hash)).scalar()
+                != entry.id
+            ):
+                return None, False, f"entry {entry.id} collides with a held entry"
+            receipt = Receipt(
+                v=1,
+                kind="receipt",
+                sender=self.party,
+                to=peer.party,
+                entry=entry.id,
+                entry_hash=signed.hash,
+                seq=seq,
+                log_index=self.store.counters["log"],
+                stored=timestamp(now),
+            )
+            rsigned = sign(self.key, receipt)
+            conn.execute(
+                entries.insert().values(
+                    hash=rsigned.hash,
+                    id=None,
+                    kind="receipt",
+                    author=self.party,
+                    body=rsigned.body,
+                    sig=rsigned.sig,
+                    mine=True,
+                    precedence=None,
+                    ref=entry.id,
+                    created=receipt.stored,
+                    ack_due=None,
+                    held_since=now,
+                )
+            )
+            self._append_log(conn, rsigned.hash)
+            conn.execute(
+                inbound.insert().values(
+                    peer=peer.party, seq=seq, entry_hash=signed.hash, receipt_hash=rsigned.hash
+                )
+            )
+            return rsigned, True, None
+
+        if peer.inn.holds(seq):
+            # Fast path for a resend: the stored receipt answers it; nothing is written.
+            receipt, fresh, conflict = await self.store.read(accept)
+        else:
+            receipt, fresh, conflict = await self.store.write(accept)
+        if conflict is not None or receipt is None:
+            self._refuse_frame(peer, "conflict", conflict or "refused", entry.id)
+            return
+        peer.inn.accepted(seq)
+        if peer.writer is not None:
+            self._send(
+                peer.writer,
+                {"t": "receipt", "body": receipt.body.decode("utf-8"), "sig": b64(receipt.sig)},
+            )
+        if not fresh:
+            peer.count("duplicates-dropped")
+            return
+        peer.count("received")
+        if isinstance(entry, Message) and entry.ack_due:
+            self.deadlines.watch(entry.id, epoch(entry.ack_due))
+        if isinstance(entry, Ack):
+            self.deadlines.settled(entry.msg)
+        self._publish({"type": "received", "id": entry.id, "kind": entry.kind, "from": peer.party})
+
+    async def _on_receipt(self, peer: PeerLink, frame: dict[str, Any]) -> None:
+        try:
+            signed = self._signed_from({**frame, "kind": "receipt"})
+            receipt = open_signed(signed, {peer.party: peer.key})
+            assert isinstance(receipt, Receipt)
+            if receipt.sender != peer.party or receipt.to != self.party:
+                raise EntryError(
+                    f"receipt from {receipt.sender} to {receipt.to} arrived on the link from {peer.party}"
+                )
+        except EntryError as exc:
+            code = "bad-signature" if "signature" in str(exc) else "bad-receipt"
+            self._refuse_frame(peer, code, str(exc))
+            return
+        sent = peer.outbox.get(receipt.seq)
+        if sent is None:
+            peer.count("duplicate-receipts")
+            return  # already receipted (a resend crossed the first receipt) or never pending
+        if sent.hash != receipt.entry_hash:
+            self._refuse_frame(
+                peer,
+                "bad-receipt",
+                f"receipt for seq {receipt.seq} names hash {receipt.entry_hash[:12]}…, not what we sent",
+            )
+            return
+        now = self.clock.now()
+
+        def store(conn: Connection) -> None:
+            insert_ignore(
+                conn,
+                entries,
+                {
+                    "hash": signed.hash,
+                    "id": None,
+                    "kind": "receipt",
+                    "author": peer.party,
+                    "body": signed.body,
+                    "sig": signed.sig,
+                    "mine": False,
+                    "precedence": None,
+                    "ref": receipt.entry,
+                    "created": receipt.stored,
+                    "ack_due": None,
+                    "held_since": now,
+                },
+                "hash",
+            )
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.peer == peer.party, deliveries.c.seq == receipt.seq)
+                .values(state="receipted", receipted=now, receipt_hash=signed.hash)
+            )
+
+        await self.store.write(store)
+        if peer.out.receipted(receipt.seq):
+            peer.outbox.pop(receipt.seq, None)
+            peer.count("receipted")
+            if sent.kind == "linktest":
+                peer.sup.link_test_answered(receipt.entry, now)
+            self._publish({"type": "receipted", "id": receipt.entry, "peer": peer.party})
+            if receipt.entry in self._waiters and await self._all_receipted(receipt.entry):
+                self._wake(receipt.entry)
+
+    # -- supervision ---------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                await self._supervise_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("supervision step failed")
+            await asyncio.sleep(min(0.5, max(0.05, self.cfg.heartbeat / 10)))
+
+    async def _supervise_once(self) -> None:
+        now = self.clock.now()
+        for peer in self.peers.values():
+            tick = peer.sup.poll(now)
+            if tick.send_heartbeat and peer.writer is not None:
+                self._send(peer.writer, {"t": "hb", "at": timestamp(now)})
+            if tick.link_lost and peer.writer is not None:
+                peer.writer.close()
+            for alarm in tick.alarms:
+                detail = (
+                    f"no heartbeat from {peer.party} for {peer.sup.policy.heartbeat * peer.sup.policy.missed_heartbeats:g} s"
+                    if alarm is Alarm.LINK_LOST
+                    else f"link test to {peer.party} not answered in time"
+                )
+                peer.count(alarm.value)
+                await self.record(alarm.value, detail, peer.party)
+            if tick.send_link_test:
+                await self.send_link_test(peer.party)
+            self._send_seqs(peer, peer.out.poll(now))
+            gaps = set(peer.inn.gaps(100))
+            # Ask for a gap only if it is still there one tick later: precedence overtaking
+            # opens short gaps on every busy link, and those close by themselves.
+            persistent = sorted(gaps & peer.gaps_seen)
+            peer.gaps_seen = gaps
+            if persistent and peer.writer is not None:
+                self._send(peer.writer, {"t": "need", "seqs": persistent})
+        for entry_id in self.deadlines.poll(now):
+            await self.record("overdue", f"{entry_id} passed its acknowledgement deadline", ref=entry_id)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return getattr(exc, "reason", None) or str(exc)
+    return str(exc) or exc.__class__.__name__

@@ -1,0 +1,47 @@
+"""Running a node as a service: the node and its HTTP API in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import uvicorn
+
+from detente.config import Config
+from detente.node import Node
+from detente.web.api import create_app
+
+
+async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
+    """Run until SIGINT or SIGTERM; the store is closed cleanly on the way out."""
+    node = Node(cfg)
+    await node.start()
+    host, port = cfg.api_host_port
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(node), host=host, port=port, log_level="warning", lifespan="off")
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    # uvicorn.Server.capture_signals would take SIGINT/SIGTERM from us; the node owns them.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    api = asyncio.create_task(server.serve())
+    while not server.started and not api.done():
+        await asyncio.sleep(0.01)
+    if api.done():
+        await node.stop()
+        raise OSError(f"the API could not listen on {cfg.api}")
+    logging.getLogger("detente").info("%s serving: link %s, api http://%s", cfg.party, cfg.link, cfg.api)
+    if ready is not None:
+        ready.set()
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({api, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    with contextlib.suppress(Exception):
+        await api
+    stopper.cancel()
+    await node.stop()

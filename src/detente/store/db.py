@@ -1,0 +1,166 @@
+"""Database access: engines for SQLite and PostgreSQL, the batching writer, durable reads.
+
+One writer per database. Writes are functions of a connection queued to a single thread that
+runs as many as are waiting in one transaction and commits once (group commit): every caller
+learns its result only after that commit is durable. SQLite runs in WAL mode with
+``synchronous=FULL`` so a commit survives power loss, which a signed receipt relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from detente.store.schema import metadata
+
+T = TypeVar("T")
+WriteFn = Callable[[Connection], Any]
+BATCH = 512
+
+
+class StoreError(RuntimeError):
+    """The database refused or failed an operation."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=4, max_overflow=4)
+
+
+def insert_ignore(conn: Connection, table: Table, row: dict[str, Any], *keys: str) -> bool:
+    """Insert ``row`` unless its key exists; True if it was inserted.
+
+    ``RETURNING`` rather than ``rowcount``: psycopg under SQLAlchemy reports -1 for both cases.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(table)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(*[table.c[k] for k in keys])
+    )
+    return conn.execute(stmt).first() is not None
+
+
+class Store:
+    """A database with one batching writer thread and a small pool of reader threads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {_safe(url)}: {exc.__class__.__name__}") from exc
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="detente-writer")
+        self._readers = ThreadPoolExecutor(2, thread_name_prefix="detente-reader")
+        self._queue: asyncio.Queue[tuple[WriteFn, asyncio.Future[Any]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0
+        # Numbers the writer hands out (entry numbers, stream sequence numbers, log indexes).
+        # Only the writer thread touches them; a batch that rolls back restores them, so a
+        # failed write never leaves a gap a peer would wait for.
+        self.counters: dict[str, int] = {}
+
+    # -- synchronous use (CLI set-up, start-up, tests) -------------------------------------
+    def run(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as conn:
+            return fn(conn)
+
+    # -- asynchronous use (the running node) ----------------------------------------------
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._drain(), name="store-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        self.engine.dispose()
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in the writer's next transaction; returns once it is committed."""
+        assert self._queue is not None, "store not started"
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((fn, fut))
+        return await fut
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        def go() -> T:
+            with self.engine.connect() as conn:
+                return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, go)
+
+    async def _drain(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            outcomes = await loop.run_in_executor(self._writer, self._commit_batch, batch)
+            for (_, fut), (ok, value) in zip(batch, outcomes, strict=True):
+                if fut.done():
+                    continue
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+
+    def _commit_batch(self, batch: list[tuple[WriteFn, Any]]) -> list[tuple[bool, Any]]:
+        saved = dict(self.counters)
+        try:
+            with self.engine.begin() as conn:
+                results = [(True, fn(conn)) for fn, _ in batch]
+            self.commits += 1
+            return results
+        except Exception as exc:
+            self.counters = saved
+            if len(batch) == 1:
+                return [(False, exc)]
+        # One failing write must not take the others down with it: retry each on its own.
+        return [self._commit_one(fn) for fn, _ in batch]
+
+    def _commit_one(self, fn: WriteFn) -> tuple[bool, Any]:
+        saved = dict(self.counters)
+        try:
+            with self.engine.begin() as conn:
+                value = fn(conn)
+            self.commits += 1
+            return (True, value)
+        except Exception as exc:
+            self.counters = saved
+            return (False, exc)
+
+
+def _safe(url: str) -> str:
+    # Never echo a password from a database URL into logs or errors.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return scheme + "://…@" + rest.split("@", 1)[1]
+    return url

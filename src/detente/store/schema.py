@@ -1,0 +1,88 @@
+"""The store's tables: entries as exact bytes, deliveries, inbound streams, the log, events."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Every entry this node holds, its own and its peers', exactly as signed.
+entries = Table(
+    "entries",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("id", String(64), nullable=True, unique=True),  # stream entries have an id
+    Column("kind", String(16), nullable=False),
+    Column("author", String(32), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("sig", LargeBinary, nullable=False),
+    Column("mine", Boolean, nullable=False),
+    Column("precedence", String(16), nullable=True),
+    Column("ref", String(64), nullable=True),  # message: in reply to; ack/receipt: the entry
+    Column("created", String(32), nullable=False),
+    Column("ack_due", Float, nullable=True),  # epoch seconds, for overdue queries
+    Column("held_since", Float, nullable=False),  # when this node stored it
+)
+Index("entries_kind_author", entries.c.kind, entries.c.author)
+Index("entries_ref", entries.c.ref)
+
+# One row per (outgoing stream entry, recipient): the sender's view of delivery.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("entry_id", String(64), nullable=False),
+    Column("peer", String(32), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("precedence", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # queued | sent | receipted
+    Column("first_sent", Float, nullable=True),
+    Column("receipted", Float, nullable=True),
+    Column("receipt_hash", String(64), nullable=True),
+    UniqueConstraint("peer", "seq", name="deliveries_stream"),
+    UniqueConstraint("entry_id", "peer", name="deliveries_entry_peer"),
+)
+Index("deliveries_open", deliveries.c.peer, deliveries.c.state)
+
+# One row per received stream entry: the durable duplicate filter of each inbound stream.
+inbound = Table(
+    "inbound",
+    metadata,
+    Column("peer", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("entry_hash", String(64), nullable=False),
+    Column("receipt_hash", String(64), nullable=False),
+)
+
+# The party's own append-only log: every entry it signs, in order.
+log = Table(
+    "log",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_hash", String(64), nullable=False, unique=True),
+)
+
+# Security events and alarms: refused connections, bad frames, overdue messages, lost links.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("peer", String(64), nullable=True),
+    Column("ref", String(64), nullable=True),
+    Column("detail", Text, nullable=False),
+)
+Index("events_kind", events.c.kind)

@@ -1,0 +1,352 @@
+"""The node's HTTP API (JSON, OpenAPI): what the CLI, scripts and the console call.
+
+Local clients authenticate with the node's bearer token. Request models are strict: a value
+that will be signed is never coerced. Every error is one clear sentence in ``detail``.
+"""
+
+import secrets
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, desc, select
+
+from detente import __doc__ as about
+from detente.config import api_token, card_fingerprint, make_card
+from detente.core.entries import (
+    PARTY_PATTERN,
+    Ack,
+    Card,
+    EntryError,
+    FormatContent,
+    Lang,
+    LinkTest,
+    Message,
+    Precedence,
+    Receipt,
+    TextContent,
+    parse_as,
+    timestamp,
+)
+from detente.node import Node, NodeError
+from detente.store.schema import deliveries, entries, events
+
+STATE_ORDER = ["queued", "sent", "receipted", "acknowledged"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class SendRequest(_Strict):
+    to: Annotated[list[Annotated[str, Field(pattern=PARTY_PATTERN)]], Field(min_length=1, max_length=16)]
+    precedence: Precedence
+    text: Annotated[str, Field(min_length=1, max_length=100_000)] | None = None
+    lang: Lang = "en"
+    format: str | None = None
+    version: int | None = None
+    fields: dict[str, Any] | None = None
+    ref: str | None = None
+
+
+class AckRequest(_Strict):
+    answer: Literal["understood", "unable", "refused"] = "understood"
+    by: Annotated[str, Field(min_length=1, max_length=64)] = "duty officer"
+    text: Annotated[str, Field(max_length=10_000)] | None = None
+
+
+class Sent(_Strict):
+    id: str
+    hash: str
+    state: str
+    receipted: bool
+
+
+def create_app(node: Node) -> FastAPI:
+    app = FastAPI(
+        title="detente node API",
+        version="1",
+        description=(about or "") + " Authenticate with the node's bearer token (DIR/api-token).",
+    )
+    bearer = HTTPBearer(auto_error=False)
+    token = api_token(node.cfg)
+
+    def auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if creds is None or not secrets.compare_digest(creds.credentials.encode(), token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token (see DIR/api-token)")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
+        return JSONResponse({"detail": f"{where}: {first['msg']}"}, status_code=422)
+
+    @app.exception_handler(NodeError)
+    async def _refused(_: Request, exc: NodeError) -> JSONResponse:
+        status = 404 if str(exc).startswith("no message") else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    deps = [Depends(auth)]
+
+    @app.get("/v1/card", dependencies=deps)
+    async def card() -> dict[str, Any]:
+        signed = make_card(node.cfg, timestamp(node.clock.now()))
+        parsed = parse_as(Card, signed.body)
+        return {
+            "card": {"kind": "card", "body": signed.body.decode(), "sig": _b64(signed.sig)},
+            "fingerprint": card_fingerprint(parsed),
+        }
+
+    @app.post("/v1/messages", dependencies=deps, status_code=201, responses={400: {}, 422: {}})
+    async def send(
+        req: SendRequest,
+        wait: Annotated[float, Query(ge=0, le=120, description="seconds to wait for every receipt")] = 0,
+    ) -> Sent:
+        content: TextContent | FormatContent
+        try:
+            if req.format is not None:
+                if req.text is not None:
+                    raise NodeError("give either text or a format with fields, not both")
+                content = FormatContent(
+                    type="format",
+                    format=req.format,
+                    version=req.version or 1,
+                    lang=req.lang,
+                    fields=req.fields or {},
+                )
+            elif req.text is not None:
+                if req.fields is not None or req.version is not None:
+                    raise NodeError("fields and version belong to a format message")
+                content = TextContent(type="text", lang=req.lang, text=req.text)
+            else:
+                raise NodeError("a message needs text or a format")
+        except ValueError as exc:
+            raise NodeError(str(exc).splitlines()[0]) from exc
+        signed = await node.send_message(req.to, req.precedence, content, req.ref)
+        entry = parse_as(Message, signed.body)
+        receipted = await node.wait_receipted(entry.id, wait) if wait else False
+        return Sent(
+            id=entry.id,
+            hash=signed.hash,
+            state="receipted" if receipted else "queued",
+            receipted=receipted,
+        )
+
+    @app.get("/v1/messages", dependencies=deps)
+    async def list_messages(
+        box: Literal["in", "out", "all"] = "all",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        return await node.store.read(lambda c: _list(node, c, box, limit))
+
+    @app.get("/v1/messages/{party}/{n}", dependencies=deps, responses={404: {}})
+    async def show(party: str, n: int) -> dict[str, Any]:
+        view = await node.store.read(lambda c: _view(node, c, f"{party}/{n}"))
+        if view is None:
+            raise NodeError(f"no message {party}/{n}")
+        return view
+
+    @app.post(
+        "/v1/messages/{party}/{n}/ack",
+        dependencies=deps,
+        status_code=201,
+        responses={400: {}, 404: {}},
+    )
+    async def ack(party: str, n: int, req: AckRequest) -> dict[str, str]:
+        signed = await node.acknowledge(f"{party}/{n}", req.answer, req.by, req.text)
+        a = parse_as(Ack, signed.body)
+        return {"id": a.id, "hash": signed.hash}
+
+    @app.post("/v1/peers/{party}/linktest", dependencies=deps, status_code=201, responses={400: {}})
+    async def linktest(party: str) -> dict[str, str]:
+        signed = await node.send_link_test(party)
+        t = parse_as(LinkTest, signed.body)
+        return {"id": t.id, "hash": signed.hash}
+
+    @app.get("/v1/status", dependencies=deps)
+    async def status() -> dict[str, Any]:
+        return await node_status(node)
+
+    @app.get("/v1/events", dependencies=deps)
+    async def list_events(
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        def go(c: Connection) -> list[dict[str, Any]]:
+            rows = c.execute(select(events).order_by(desc(events.c.id)).limit(limit)).all()
+            return [{**r._asdict(), "at": timestamp(r.at)} for r in rows]
+
+        return await node.store.read(go)
+
+    return app
+
+
+def _b64(data: bytes) -> str:
+    from detente.core.encoding import b64
+
+    return b64(data)
+
+
+def _overall(states: list[str]) -> str:
+    return min(states, key=STATE_ORDER.index) if states else "receipted"
+
+
+def _list(node: Node, c: Connection, box: str, limit: int) -> list[dict[str, Any]]:
+    q = select(entries.c.id).where(entries.c.kind == "message")
+    if box == "in":
+        q = q.where(~entries.c.mine)
+    elif box == "out":
+        q = q.where(entries.c.mine)
+    ids = [r.id for r in c.execute(q.order_by(desc(entries.c.held_since)).limit(limit))]
+    views = [v for v in (_view(node, c, i, brief=True) for i in ids) if v is not None]
+    rank = {"flash": 0, "immediate": 1, "priority": 2, "routine": 3}
+    # Precedence first, then newest first: a FLASH never sinks below routine traffic.
+    views.sort(key=lambda v: (rank[v["precedence"]], -v["held_since"]))
+    return views
+
+
+def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict[str, Any] | None:
+    row = c.execute(select(entries).where(entries.c.id == entry_id, entries.c.kind == "message")).first()
+    if row is None:
+        return None
+    try:
+        msg = parse_as(Message, row.body)
+    except EntryError:
+        return None
+    acks = [
+        parse_as(Ack, a.body)
+        for a in c.execute(select(entries.c.body).where(entries.c.kind == "ack", entries.c.ref == entry_id))
+    ]
+    acked_by = {a.sender for a in acks}
+    now = node.clock.now()
+    out: dict[str, Any] = {
+        "id": row.id,
+        "hash": row.hash,
+        "direction": "out" if row.mine else "in",
+        "sender": msg.sender,
+        "to": msg.to,
+        "precedence": msg.precedence,
+        "created": msg.created,
+        "ack_due": msg.ack_due,
+        "ref": msg.ref,
+        "content": msg.content.model_dump(),
+        "held_since": row.held_since,
+    }
+    if row.mine:
+        dels = c.execute(select(deliveries).where(deliveries.c.entry_id == entry_id)).all()
+        per = []
+        for d in dels:
+            state = "acknowledged" if d.peer in acked_by else d.state
+            per.append(
+                {
+                    "peer": d.peer,
+                    "seq": d.seq,
+                    "state": state,
+                    "first_sent": timestamp(d.first_sent) if d.first_sent else None,
+                    "receipted": timestamp(d.receipted) if d.receipted else None,
+                    "receipt_hash": d.receipt_hash,
+                }
+            )
+        out["deliveries"] = per
+        out["state"] = _overall([p["state"] for p in per])
+        settled = out["state"] == "acknowledged"
+    else:
+        out["state"] = "acknowledged" if acks else "receipted"
+        settled = bool(acks)
+    out["overdue"] = bool(row.ack_due and not settled and now > row.ack_due)
+    if not brief:
+        out["acks"] = [
+            {
+                "from": a.sender,
+                "by": a.by,
+                "answer": a.answer,
+                "text": a.text,
+                "at": a.created,
+                "id": a.id,
+            }
+            for a in acks
+        ]
+        receipts = []
+        for r in c.execute(
+            select(entries.c.body, entries.c.hash).where(
+                entries.c.kind == "receipt", entries.c.ref == entry_id
+            )
+        ):
+            rec = parse_as(Receipt, r.body)
+            receipts.append(
+                {
+                    "from": rec.sender,
+                    "hash": r.hash,
+                    "log_index": rec.log_index,
+                    "stored": rec.stored,
+                }
+            )
+        out["receipts"] = receipts
+        out["body"] = row.body.decode()
+        out["sig"] = _b64(row.sig)
+    return out
+
+
+async def node_status(node: Node) -> dict[str, Any]:
+    now = node.clock.now()
+
+    def go(c: Connection) -> dict[str, Any]:
+        overdue = [
+            r.id
+            for r in c.execute(
+                select(entries.c.id).where(
+                    entries.c.kind == "message",
+                    entries.c.ack_due < now,
+                    entries.c.id.not_in(
+                        select(entries.c.ref).where(entries.c.kind == "ack", entries.c.ref.is_not(None))
+                    ),
+                    # An inbound message is settled by our own ack; an outbound one by theirs.
+                )
+            )
+        ]
+        alarms = [
+            {**r._asdict(), "at": timestamp(r.at)}
+            for r in c.execute(
+                select(events)
+                .where(events.c.kind.in_(["link-lost", "link-test-missed", "overdue"]))
+                .order_by(desc(events.c.id))
+                .limit(20)
+            )
+        ]
+        counts = {k: v for k, v in c.execute(select(events.c.kind, _count()).group_by(events.c.kind)).all()}
+        return {"overdue": overdue, "alarms": alarms, "event_counts": counts}
+
+    stored = await node.store.read(go)
+    links = []
+    for p in node.peers.values():
+        last = p.sup.last_heard
+        links.append(
+            {
+                "peer": p.party,
+                "state": "up" if p.writer is not None else "down",
+                "address": p.card.link,
+                "dials": p.dialer,
+                "connected_since": timestamp(p.connected_since) if p.connected_since else None,
+                "last_heartbeat": timestamp(last) if last else None,
+                "last_link_test_ok": timestamp(p.sup.last_test_ok) if p.sup.last_test_ok else None,
+                "queue_depth": p.out.depth(),
+                "last_error": p.last_error,
+                "counters": dict(p.counters),
+            }
+        )
+    return {
+        "party": node.party,
+        "time": timestamp(now),
+        "links": links,
+        "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
+        **stored,
+    }
+
+
+def _count() -> Any:
+    from sqlalchemy import func
+
+    return func.count()
