@@ -271,7 +271,7 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
         ]
         receipts = []
         for r in c.execute(
-            select(entries.c.body, entries.c.hash).where(
+            select(entries.c.body, entries.c.hash, entries.c.sig).where(
                 entries.c.kind == "receipt", entries.c.ref == entry_id
             )
         ):
@@ -282,6 +282,8 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
                     "hash": r.hash,
                     "log_index": rec.log_index,
                     "stored": rec.stored,
+                    "body": r.body.decode(),
+                    "sig": _b64(r.sig),
                 }
             )
         out["receipts"] = receipts

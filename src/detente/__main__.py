@@ -1,0 +1,5 @@
+"""python -m detente"""
+
+from detente.cli import main
+
+main()
