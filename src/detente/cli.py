@@ -321,12 +321,11 @@ def status(home: Path, as_json: bool) -> None:
 @click.option(
     "--duration", type=float, default=None, help="Stop after this many seconds and print a summary."
 )
-@click.option("--base-port", type=int, default=7400, show_default=True)
-def demo(duration: float | None, base_port: int) -> None:
+def demo(duration: float | None) -> None:
     """Three parties on loopback exchanging realistic traffic."""
     from detente.demo import run_demo
 
-    ok = run_demo(duration, base_port)
+    ok = run_demo(duration)
     sys.exit(0 if ok else 1)
 
 

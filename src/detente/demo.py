@@ -6,21 +6,17 @@ store; they pin each other's cards exactly as operators would (here without the 
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
 from detente import config as cfgmod
+from detente.cluster import Cluster, LocalNode
 from detente.core.encoding import unb64
 from detente.core.entries import Signed, open_signed
 from detente.core.keys import VerifyKey
@@ -54,83 +50,8 @@ EXCHANGE = (
 )
 
 
-@contextmanager
-def _nodes(base_port: int, root: Path) -> Iterator[list[dict[str, Any]]]:
-    nodes: list[dict[str, Any]] = []
-    now = dt.datetime.now(dt.UTC)
-    for i, (party, name) in enumerate(PARTIES):
-        home = root / party.lower()
-        cfg = cfgmod.init_home(
-            home, party, f"127.0.0.1:{base_port + 1 + i}", f"127.0.0.1:{base_port + 101 + i}", None, name, now
-        )
-        # Demo traffic wants quick supervision so the link panel moves while you watch.
-        text = cfg.path("config.toml").read_text().replace("link_test_every = 3600", "link_test_every = 60")
-        cfg.path("config.toml").write_text(text)
-        nodes.append({"party": party, "home": home, "cfg": cfgmod.load(home)})
-    cards = {n["party"]: cfgmod.card_to_json(cfgmod.make_card(n["cfg"], _stamp())) for n in nodes}
-    for n in nodes:
-        for party, card in cards.items():
-            if party != n["party"]:
-                cfgmod.pin_peer(n["cfg"], card)
-    try:
-        for n in nodes:
-            log = open(n["home"] / "node.log", "wb")  # noqa: SIM115 - closed with the process
-            n["proc"] = subprocess.Popen(
-                [sys.executable, "-m", "detente", "serve", str(n["home"]), "-v"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            n["client"] = httpx2.Client(
-                base_url=f"http://{n['cfg'].api}",
-                headers={"Authorization": f"Bearer {cfgmod.api_token(n['cfg'])}"},
-                timeout=30,
-            )
-        yield nodes
-    finally:
-        for n in nodes:
-            if "proc" in n:
-                n["proc"].send_signal(signal.SIGTERM)
-        for n in nodes:
-            if "proc" in n:
-                try:
-                    n["proc"].wait(10)
-                except subprocess.TimeoutExpired:
-                    n["proc"].kill()
-            if "client" in n:
-                n["client"].close()
-
-
-def _stamp() -> str:
-    from detente.core.entries import timestamp
-
-    return timestamp(time.time())
-
-
-def _wait_ready(nodes: list[dict[str, Any]], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            states = [link["state"] for n in nodes for link in n["client"].get("/v1/status").json()["links"]]
-            if states and all(s == "up" for s in states):
-                return
-        except (httpx2.TransportError, ValueError, KeyError):
-            pass
-        for n in nodes:
-            if n["proc"].poll() is not None:
-                raise RuntimeError(f"{n['party']} exited; see {n['home'] / 'node.log'}")
-        time.sleep(0.2)
-    tails = "\n".join(
-        f"--- {n['party']} ({n['home'] / 'node.log'}):\n"
-        + "\n".join((n["home"] / "node.log").read_text(errors="replace").splitlines()[-10:])
-        for n in nodes
-    )
-    raise RuntimeError(f"the links did not come up within {timeout:g} s\n{tails}")
-
-
-def _send(n: dict[str, Any], **body: Any) -> dict[str, Any]:
-    r = n["client"].post("/v1/messages?wait=10", json=body)
-    r.raise_for_status()
-    out: dict[str, Any] = r.json()
+def _send(n: LocalNode, **body: Any) -> dict[str, Any]:
+    out: dict[str, Any] = n.api("POST", "/v1/messages?wait=10", json=body)
     return out
 
 
@@ -138,84 +59,96 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def run_demo(duration: float | None, base_port: int = 7400) -> bool:
-    with tempfile.TemporaryDirectory(prefix="detente-demo-") as tmp, _nodes(base_port, Path(tmp)) as nodes:
-        by = {n["party"]: n for n in nodes}
-        us, ru, ua = by["US-EUCOM"], by["RU-MOD"], by["UA-GS"]
-        _say(f"detente demo: three nodes in {tmp}")
-        _wait_ready(nodes)
-        for n in nodes:
-            _say(f"  {n['party']:<9} API http://{n['cfg'].api}  link {n['cfg'].link}  dir {n['home']}")
-        _say("  try:  detente status " + str(us["home"]) + "   |   detente inbox " + str(ru["home"]))
-        sent: list[tuple[str, str]] = []
-        failures: list[str] = []
-
-        def send(n: dict[str, Any], **body: Any) -> str:
-            try:
-                out = _send(n, **body)
-            except httpx2.HTTPError as exc:
-                failures.append(f"{n['party']} could not send: {exc}")
-                return ""
-            sent.append((n["party"], out["id"]))
-            _say(
-                f"  {n['party']} → {','.join(body['to'])} {body['precedence'].upper():<9} {out['id']:<12} "
-                f"{'receipted' if out['receipted'] else 'NOT receipted yet'}"
-            )
-            return str(out["id"])
-
-        report = send(us, to=["RU-MOD"], precedence="flash", text=INCIDENT, lang="en")
-        reply = send(ru, to=["US-EUCOM"], precedence="immediate", text=RESPONSE, lang="ru", ref=report)
-        for who, msg, answer in ((ru, report, "Получено. Ответ направлен."), (us, reply, "Received.")):
-            r = who["client"].post(f"/v1/messages/{msg}/ack", json={"by": "duty officer", "text": answer})
-            if r.status_code != 201:
-                failures.append(f"{who['party']} could not acknowledge {msg}: {r.text}")
-            else:
-                _say(f"  {who['party']} acknowledged {msg}")
-        send(ua, to=["RU-MOD", "US-EUCOM"], precedence="priority", text=EXCHANGE, lang="uk")
-        for n in nodes:
-            for peer in nodes:
-                if peer is not n:
-                    r = n["client"].post(f"/v1/peers/{peer['party']}/linktest")
-                    if r.status_code != 201:
-                        failures.append(f"link test {n['party']} → {peer['party']} failed: {r.text}")
-        _say("  link tests sent between every pair")
-        _say("running; Ctrl-C to stop" if duration is None else f"running for {duration:g} s")
-        started = time.monotonic()
-        i = 0
+def run_demo(duration: float | None) -> bool:
+    with tempfile.TemporaryDirectory(prefix="detente-demo-") as tmp:
+        # Demo supervision is brisk so the link state moves while you watch.
+        cluster = Cluster(
+            Path(tmp), PARTIES, tweak=lambda t: t.replace("link_test_every = 3600", "link_test_every = 60")
+        )
         try:
-            while duration is None or time.monotonic() - started < duration:
-                time.sleep(min(2.0, max(0.0, (duration or 2.0) - (time.monotonic() - started))))
-                i += 1
-                n = nodes[i % 3]
-                peers = [p["party"] for p in nodes if p is not n]
-                send(
-                    n,
-                    to=[peers[i % 2]],
-                    precedence="routine",
-                    text=f"Routine position report {i}.",
-                    lang="en",
-                )
-        except KeyboardInterrupt:
-            _say("stopping")
-        verified, problems = _verify(nodes, sent)
-        failures.extend(problems)
-        receipted = sum(1 for _ in sent) - sum(1 for p in problems if "not receipted" in p)
-        _say(f"sent {len(sent)}, receipted {receipted}, verified {verified}, failures {len(failures)}")
-        for f in failures:
-            _say(f"  FAILURE: {f}")
-        return not failures
+            cluster.start()
+            return _scenario(cluster, duration, tmp)
+        finally:
+            cluster.stop()
 
 
-def _verify(nodes: list[dict[str, Any]], sent: list[tuple[str, str]]) -> tuple[int, list[str]]:
+def _scenario(cluster: Cluster, duration: float | None, tmp: str) -> bool:
+    nodes = list(cluster.nodes.values())
+    us, ru, ua = cluster["US-EUCOM"], cluster["RU-MOD"], cluster["UA-GS"]
+    _say(f"detente demo: three nodes in {tmp}")
+    cluster.wait_links()
+    for n in nodes:
+        _say(f"  {n.party:<9} API http://{n.cfg.api}  link {n.cfg.link}  dir {n.home}")
+    _say(f"  try:  detente status {us.home}   |   detente inbox {ru.home}")
+    sent: list[tuple[str, str]] = []
+    failures: list[str] = []
+
+    def send(n: LocalNode, **body: Any) -> str:
+        try:
+            out = _send(n, **body)
+        except httpx2.HTTPError as exc:
+            failures.append(f"{n.party} could not send: {exc}")
+            return ""
+        sent.append((n.party, out["id"]))
+        _say(
+            f"  {n.party} → {','.join(body['to'])} {body['precedence'].upper():<9} {out['id']:<12} "
+            f"{'receipted' if out['receipted'] else 'NOT receipted yet'}"
+        )
+        return str(out["id"])
+
+    report = send(us, to=["RU-MOD"], precedence="flash", text=INCIDENT, lang="en")
+    reply = send(ru, to=["US-EUCOM"], precedence="immediate", text=RESPONSE, lang="ru", ref=report)
+    for who, msg, answer in ((ru, report, "Получено. Ответ направлен."), (us, reply, "Received.")):
+        r = who.client.post(f"/v1/messages/{msg}/ack", json={"by": "duty officer", "text": answer})
+        if r.status_code != 201:
+            failures.append(f"{who.party} could not acknowledge {msg}: {r.text}")
+        else:
+            _say(f"  {who.party} acknowledged {msg}")
+    send(ua, to=["RU-MOD", "US-EUCOM"], precedence="priority", text=EXCHANGE, lang="uk")
+    for n in nodes:
+        for peer in nodes:
+            if peer is not n:
+                r = n.client.post(f"/v1/peers/{peer.party}/linktest")
+                if r.status_code != 201:
+                    failures.append(f"link test {n.party} → {peer.party} failed: {r.text}")
+    _say("  link tests sent between every pair")
+    _say("running; Ctrl-C to stop" if duration is None else f"running for {duration:g} s")
+    started = time.monotonic()
+    i = 0
+    try:
+        while duration is None or time.monotonic() - started < duration:
+            time.sleep(min(2.0, max(0.0, (duration or 2.0) - (time.monotonic() - started))))
+            i += 1
+            n = nodes[i % 3]
+            peers = [p.party for p in nodes if p is not n]
+            send(
+                n,
+                to=[peers[i % 2]],
+                precedence="routine",
+                text=f"Routine position report {i}.",
+                lang="en",
+            )
+    except KeyboardInterrupt:
+        _say("stopping")
+    verified, problems = _verify(nodes, sent)
+    failures.extend(problems)
+    receipted = sum(1 for _ in sent) - sum(1 for p in problems if "not receipted" in p)
+    _say(f"sent {len(sent)}, receipted {receipted}, verified {verified}, failures {len(failures)}")
+    for f in failures:
+        _say(f"  FAILURE: {f}")
+    return not failures
+
+
+def _verify(nodes: list[LocalNode], sent: list[tuple[str, str]]) -> tuple[int, list[str]]:
     """Check every sent message at its sender: signed, receipted by all, receipts verify."""
-    keys = {n["party"]: VerifyKey.from_b64(cfgmod.signing_key(n["cfg"]).public.b64) for n in nodes}
-    by = {n["party"]: n for n in nodes}
+    keys = {n.party: VerifyKey.from_b64(cfgmod.signing_key(n.cfg).public.b64) for n in nodes}
+    by = {n.party: n for n in nodes}
     verified = 0
     problems: list[str] = []
     deadline = time.monotonic() + 15
     for party, msg_id in sent:
         while True:
-            view = by[party]["client"].get(f"/v1/messages/{msg_id}").json()
+            view = by[party].api("GET", f"/v1/messages/{msg_id}")
             if all(d["state"] in ("receipted", "acknowledged") for d in view["deliveries"]):
                 break
             if time.monotonic() > deadline:
