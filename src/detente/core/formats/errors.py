@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from detente.core.formats.lang import LANGS, Lang
+from detente.core.formats.lang import Lang
 
 Param = str | int
 
@@ -19,7 +19,7 @@ _KINDS: dict[str, dict[Lang, str]] = {
     "string": {"en": "a string", "ru": "строка", "uk": "рядок"},
     "integer": {"en": "an integer", "ru": "целое число", "uk": "ціле число"},
     "boolean": {"en": "a boolean", "ru": "логическое значение", "uk": "логічне значення"},
-    "object": {"en": "an object", "ru": "объект", "uk": "об'єкт"},
+    "object": {"en": "an object", "ru": "объект", "uk": "об’єкт"},
     "list": {"en": "a list", "ru": "список", "uk": "список"},
     "null": {"en": "null", "ru": "null", "uk": "null"},
     "number": {"en": "a fractional number", "ru": "дробное число", "uk": "дробове число"},
@@ -34,7 +34,7 @@ _RULES: dict[str, dict[Lang, str]] = {
     "required": {
         "en": "required field is missing",
         "ru": "отсутствует обязательное поле",
-        "uk": "відсутнє обов'язкове поле",
+        "uk": "відсутнє обов’язкове поле",
     },
     "unknown_field": {
         "en": "unknown field: this format has no such field",
@@ -44,7 +44,7 @@ _RULES: dict[str, dict[Lang, str]] = {
     "null": {
         "en": "null is not allowed; omit an optional field instead",
         "ru": "значение null не допускается; необязательное поле следует опустить",
-        "uk": "значення null не допускається; необов'язкове поле слід пропустити",
+        "uk": "значення null не допускається; необов’язкове поле слід пропустити",
     },
     "wrong_type": {
         "en": "expected {expected}, got {got}",
@@ -269,4 +269,10 @@ def kind_of(value: object) -> str:
     return "other"
 
 
-assert all(set(t) == set(LANGS) for t in (*_RULES.values(), *_KINDS.values()))
+def rules() -> tuple[str, ...]:
+    """Every rule a `FieldError` can name (each has a text in every language)."""
+    return tuple(_RULES)
+
+
+def rule_text(rule: str, lang: Lang) -> str:
+    return _RULES[rule][lang]

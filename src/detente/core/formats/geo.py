@@ -202,9 +202,6 @@ def check_polygon(points: list[Position], path: str) -> None:
     for i in range(n):
         if abs(xy[(i + 1) % n][0] - xy[i][0]) > 180:
             raise FieldError(path, "antimeridian", a=i + 1)
-    twice_area = sum(xy[i][0] * xy[(i + 1) % n][1] - xy[(i + 1) % n][0] * xy[i][1] for i in range(n))
-    if twice_area == 0:
-        raise FieldError(path, "degenerate_polygon")
     for i in range(n):
         a, b = xy[i], xy[(i + 1) % n]
         for j in range(i + 1, n):
@@ -221,6 +218,10 @@ def check_polygon(points: list[Position], path: str) -> None:
                 continue
             if _segments_meet(a, b, c, d):
                 raise FieldError(path, "self_intersection", a=i + 1, b=j + 1)
+    # Checked last: a crossing polygon (a "bow tie") can also have zero signed area.
+    twice_area = sum(xy[i][0] * xy[(i + 1) % n][1] - xy[(i + 1) % n][0] * xy[i][1] for i in range(n))
+    if twice_area == 0:
+        raise FieldError(path, "degenerate_polygon")
 
 
 XY = tuple[Fraction, Fraction]
