@@ -7,6 +7,7 @@ without the voice check, and it can stop, kill (SIGKILL) and restart any node.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import signal
 import socket
 import subprocess
@@ -24,10 +25,21 @@ from detente.core.entries import timestamp
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A free port below the ephemeral range.
+
+    A port the kernel hands out for port 0 comes from the ephemeral range, where any outgoing
+    connection may take it before the node binds it; ports below that range are only taken
+    by servers.
+    """
+    for _ in range(1000):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 @dataclass

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -109,7 +110,7 @@ class Node:
         self.refused_total = 0
         self._rng = rng
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._listeners: list[asyncio.Queue[dict[str, Any]]] = []
         self.started = self.clock.now()
@@ -138,7 +139,9 @@ class Node:
         await asyncio.get_running_loop().run_in_executor(None, self._load)
         await self.store.start()
         host, port = self.cfg.link_host_port
-        self._server = await asyncio.start_server(self._accept, host, port)
+        self._listener = socket.create_server((host, port), reuse_port=False, backlog=64)
+        self._listener.setblocking(False)
+        self._spawn(self._accept_forever(), "accept")
         for peer in self.peers.values():
             if peer.dialer:
                 self._spawn(self._dial_forever(peer), f"dial-{peer.party}")
@@ -154,8 +157,8 @@ class Node:
         for peer in self.peers.values():
             if peer.writer is not None:
                 peer.writer.close()
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            self._listener.close()
         await self.store.close()
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -433,17 +436,33 @@ class Node:
     def _tls_paths(self) -> tuple[str, str]:
         return str(self.cfg.path("keys", "tls.crt")), str(self.cfg.path("keys", "tls.key"))
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        addr = writer.get_extra_info("peername")
+    async def _accept_forever(self) -> None:
+        assert self._listener is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            conn, addr = await loop.sock_accept(self._listener)
+            self._spawn(self._accept(conn, addr), "accept-one")
+
+    async def _accept(self, conn: socket.socket, addr: Any) -> None:
+        # The TLS handshake completes before any byte is read: with start_server followed by
+        # start_tls, a ClientHello that arrives early is swallowed by the plain reader and the
+        # handshake hangs. connect_accepted_socket also raises on a refused handshake, which
+        # asyncio's servers only log in debug mode, so every refusal is counted here.
         where = f"{addr[0]}:{addr[1]}" if addr else "unknown address"
         cert, key = self._tls_paths()
         ctx = server_context(cert, key, [p.card.tls_cert for p in self.peers.values()])
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=self.cfg.max_frame + 8, loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
         try:
-            await asyncio.wait_for(writer.start_tls(ctx), HANDSHAKE_TIMEOUT)
+            transport, _ = await loop.connect_accepted_socket(
+                lambda: protocol, conn, ssl=ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
         except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as exc:
             self._refuse(where, f"TLS handshake refused: {_reason(exc)}")
-            writer.close()
+            conn.close()
             return
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
         spki = spki_hash_der(der) if der else None
         peer = next((p for p in self.peers.values() if p.card.tls_spki == spki), None)
