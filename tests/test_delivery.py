@@ -31,8 +31,9 @@ JITTER = st.floats(min_value=0.0, max_value=1.0, exclude_max=True)
 @BOUNDED
 @given(st.integers(min_value=0, max_value=1024), JITTER)
 def test_backoff_never_exceeds_the_cap_in_the_first_thousand_attempts(attempts: int, jitter: float) -> None:
-    delay = RetryPolicy().delay(attempts, jitter)
-    assert 0.5 <= delay <= 30.0
+    policy = RetryPolicy()
+    delay = policy.delay(attempts, jitter)
+    assert policy.first / 2 <= delay <= policy.cap == 30.0
 
 
 @pytest.mark.xfail(
@@ -53,8 +54,8 @@ def test_backoff_never_shrinks_as_attempts_grow(attempts: int, jitter: float) ->
     assert policy.delay(attempts + 1, jitter) >= policy.delay(attempts, jitter)
 
 
-def test_backoff_doubles_from_one_second_with_jitter_spreading_half_to_full() -> None:
-    policy = RetryPolicy()
+def test_backoff_doubles_up_to_the_cap_with_jitter_spreading_half_to_full() -> None:
+    policy = RetryPolicy(first=1.0, cap=30.0, factor=2.0)
     assert [policy.delay(n, 0.0) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 15, 15]
     assert policy.delay(3, 0.999999) == pytest.approx(4.0)
 
@@ -188,7 +189,7 @@ def test_jitter_comes_from_the_injected_source() -> None:
     out = Outbound(jitter=lambda: 0.0)
     out.link_up(T0)
     out.enqueue(1, "routine", T0)
-    assert out.next_wakeup() == T0 + 0.5
+    assert out.next_wakeup() == T0 + RetryPolicy().delay(1, 0.0)
 
 
 # -- Inbound -----------------------------------------------------------------------------------
