@@ -173,7 +173,7 @@ class SimNode:
         if frame.t == "entry":
             self.on_entry(frame, now)
         elif frame.t == "receipt":
-            self.on_receipt(frame)
+            self.on_receipt(frame, now)
         elif frame.t == "need":
             self.send_seqs(frame.src, self.out[frame.src].need(list(frame.seqs), now))
 
@@ -221,7 +221,7 @@ class SimNode:
             self.net.accepted(self.party, entry.id)
 
     # Node._on_receipt
-    def on_receipt(self, frame: Frame) -> None:
+    def on_receipt(self, frame: Frame, now: float) -> None:
         peer = frame.src
         assert frame.signed is not None
         signed = Signed("receipt", frame.signed.body, frame.signed.sig)
@@ -237,7 +237,7 @@ class SimNode:
         self.db.entries[signed.hash] = signed
         row = self.db.deliveries[(peer, receipt.seq)]
         row.receipted, row.receipt = True, signed
-        if self.out[peer].receipted(receipt.seq):
+        if self.out[peer].receipted(receipt.seq, now):
             self.outbox[peer].pop(receipt.seq, None)
 
     # Node._supervise_once, the delivery half: resend what is due, ask for persistent gaps.

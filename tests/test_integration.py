@@ -69,7 +69,9 @@ def test_three_parties_exchange_messages_and_every_receipt_verifies(three: Clust
     for node in three.nodes.values():
         others = sorted(p for p in three.nodes if p != node.party)
         out = node.api(
-            "POST", "/v1/messages?wait=20", json={"to": others, "precedence": "priority", "text": f"from {node.party}"}
+            "POST",
+            "/v1/messages?wait=20",
+            json={"to": others, "precedence": "priority", "text": f"from {node.party}"},
         )
         assert out["receipted"], out
         sent.append((node, out["id"], out["hash"]))
@@ -87,7 +89,9 @@ def test_three_parties_exchange_messages_and_every_receipt_verifies(three: Clust
 
 def test_acknowledgement_reaches_the_sender_and_closes_the_message(two: Cluster):
     us, ru = two["US-EUCOM"], two["RU-MOD"]
-    out = us.api("POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "flash", "text": "call now"})
+    out = us.api(
+        "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "flash", "text": "call now"}
+    )
     ru.api("POST", f"/v1/messages/{out['id']}/ack", json={"answer": "understood", "by": "Col. Petrov"})
     assert wait_until(lambda: us.api("GET", f"/v1/messages/{out['id']}")["state"] == "acknowledged")
     view = us.api("GET", f"/v1/messages/{out['id']}")
@@ -120,15 +124,19 @@ def burst(node: LocalNode, to: str, count: int) -> list[str]:
 def assert_exactly_once(sender: LocalNode, recipient: LocalNode, ids: list[str], keys: dict[str, VerifyKey]):
     id_list = ",".join(f"'{i}'" for i in ids)
     assert wait_until(
-        lambda: store_rows(
-            sender, f"select count(*) from deliveries where entry_id in ({id_list}) and state='receipted'"
-        )[0][0]
-        == len(ids),
+        lambda: (
+            store_rows(
+                sender, f"select count(*) from deliveries where entry_id in ({id_list}) and state='receipted'"
+            )[0][0]
+            == len(ids)
+        ),
         timeout=90,
     ), sender.status()
     held = store_rows(recipient, f"select id from entries where kind='message' and id in ({id_list})")
     assert sorted(r[0] for r in held) == sorted(ids)
-    inbound = store_rows(recipient, f"select count(*), count(distinct seq) from inbound where peer='{sender.party}'")
+    inbound = store_rows(
+        recipient, f"select count(*), count(distinct seq) from inbound where peer='{sender.party}'"
+    )
     assert inbound[0][0] == inbound[0][1]
     receipts = store_rows(sender, "select body, sig from entries where kind='receipt' and author != 'x'")
     by_entry: dict[str, int] = {}
@@ -179,7 +187,9 @@ def test_messages_queued_while_the_peer_is_down_arrive_when_it_returns(two: Clus
     us, ru = two["US-EUCOM"], two["RU-MOD"]
     ru.stop()
     assert wait_until(lambda: us.status()["links"][0]["state"] == "down")
-    out = us.api("POST", "/v1/messages", json={"to": ["RU-MOD"], "precedence": "immediate", "text": "are you there"})
+    out = us.api(
+        "POST", "/v1/messages", json={"to": ["RU-MOD"], "precedence": "immediate", "text": "are you there"}
+    )
     assert us.api("GET", f"/v1/messages/{out['id']}")["state"] == "queued"
     assert us.status()["links"][0]["queue_depth"] == 1
     ru.start()
@@ -198,7 +208,9 @@ def test_an_unpinned_node_is_refused_and_the_refusal_is_visible_in_status(tmp_pa
         assert wait_until(lambda: ru.status()["refused_connections"]["total"] >= 1)
         reason = ru.status()["refused_connections"]["recent"][0]["reason"]
         assert "refused" in reason or "not pinned" in reason
-        assert wait_until(lambda: "refused our certificate" in (rogue.status()["links"][0]["last_error"] or ""))
+        assert wait_until(
+            lambda: "refused our certificate" in (rogue.status()["links"][0]["last_error"] or "")
+        )
         assert ru.status()["links"] == []
         assert ru.api("GET", "/v1/events")[0]["kind"] == "refused"
     finally:
@@ -206,7 +218,9 @@ def test_an_unpinned_node_is_refused_and_the_refusal_is_visible_in_status(tmp_pa
 
 
 def test_a_message_to_an_unknown_party_is_refused_with_a_clear_error(two: Cluster):
-    r = two["US-EUCOM"].client.post("/v1/messages", json={"to": ["CN-PLA"], "precedence": "flash", "text": "x"})
+    r = two["US-EUCOM"].client.post(
+        "/v1/messages", json={"to": ["CN-PLA"], "precedence": "flash", "text": "x"}
+    )
     assert r.status_code == 400
     assert r.json()["detail"] == "CN-PLA is not a pinned peer (pinned: RU-MOD)"
 
@@ -226,7 +240,9 @@ def test_api_requires_the_bearer_token(two: Cluster):
 
 def test_receipts_sit_in_the_recipients_log_at_the_index_they_name(two: Cluster):
     us, ru = two["US-EUCOM"], two["RU-MOD"]
-    out = us.api("POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "routine", "text": "log me"})
+    out = us.api(
+        "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "routine", "text": "log me"}
+    )
     r = us.api("GET", f"/v1/messages/{out['id']}")["receipts"][0]
     receipt = parse_as(Receipt, r["body"].encode())
     rows = store_rows(ru, f"select entry_hash from log where idx = {receipt.log_index}")

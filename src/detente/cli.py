@@ -81,7 +81,7 @@ def init(home: Path, party: str, link: str, api: str, db: str | None, name: str 
             raise cfgmod.ConfigError(str(exc)) from exc
     except cfgmod.ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    card_text, fp = _card(cfg)
+    _, fp = _card(cfg)
     click.echo(f"created node {party} in {home}")
     click.echo(f"fingerprint {fp}")
 

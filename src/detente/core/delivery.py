@@ -30,13 +30,14 @@ class RetryPolicy:
     seconds, not after the hours-long backoff cliffs that federated chat systems suffer.
     """
 
-    first: float = 1.0
+    first: float = 5.0
     cap: float = 30.0
     factor: float = 2.0
 
     def delay(self, attempts: int, jitter: float) -> float:
         """Delay before try ``attempts + 1``; ``jitter`` in [0, 1) spreads retries out."""
-        raw = min(self.cap, self.first * self.factor ** max(0, attempts - 1))
+        # Bounded exponent: a link up for days without receipts must not overflow a float.
+        raw = min(self.cap, self.first * self.factor ** min(64, max(0, attempts - 1)))
         return raw * (0.5 + 0.5 * jitter)
 
 
@@ -63,6 +64,7 @@ class Outbound:
         self._jitter = jitter
         self.pending: dict[int, Pending] = {}
         self.up = False
+        self.last_progress: float | None = None
 
     def restore(self, unreceipted: Iterable[tuple[int, Precedence]]) -> None:
         """Reload what the store still holds unreceipted (after a restart)."""
@@ -84,9 +86,14 @@ class Outbound:
     def link_down(self) -> None:
         self.up = False
 
-    def receipted(self, seq: int) -> bool:
+    def receipted(self, seq: int, now: float) -> bool:
         """The peer's receipt for ``seq`` was verified and stored; False if not pending."""
-        return self.pending.pop(seq, None) is not None
+        if self.pending.pop(seq, None) is None:
+            return False
+        # Only a receipt for something pending is progress: duplicates must not hold back
+        # the resends of what is really missing.
+        self.last_progress = now
+        return True
 
     def need(self, seqs: Iterable[int], now: float) -> list[int]:
         """The peer reports gaps: resend those we still hold, now."""
@@ -95,8 +102,15 @@ class Outbound:
         return self._take([self.pending[s] for s in seqs if s in self.pending], now)
 
     def poll(self, now: float) -> list[int]:
-        """Timer: resend whatever is due."""
+        """Timer: resend whatever is due.
+
+        Nothing is resent while receipts keep arriving: a peer working through a backlog on a
+        live connection has the frames already, and resending them would only lengthen the
+        backlog (a retransmission storm). Once receipts stop, whatever is still due goes out.
+        """
         if not self.up:
+            return []
+        if self.last_progress is not None and now - self.last_progress < self.policy.first:
             return []
         return self._take([p for p in self.pending.values() if p.next_try <= now], now)
 
@@ -259,22 +273,30 @@ class Deadlines:
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, str]] = []
-        self._done: set[str] = set()
+        self._due: dict[str, float] = {}  # watched and not yet reported or settled
+        # Settled before being watched (an acknowledgement can overtake): remembered, boundedly.
+        self._early: dict[str, None] = {}
 
     def watch(self, entry_id: str, due: float) -> None:
+        if entry_id in self._due or self._early.pop(entry_id, 0) is None:
+            return
+        self._due[entry_id] = due
         heapq.heappush(self._heap, (due, entry_id))
 
     def settled(self, entry_id: str) -> None:
         """Acknowledged (or otherwise closed): it can no longer become overdue."""
-        self._done.add(entry_id)
+        if self._due.pop(entry_id, None) is None:
+            self._early[entry_id] = None
+            if len(self._early) > 10_000:
+                del self._early[next(iter(self._early))]
 
     def poll(self, now: float) -> list[str]:
         out: list[str] = []
         while self._heap and self._heap[0][0] <= now:
-            _, entry_id = heapq.heappop(self._heap)
-            if entry_id not in self._done:
+            due, entry_id = heapq.heappop(self._heap)
+            if self._due.get(entry_id) == due:
+                del self._due[entry_id]
                 out.append(entry_id)
-            self._done.discard(entry_id)
         return out
 
     def next_wakeup(self) -> float | None:

@@ -12,7 +12,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detente.core.encoding import (
     MAX_SAFE_INT,
@@ -25,11 +25,21 @@ from detente.core.keys import BadSignature, SigningKey, VerifyKey
 
 VERSION = 1
 PARTY_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$"
-TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
 HASH_PATTERN = r"^[0-9a-f]{64}$"
 
 Party = Annotated[str, Field(pattern=PARTY_PATTERN, min_length=2, max_length=32)]
-Timestamp = Annotated[str, Field(pattern=TIME_PATTERN)]
+
+
+def _real_time(value: str) -> str:
+    try:
+        _dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a real UTC time") from exc
+    return value
+
+
+Timestamp = Annotated[str, Field(pattern=TIME_PATTERN), AfterValidator(_real_time)]
 Hash = Annotated[str, Field(pattern=HASH_PATTERN)]
 Seq = Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
 EntryId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]*/[1-9][0-9]{0,15}$", max_length=50)]
@@ -68,6 +78,27 @@ class FormatContent(_Strict):
     version: Annotated[int, Field(ge=1, le=10_000)]
     lang: Lang
     fields: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _fields_are_signable(self) -> FormatContent:
+        # Whatever is signed must be readable by every recipient: refuse here what the
+        # canonical encoding or a recipient's nesting limit would refuse later.
+        canonical(self.fields)
+        if _depth(self.fields) > 16:
+            raise ValueError("fields nest deeper than 16 levels")
+        return self
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
 
 
 Content = Annotated[TextContent | FormatContent, Field(discriminator="type")]
@@ -187,7 +218,7 @@ def parse(kind: str, body: bytes) -> AnyEntry:
         obj = parse_canonical(body)
     except EncodingError as exc:
         raise EntryError(str(exc)) from exc
-    if obj.get("v") != VERSION:
+    if type(obj.get("v")) is not int or obj.get("v") != VERSION:
         raise EntryError(f"unknown entry version {obj.get('v')!r} (this node speaks {VERSION})")
     if obj.get("kind") != kind:
         raise EntryError(f"body says kind {obj.get('kind')!r}, frame says {kind!r}")
@@ -234,8 +265,9 @@ def open_signed(signed: Signed, key_of: dict[str, VerifyKey]) -> AnyEntry:
 
 def timestamp(epoch: float) -> str:
     """Seconds since the epoch as the UTC timestamp entries carry (millisecond precision)."""
-    t = _dt.datetime.fromtimestamp(round(epoch, 3), tz=_dt.UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    ms = round(epoch * 1000)
+    t = _dt.datetime.fromtimestamp(ms // 1000, tz=_dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def epoch(stamp: str) -> float:

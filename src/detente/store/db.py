@@ -53,14 +53,22 @@ def insert_ignore(conn: Connection, table: Table, row: dict[str, Any], *keys: st
 
     ``RETURNING`` rather than ``rowcount``: psycopg under SQLAlchemy reports -1 for both cases.
     """
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(table)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=list(keys))
-        .returning(*[table.c[k] for k in keys])
-    )
-    return conn.execute(stmt).first() is not None
+    cache_key = (conn.dialect.name, table.name, keys)
+    stmt = _IGNORING.get(cache_key)
+    if stmt is None:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=list(keys))
+            .returning(*[table.c[k] for k in keys])
+        )
+        _IGNORING[cache_key] = stmt
+    return conn.execute(stmt, row).first() is not None
+
+
+# One statement object per (dialect, table, key): parameters travel separately, so the
+# compiled form is reused instead of being rebuilt for every row.
+_IGNORING: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
 class Store:

@@ -4,10 +4,11 @@ Local clients authenticate with the node's bearer token. Request models are stri
 that will be signed is never coerced. Every error is one clear sentence in ``detail``.
 """
 
+import asyncio
 import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -106,26 +107,7 @@ def create_app(node: Node) -> FastAPI:
         req: SendRequest,
         wait: Annotated[float, Query(ge=0, le=120, description="seconds to wait for every receipt")] = 0,
     ) -> Sent:
-        content: TextContent | FormatContent
-        try:
-            if req.format is not None:
-                if req.text is not None:
-                    raise NodeError("give either text or a format with fields, not both")
-                content = FormatContent(
-                    type="format",
-                    format=req.format,
-                    version=req.version or 1,
-                    lang=req.lang,
-                    fields=req.fields or {},
-                )
-            elif req.text is not None:
-                if req.fields is not None or req.version is not None:
-                    raise NodeError("fields and version belong to a format message")
-                content = TextContent(type="text", lang=req.lang, text=req.text)
-            else:
-                raise NodeError("a message needs text or a format")
-        except ValueError as exc:
-            raise NodeError(str(exc).splitlines()[0]) from exc
+        content = _content(req)
         signed = await node.send_message(req.to, req.precedence, content, req.ref)
         entry = parse_as(Message, signed.body)
         receipted = await node.wait_receipted(entry.id, wait) if wait else False
@@ -135,6 +117,22 @@ def create_app(node: Node) -> FastAPI:
             state="receipted" if receipted else "queued",
             receipted=receipted,
         )
+
+    @app.post("/v1/messages/batch", dependencies=deps, status_code=201, responses={400: {}, 422: {}})
+    async def send_batch(
+        reqs: Annotated[list[SendRequest], Body(min_length=1, max_length=1000)],
+    ) -> list[Sent]:
+        """Sign, store and queue up to 1,000 messages; all are checked before any is signed."""
+        contents = [_content(r) for r in reqs]
+        for r in reqs:
+            node.check_recipients(r.to)
+        signed = await asyncio.gather(
+            *(node.send_message(r.to, r.precedence, c, r.ref) for r, c in zip(reqs, contents, strict=True))
+        )
+        return [
+            Sent(id=parse_as(Message, s.body).id, hash=s.hash, state="queued", receipted=False)
+            for s in signed
+        ]
 
     @app.get("/v1/messages", dependencies=deps)
     async def list_messages(
@@ -182,6 +180,27 @@ def create_app(node: Node) -> FastAPI:
         return await node.store.read(go)
 
     return app
+
+
+def _content(req: SendRequest) -> TextContent | FormatContent:
+    try:
+        if req.format is not None:
+            if req.text is not None:
+                raise NodeError("give either text or a format with fields, not both")
+            return FormatContent(
+                type="format",
+                format=req.format,
+                version=req.version or 1,
+                lang=req.lang,
+                fields=req.fields or {},
+            )
+        if req.text is not None:
+            if req.fields is not None or req.version is not None:
+                raise NodeError("fields and version belong to a format message")
+            return TextContent(type="text", lang=req.lang, text=req.text)
+    except ValueError as exc:
+        raise NodeError(str(exc).splitlines()[0]) from exc
+    raise NodeError("a message needs text or a format")
 
 
 def _b64(data: bytes) -> str:

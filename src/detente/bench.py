@@ -1,0 +1,216 @@
+"""``detente bench``: two real nodes on loopback, full durability, measured end to end.
+
+Latency is taken from the sender's own store: from the moment its API accepted a message
+(``entries.held_since``) to the moment it held the recipient's verified receipt
+(``deliveries.receipted``), both on the sender's clock. The client-observed round trip of
+``POST /v1/messages?wait=…`` is reported beside it. Throughput is a burst sent through the
+batch API, counted from the first acceptance to the last receipt held.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from detente.cluster import Cluster, LocalNode
+
+PARTIES = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian Ministry of Defence")]
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class _RssWatch:
+    """Peak RSS of each node process (VmHWM), read from /proc."""
+
+    def __init__(self, nodes: list[LocalNode]) -> None:
+        self.nodes = nodes
+        self.peak: dict[str, int] = {}
+
+    def sample(self) -> None:
+        for n in self.nodes:
+            if n.proc is None:
+                continue
+            try:
+                for line in Path(f"/proc/{n.proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        kb = int(line.split()[1])
+                        self.peak[n.party] = max(self.peak.get(n.party, 0), kb * 1024)
+            except OSError:
+                pass
+
+
+def _rows(node: LocalNode, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+    if node.cfg.db.startswith("sqlite"):
+        with sqlite3.connect(f"file:{node.cfg.db.removeprefix('sqlite:///')}?mode=ro", uri=True) as c:
+            return c.execute(sql, args).fetchall()
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(node.cfg.db.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with eng.connect() as c:
+            return list(c.execute(text(sql.replace("?", ":a")), {"a": args[0]} if args else {}).all())
+    finally:
+        eng.dispose()
+
+
+def run_bench(messages: int, burst: int, db: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="detente-bench-") as tmp:
+        dbs: dict[str, str | None] = {p: None for p, _ in PARTIES}
+        created: list[str] = []
+        if db:
+            dbs = {p: _make_pg_db(db, created) for p, _ in PARTIES}
+        cluster = Cluster(Path(tmp), PARTIES, db=lambda p: dbs[p])
+        try:
+            cluster.start()
+            cluster.wait_links()
+            return _measure(cluster, messages, burst, db)
+        finally:
+            cluster.stop()
+            for name in created:
+                _drop_pg_db(db or "", name)
+
+
+def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dict[str, Any]:
+    us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+    watch = _RssWatch([us, ru])
+    stop = threading.Event()
+
+    def sampler() -> None:
+        while not stop.wait(0.2):
+            watch.sample()
+
+    threading.Thread(target=sampler, daemon=True).start()
+    body = {"to": ["RU-MOD"], "precedence": "flash", "text": "Bench message: link check, please receipt."}
+    for _ in range(50):  # warm-up: connections, caches, the JIT of nothing
+        us.api("POST", "/v1/messages?wait=10", json=body)
+    round_trips: list[float] = []
+    ids: list[str] = []
+    for _ in range(messages):
+        t0 = time.perf_counter()
+        out = us.api("POST", "/v1/messages?wait=10", json=body)
+        round_trips.append((time.perf_counter() - t0) * 1000)
+        if not out["receipted"]:
+            raise RuntimeError(f"{out['id']} was not receipted within 10 s")
+        ids.append(out["id"])
+    first, last = ids[0], ids[-1]
+    lat = [
+        (r[1] - r[0]) * 1000
+        for r in _rows(
+            us,
+            "select e.held_since, d.receipted from entries e join deliveries d on d.entry_id = e.id "
+            "where e.kind = 'message' and d.state = 'receipted' and e.held_since >= "
+            "(select held_since from entries where id = ?)",
+            (first,),
+        )
+    ]
+    assert len(lat) >= messages, (len(lat), last)
+
+    # Burst: submitted through the batch API from 2 client threads, 500 per request.
+    routine = {**body, "precedence": "routine"}
+    before = _rows(us, "select count(*) from deliveries where state = 'receipted'")[0][0]
+    t_start = time.time()
+    chunks = [min(500, burst - i) for i in range(0, burst, 500)]
+
+    def submit(part: list[int]) -> None:
+        for size in part:
+            us.api("POST", "/v1/messages/batch", json=[routine] * size)
+
+    threads = [threading.Thread(target=submit, args=(chunks[i::2],)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    submitted = time.time()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        done = _rows(us, "select count(*) from deliveries where state = 'receipted'")[0][0] - before
+        if done >= burst:
+            break
+        time.sleep(0.05)
+    else:
+        raise RuntimeError(f"only {done} of {burst} burst messages receipted in 300 s")
+    t_first, t_last = _rows(
+        us,
+        "select min(e.held_since), max(d.receipted) from entries e join deliveries d on d.entry_id = e.id "
+        "where e.held_since >= ?",
+        (t_start,),
+    )[0]
+    stop.set()
+    watch.sample()
+    throughput = burst / (t_last - t_first)
+    result: dict[str, Any] = {
+        "machine": f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "store": "PostgreSQL" if db else "SQLite WAL synchronous=FULL",
+        "latency_ms": {
+            "messages": len(lat),
+            "p50": round(statistics.median(lat), 2),
+            "p90": round(_pct(lat, 90), 2),
+            "p99": round(_pct(lat, 99), 2),
+            "max": round(max(lat), 2),
+        },
+        "client_round_trip_ms": {
+            "p50": round(statistics.median(round_trips), 2),
+            "p90": round(_pct(round_trips, 90), 2),
+            "p99": round(_pct(round_trips, 99), 2),
+        },
+        "burst": {
+            "messages": burst,
+            "seconds": round(t_last - t_first, 2),
+            "receipted_per_s": round(throughput),
+            "submit_seconds": round(submitted - t_start, 2),
+        },
+        "peak_rss_mb": {p: round(v / 2**20, 1) for p, v in watch.peak.items()},
+    }
+    lm, b = result["latency_ms"], result["burst"]
+    result["summary"] = "\n".join(
+        [
+            f"detente bench on {result['machine']}, store {result['store']} on both nodes",
+            f"latency, API accepted → verified receipt held ({lm['messages']} messages one at a time): "
+            f"p50 {lm['p50']} ms, p90 {lm['p90']} ms, p99 {lm['p99']} ms, max {lm['max']} ms",
+            f"client round trip POST /v1/messages?wait: p50 {result['client_round_trip_ms']['p50']} ms, "
+            f"p99 {result['client_round_trip_ms']['p99']} ms",
+            f"burst of {b['messages']}: {b['receipted_per_s']} messages receipted/s ({b['seconds']} s)",
+            "peak RSS: " + ", ".join(f"{p} {v} MB" for p, v in result["peak_rss_mb"].items()),
+        ]
+    )
+    return result
+
+
+def _admin(url: str) -> Any:
+    from sqlalchemy import create_engine
+
+    return create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+
+
+def _make_pg_db(url: str, created: list[str]) -> str:
+    from sqlalchemy import text
+
+    name = f"detente_bench_{uuid.uuid4().hex[:8]}"
+    eng = _admin(url)
+    with eng.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    created.append(name)
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_pg_db(url: str, name: str) -> None:
+    from sqlalchemy import text
+
+    eng = _admin(url)
+    with eng.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()
