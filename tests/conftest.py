@@ -1,0 +1,48 @@
+"""Shared fixtures: store URLs for SQLite and for the PostgreSQL server on 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG = os.environ.get("DETENTE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _admin():
+    return create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture
+def pg_database() -> Iterator[callable]:
+    """Makes fresh PostgreSQL databases on demand; drops them afterwards."""
+    if PG == "skip":
+        pytest.skip("DETENTE_TEST_PG=skip")
+    made: list[str] = []
+    engine = _admin()
+
+    def make() -> str:
+        name = f"detente_test_{uuid.uuid4().hex[:10]}"
+        with engine.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return PG.rsplit("/", 1)[0] + "/" + name
+
+    try:
+        yield make
+    finally:
+        with engine.connect() as c:
+            for name in made:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_database")()

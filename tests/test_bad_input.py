@@ -1,0 +1,233 @@
+"""Hostile and broken input on a real link: refused clearly, recorded, nothing stored, no crash.
+
+A raw TLS client presents UA-GS's pinned certificate to a running US-EUCOM node (whose own
+UA-GS node is not started) and speaks the frame protocol by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import ssl
+import struct
+import time
+from pathlib import Path
+
+import pytest
+
+from detente import config as cfgmod
+from detente.cluster import Cluster
+from detente.core.encoding import b64, canonical
+from detente.core.entries import Message, TextContent, sign, timestamp
+from detente.core.keys import SigningKey
+from detente.link.tls import client_context
+
+pytestmark = pytest.mark.integration
+
+
+class RawPeer:
+    def __init__(self, cluster: Cluster, me: str, target: str) -> None:
+        self.me = cluster[me]
+        host, port = cfgmod.split_addr(cluster[target].cfg.link)
+        ctx = client_context(
+            str(self.me.cfg.path("keys", "tls.crt")),
+            str(self.me.cfg.path("keys", "tls.key")),
+            cluster[target].cfg.path("keys", "tls.crt").read_text(),
+        )
+        raw = socket.create_connection((host, port), timeout=10)
+        self.sock: ssl.SSLSocket = ctx.wrap_socket(raw)
+        self.key = cfgmod.signing_key(self.me.cfg)
+        self.send({"t": "hello", "v": 1, "party": me, "at": timestamp(time.time())})
+        hello = self.recv()
+        assert hello["t"] == "hello"
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(struct.pack(">I", len(data)) + data)
+
+    def send(self, frame: dict) -> None:
+        self.send_raw(json.dumps(frame, ensure_ascii=False).encode())
+
+    def recv(self) -> dict:
+        """The next frame that is not a heartbeat."""
+        while True:
+            header = self._exactly(4)
+            frame = json.loads(self._exactly(struct.unpack(">I", header)[0]))
+            if frame["t"] != "hb":
+                return frame
+
+    def _exactly(self, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise EOFError("closed")
+            buf += chunk
+        return buf
+
+    def entry(self, seq: int, text: str = "hello", key: SigningKey | None = None, sender: str = "UA-GS", **over) -> dict:
+        msg = Message(
+            v=1,
+            kind="message",
+            id=f"{sender}/{seq}",
+            sender=sender,
+            to=["US-EUCOM"],
+            seq={"US-EUCOM": seq},
+            created=timestamp(time.time()),
+            precedence="routine",
+            ack_due=None,
+            ref=None,
+            content=TextContent(type="text", lang="uk", text=text),
+        )
+        signed = sign(key or self.key, msg)
+        frame = {"t": "entry", "kind": "message", "body": signed.body.decode(), "sig": b64(signed.sig)}
+        frame.update(over)
+        return frame
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def us(tmp_path: Path):
+    cluster = Cluster(tmp_path, [("US-EUCOM", "US"), ("UA-GS", "UA")])
+    cluster["US-EUCOM"].start()
+    try:
+        cluster.wait_api(cluster["US-EUCOM"])
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def held(cluster: Cluster) -> int:
+    path = cluster["US-EUCOM"].cfg.db.removeprefix("sqlite:///")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+        return c.execute("select count(*) from entries where author = 'UA-GS'").fetchone()[0]
+
+
+def events(cluster: Cluster, until: str) -> list[str]:
+    """Event kinds recorded by US-EUCOM, once ``until`` is among them (recording is async)."""
+    deadline = time.monotonic() + 10
+    while True:
+        kinds = [e["kind"] for e in cluster["US-EUCOM"].api("GET", "/v1/events")]
+        if until in kinds or time.monotonic() > deadline:
+            return kinds
+        time.sleep(0.05)
+
+
+def counters(cluster: Cluster, peer: str) -> dict[str, int]:
+    links = cluster["US-EUCOM"].status()["links"]
+    return next(link["counters"] for link in links if link["peer"] == peer)
+
+
+def test_a_valid_entry_is_receipted_and_a_replay_gets_the_same_receipt_without_a_second_copy(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    frame = peer.entry(1)
+    peer.send(frame)
+    first = peer.recv()
+    peer.send(frame)
+    second = peer.recv()
+    assert first["t"] == second["t"] == "receipt"
+    assert first["body"] == second["body"]
+    assert held(us) == 1
+
+
+def test_frames_out_of_order_are_each_accepted_once(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.send(peer.entry(2))
+    peer.send(peer.entry(1))
+    got = {json.loads(peer.recv()["body"])["seq"] for _ in range(2)}
+    assert got == {1, 2}
+    assert held(us) == 2
+
+
+def test_a_bad_signature_is_refused_recorded_and_nothing_is_stored(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.send(peer.entry(1, key=SigningKey.generate()))
+    err = peer.recv()
+    assert (err["t"], err["code"]) == ("error", "bad-signature")
+    assert "bad signature on message from UA-GS" in err["detail"]
+    assert held(us) == 0
+    assert "bad-signature" in events(us, until="bad-signature")
+    assert counters(us, "UA-GS")["bad-signature"] == 1
+
+
+def test_an_entry_signed_for_another_party_on_this_link_is_refused(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.send(peer.entry(1, sender="RU-MOD"))
+    err = peer.recv()
+    assert err["t"] == "error"
+    assert "RU-MOD" in err["detail"]
+    assert held(us) == 0
+
+
+def test_an_unknown_entry_version_is_refused_with_its_reason(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    body = json.loads(peer.entry(1)["body"])
+    body["v"] = 2
+    raw = canonical(body)
+    peer.send({"t": "entry", "kind": "message", "body": raw.decode(), "sig": b64(peer.key.sign("message", raw))})
+    err = peer.recv()
+    assert err["code"] == "bad-entry"
+    assert "unknown entry version 2" in err["detail"]
+    assert held(us) == 0
+
+
+def test_a_reused_sequence_number_with_other_content_is_refused_as_a_conflict(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.send(peer.entry(1, text="first"))
+    assert peer.recv()["t"] == "receipt"
+    peer.send(peer.entry(1, text="rewritten"))
+    err = peer.recv()
+    assert err["code"] == "conflict"
+    assert "reused sequence number 1" in err["detail"]
+    assert held(us) == 1
+
+
+def test_a_non_canonical_body_is_refused_even_with_a_valid_signature(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    body = json.dumps(json.loads(peer.entry(1)["body"]), indent=1).encode()
+    peer.send({"t": "entry", "kind": "message", "body": body.decode(), "sig": b64(peer.key.sign("message", body))})
+    err = peer.recv()
+    assert err["code"] == "bad-entry"
+    assert "canonical" in err["detail"]
+
+
+def test_an_oversized_frame_is_refused_before_it_is_read_and_the_node_lives_on(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.sock.sendall(struct.pack(">I", 2 << 20))
+    err = peer.recv()
+    assert err["code"] == "bad-frame"
+    assert "exceeds the limit of 1048576 bytes" in err["detail"]
+    with pytest.raises((EOFError, OSError)):
+        peer.recv()
+    assert us["US-EUCOM"].status()["party"] == "US-EUCOM"
+    again = RawPeer(us, "UA-GS", "US-EUCOM")
+    again.send(again.entry(1))
+    assert again.recv()["t"] == "receipt"
+
+
+def test_malformed_json_is_refused_with_a_clear_error(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.send_raw(b"{not json")
+    err = peer.recv()
+    assert (err["code"], err["detail"]) == ("bad-frame", "frame is not JSON")
+    assert "bad-frame" in events(us, until="bad-frame")
+
+
+def test_an_unknown_frame_type_is_refused_and_the_link_stays_up(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.send({"t": "launch"})
+    err = peer.recv()
+    assert err["code"] == "unknown-frame"
+    peer.send(peer.entry(1))
+    assert peer.recv()["t"] == "receipt"
+
+
+def test_garbage_where_a_signature_belongs_is_refused(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    peer.send(peer.entry(1, sig="not base64!"))
+    err = peer.recv()
+    assert err["t"] == "error"
+    assert "signature" in err["detail"]
+    assert held(us) == 0

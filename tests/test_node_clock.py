@@ -1,0 +1,152 @@
+"""Deadlines, heartbeats and link tests in real nodes driven by an injected clock (no sleeping
+on deadlines: the clock is moved, and the node's supervision step is run)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+
+from detente import config as cfgmod
+from detente.cluster import free_port
+from detente.core.entries import Message, TextContent, parse_as, timestamp
+from detente.node import Node
+from detente.web.api import node_status
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def make_home(root: Path, party: str, tweak: str = "") -> cfgmod.Config:
+    cfg = cfgmod.init_home(
+        root / party.lower(),
+        party,
+        f"127.0.0.1:{free_port()}",
+        f"127.0.0.1:{free_port()}",
+        None,
+        None,
+        dt.datetime.now(dt.UTC),
+    )
+    if tweak:
+        path = cfg.path("config.toml")
+        text = path.read_text()
+        for line in tweak.strip().splitlines():
+            key = line.split("=")[0].strip()
+            text = "\n".join(line if ln.startswith(key + " ") else ln for ln in text.splitlines())
+        path.write_text(text)
+    return cfgmod.load(cfg.home)
+
+
+async def wait_for(predicate, timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def pair(tmp_path: Path):
+    # RU-MOD's heartbeat is slow so that silence on the link can be produced at will.
+    us_cfg = make_home(tmp_path, "US-EUCOM")
+    ru_cfg = make_home(tmp_path, "RU-MOD", "heartbeat = 100000")
+    for a, b in ((us_cfg, ru_cfg), (ru_cfg, us_cfg)):
+        cfgmod.pin_peer(a, cfgmod.card_to_json(cfgmod.make_card(b, timestamp(time.time()))))
+    clock = FakeClock()
+    us, ru = Node(us_cfg, clock), Node(ru_cfg, clock)
+    await us.start()
+    await ru.start()
+    await wait_for(lambda: us.peers["RU-MOD"].writer is not None and ru.peers["US-EUCOM"].writer is not None)
+    try:
+        yield us, ru, clock
+    finally:
+        await us.stop()
+        await ru.stop()
+
+
+def text(t: str) -> TextContent:
+    return TextContent(type="text", lang="en", text=t)
+
+
+async def kinds(node: Node) -> list[str]:
+    return [e["kind"] for e in (await node_status(node))["alarms"]]
+
+
+async def test_a_flash_message_becomes_overdue_after_ten_minutes_without_acknowledgement(pair):
+    us, ru, clock = pair
+    signed = await us.send_message(["RU-MOD"], "flash", text("call now"))
+    msg_id = parse_as(Message, signed.body).id
+    assert await us.wait_receipted(msg_id, 10)
+    clock.advance(599)
+    await us._supervise_once()
+    assert (await node_status(us))["overdue"] == []
+    clock.advance(2)
+    await us._supervise_once()
+    status = await node_status(us)
+    assert status["overdue"] == [msg_id]
+    assert "overdue" in await kinds(us)
+
+
+async def test_the_recipient_sees_its_own_unacknowledged_message_overdue_too(pair):
+    us, ru, clock = pair
+    signed = await us.send_message(["RU-MOD"], "immediate", text("confirm"))
+    msg_id = parse_as(Message, signed.body).id
+    assert await us.wait_receipted(msg_id, 10)
+    clock.advance(1801)
+    await ru._supervise_once()
+    assert (await node_status(ru))["overdue"] == [msg_id]
+
+
+async def test_an_acknowledged_message_is_never_overdue(pair):
+    us, ru, clock = pair
+    signed = await us.send_message(["RU-MOD"], "flash", text("call now"))
+    msg_id = parse_as(Message, signed.body).id
+    assert await us.wait_receipted(msg_id, 10)
+    await ru.acknowledge(msg_id, "understood", "duty officer", None)
+    await wait_for(lambda: False if us.deadlines._due.get(msg_id) else True)
+    clock.advance(700)
+    await us._supervise_once()
+    await ru._supervise_once()
+    assert (await node_status(us))["overdue"] == []
+    assert "overdue" not in await kinds(us)
+
+
+async def test_three_missed_heartbeats_report_the_link_lost(pair):
+    us, ru, clock = pair
+    clock.advance(14)
+    await us._supervise_once()
+    assert us.peers["RU-MOD"].writer is not None
+    clock.advance(2)
+    await us._supervise_once()
+    assert "link-lost" in await kinds(us)
+    await wait_for(lambda: us.peers["RU-MOD"].writer is None or us.peers["RU-MOD"].writer.is_closing())
+
+
+async def test_a_link_test_is_sent_on_schedule_and_answered(pair):
+    us, ru, clock = pair
+    clock.advance(3600)
+    await us._supervise_once()
+    await wait_for(lambda: us.peers["RU-MOD"].sup.last_test_ok is not None)
+    assert "link-test-missed" not in await kinds(us)
+
+
+async def test_an_unanswered_link_test_raises_an_alarm(pair):
+    us, ru, clock = pair
+    await ru.stop()
+    await wait_for(lambda: us.peers["RU-MOD"].writer is None)
+    clock.advance(3600)
+    await us._supervise_once()
+    clock.advance(61)
+    await us._supervise_once()
+    assert "link-test-missed" in await kinds(us)
