@@ -96,3 +96,27 @@ def test_two_nodes_on_postgresql_exchange_receipted_messages(tmp_path: Path, pg_
         assert len(ru.api("GET", "/v1/messages?box=in&limit=1000")) == 201
     finally:
         cluster.stop()
+
+
+async def test_a_flash_write_overtakes_routine_writes_waiting_in_the_queue(tmp_path: Path):
+    import time as _time
+
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    await store.start()
+    order: list[str] = []
+
+    def slow(c):
+        _time.sleep(0.2)  # holds the writer so that the others queue up behind it
+        order.append("first")
+
+    def note(name: str):
+        return lambda c: order.append(name)
+
+    try:
+        first = asyncio.ensure_future(store.write(slow, 3))
+        await asyncio.sleep(0.05)
+        rest = [store.write(note(f"routine-{i}"), 3) for i in range(3)] + [store.write(note("flash"), 0)]
+        await asyncio.gather(first, *rest)
+        assert order[:2] == ["first", "flash"]
+    finally:
+        await store.close()

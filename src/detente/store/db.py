@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -83,7 +84,9 @@ class Store:
             raise StoreError(f"cannot open the store at {_safe(url)}: {exc.__class__.__name__}") from exc
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="detente-writer")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="detente-reader")
-        self._queue: asyncio.Queue[tuple[WriteFn, asyncio.Future[Any]]] | None = None
+        # (priority, arrival, fn, future): a FLASH write overtakes queued ROUTINE writes.
+        self._queue: asyncio.PriorityQueue[tuple[int, int, WriteFn, asyncio.Future[Any]]] | None = None
+        self._arrivals = itertools.count()
         self._task: asyncio.Task[None] | None = None
         self.commits = 0
         # Numbers the writer hands out (entry numbers, stream sequence numbers, log indexes).
@@ -98,7 +101,7 @@ class Store:
 
     # -- asynchronous use (the running node) ----------------------------------------------
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.PriorityQueue()
         self._task = asyncio.create_task(self._drain(), name="store-writer")
 
     async def close(self) -> None:
@@ -110,11 +113,14 @@ class Store:
         self._readers.shutdown(wait=True)
         self.engine.dispose()
 
-    async def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in the writer's next transaction; returns once it is committed."""
+    async def write(self, fn: Callable[[Connection], T], priority: int = 0) -> T:
+        """Run ``fn`` in the writer's next transaction; returns once it is committed.
+
+        Lower ``priority`` goes first (the node passes the precedence rank: 0 for FLASH).
+        """
         assert self._queue is not None, "store not started"
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((fn, fut))
+        self._queue.put_nowait((priority, next(self._arrivals), fn, fut))
         return await fut
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
@@ -128,9 +134,9 @@ class Store:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
+            batch = [(await self._queue.get())[2:]]
             while len(batch) < BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+                batch.append(self._queue.get_nowait()[2:])
             outcomes = await loop.run_in_executor(self._writer, self._commit_batch, batch)
             for (_, fut), (ok, value) in zip(batch, outcomes, strict=True):
                 if fut.done():
