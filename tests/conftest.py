@@ -14,7 +14,9 @@ PG = os.environ.get("DETENTE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/tes
 
 
 def _admin():
-    return create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    return create_engine(
+        PG.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
 
 
 @pytest.fixture

@@ -65,7 +65,9 @@ class RawPeer:
             buf += chunk
         return buf
 
-    def entry(self, seq: int, text: str = "hello", key: SigningKey | None = None, sender: str = "UA-GS", **over) -> dict:
+    def entry(
+        self, seq: int, text: str = "hello", key: SigningKey | None = None, sender: str = "UA-GS", **over
+    ) -> dict:
         msg = Message(
             v=1,
             kind="message",
@@ -166,7 +168,9 @@ def test_an_unknown_entry_version_is_refused_with_its_reason(us: Cluster):
     body = json.loads(peer.entry(1)["body"])
     body["v"] = 2
     raw = canonical(body)
-    peer.send({"t": "entry", "kind": "message", "body": raw.decode(), "sig": b64(peer.key.sign("message", raw))})
+    peer.send(
+        {"t": "entry", "kind": "message", "body": raw.decode(), "sig": b64(peer.key.sign("message", raw))}
+    )
     err = peer.recv()
     assert err["code"] == "bad-entry"
     assert "unknown entry version 2" in err["detail"]
@@ -187,7 +191,9 @@ def test_a_reused_sequence_number_with_other_content_is_refused_as_a_conflict(us
 def test_a_non_canonical_body_is_refused_even_with_a_valid_signature(us: Cluster):
     peer = RawPeer(us, "UA-GS", "US-EUCOM")
     body = json.dumps(json.loads(peer.entry(1)["body"]), indent=1).encode()
-    peer.send({"t": "entry", "kind": "message", "body": body.decode(), "sig": b64(peer.key.sign("message", body))})
+    peer.send(
+        {"t": "entry", "kind": "message", "body": body.decode(), "sig": b64(peer.key.sign("message", body))}
+    )
     err = peer.recv()
     assert err["code"] == "bad-entry"
     assert "canonical" in err["detail"]

@@ -84,7 +84,7 @@ async def kinds(node: Node) -> list[str]:
 
 
 async def test_a_flash_message_becomes_overdue_after_ten_minutes_without_acknowledgement(pair):
-    us, ru, clock = pair
+    us, _, clock = pair
     signed = await us.send_message(["RU-MOD"], "flash", text("call now"))
     msg_id = parse_as(Message, signed.body).id
     assert await us.wait_receipted(msg_id, 10)
@@ -114,7 +114,7 @@ async def test_an_acknowledged_message_is_never_overdue(pair):
     msg_id = parse_as(Message, signed.body).id
     assert await us.wait_receipted(msg_id, 10)
     await ru.acknowledge(msg_id, "understood", "duty officer", None)
-    await wait_for(lambda: False if us.deadlines._due.get(msg_id) else True)
+    await wait_for(lambda: not us.deadlines._due.get(msg_id))
     clock.advance(700)
     await us._supervise_once()
     await ru._supervise_once()
@@ -123,7 +123,7 @@ async def test_an_acknowledged_message_is_never_overdue(pair):
 
 
 async def test_three_missed_heartbeats_report_the_link_lost(pair):
-    us, ru, clock = pair
+    us, _, clock = pair
     clock.advance(14)
     await us._supervise_once()
     assert us.peers["RU-MOD"].writer is not None
@@ -134,7 +134,7 @@ async def test_three_missed_heartbeats_report_the_link_lost(pair):
 
 
 async def test_a_link_test_is_sent_on_schedule_and_answered(pair):
-    us, ru, clock = pair
+    us, _, clock = pair
     clock.advance(3600)
     await us._supervise_once()
     await wait_for(lambda: us.peers["RU-MOD"].sup.last_test_ok is not None)

@@ -80,11 +80,17 @@ def test_two_nodes_on_postgresql_exchange_receipted_messages(tmp_path: Path, pg_
     try:
         cluster.wait_links()
         us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
-        out = us.api("POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "flash", "text": "pg"})
+        out = us.api(
+            "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "flash", "text": "pg"}
+        )
         assert out["receipted"]
         ids = [m["id"] for m in ru.api("GET", "/v1/messages?box=in")]
         assert ids == [out["id"]]
-        batch = us.api("POST", "/v1/messages/batch", json=[{"to": ["RU-MOD"], "precedence": "routine", "text": "b"}] * 200)
+        batch = us.api(
+            "POST",
+            "/v1/messages/batch",
+            json=[{"to": ["RU-MOD"], "precedence": "routine", "text": "b"}] * 200,
+        )
         last = batch[-1]["id"]
         assert us.api("GET", f"/v1/messages/{last}")["id"] == last
         import time
