@@ -42,6 +42,7 @@ from detente.core.entries import (
     timestamp,
 )
 from detente.core.keys import SigningKey, VerifyKey
+from detente.formats_shell import FormatRefusal, NodeFormats
 from detente.link.frames import FrameError, encode_frame, read_frame
 from detente.link.tls import client_context, server_context, spki_hash_der
 from detente.store import Store
@@ -155,6 +156,8 @@ class Node:
             )
         self.keys = {p.party: p.key for p in self.peers.values()}
         self.keys[self.party] = self.key.public
+        # Formats: the catalog is checked here, so a bad operator file stops the node at start.
+        self.formats = NodeFormats(cfg)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -248,10 +251,18 @@ class Node:
                 raise NodeError(f"{party} is not a pinned peer (pinned: {known})")
         return recipients
 
+    def check_content(self, recipients: list[str], content: Content) -> Content:
+        """What will be signed; a format message must validate and be held by every recipient."""
+        try:
+            return self.formats.prepare(content, recipients)
+        except FormatRefusal as exc:
+            raise NodeError(str(exc)) from exc
+
     async def send_message(
         self, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
     ) -> Signed:
         recipients = self.check_recipients(to)
+        content = self.check_content(recipients, content)
         now = self.clock.now()
         due = now + self.cfg.deadlines[precedence]
 
@@ -537,7 +548,10 @@ class Node:
         self, peer: PeerLink, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         now = self.clock.now()
-        self._send(writer, {"t": "hello", "v": PROTOCOL, "party": self.party, "at": timestamp(now)})
+        self._send(
+            writer,
+            {"t": "hello", "v": PROTOCOL, "party": self.party, "at": timestamp(now), **self.formats.hello()},
+        )
         try:
             hello = await asyncio.wait_for(read_frame(reader, self.cfg.max_frame), HANDSHAKE_TIMEOUT)
         except asyncio.IncompleteReadError:
@@ -560,6 +574,7 @@ class Node:
             self._record_soon("bad-frame", peer.last_error, peer.party)
             writer.close()
             return
+        self.formats.on_hello(peer.party, hello, timestamp(now))
         if peer.writer is not None:
             peer.writer.close()
         peer.writer = writer
@@ -815,6 +830,17 @@ class Node:
         try:
             signed = self._signed_from({**frame, "kind": "receipt"})
             receipt = open_signed(signed, {peer.party: peer.key})
+        if isinstance(entry, Message) and not self.formats.holds(entry.content):
+            # Held and receipted all the same (it is signed and must not be lost), but flagged.
+            peer.count("unknown-format")
+            c = entry.content
+            self._record_soon(
+                "unknown-format",
+                f"{entry.id} is in format {getattr(c, 'format', '?')} v{getattr(c, 'version', '?')}, "
+                "which this node does not hold; it is stored and receipted but cannot be shown",
+                peer.party,
+                entry.id,
+            )
             assert isinstance(receipt, Receipt)
             if receipt.sender != peer.party or receipt.to != self.party:
                 raise EntryError(

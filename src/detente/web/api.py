@@ -34,6 +34,14 @@ from detente.core.entries import (
 )
 from detente.node import Node, NodeError
 from detente.store.schema import deliveries, entries, events
+from detente.web.formats import (
+    LangQuery,
+    PersonalQuery,
+    accept_language,
+    add_format_routes,
+    finish_view,
+    refusal_detail,
+)
 
 STATE_ORDER = ["queued", "sent", "receipted", "acknowledged"]
 
@@ -87,15 +95,20 @@ def create_app(node: Node) -> FastAPI:
         return JSONResponse({"detail": f"{where}: {first['msg']}"}, status_code=422)
 
     @app.exception_handler(NodeError)
-    async def _refused(_: Request, exc: NodeError) -> JSONResponse:
+    async def _refused(request: Request, exc: NodeError) -> JSONResponse:
         status = 404 if str(exc).startswith("no message") else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     deps = [Depends(auth)]
 
+        # A refused format message explains itself in the operator's language.
+        localised = refusal_detail(exc, accept_language(request.headers.get("accept-language")))
+        if localised is not None:
+            return JSONResponse({"detail": localised[0]}, status_code=localised[1])
     @app.get("/v1/card", dependencies=deps)
     async def card() -> dict[str, Any]:
         signed = make_card(node.cfg, timestamp(node.clock.now()))
+    add_format_routes(app, node.formats, deps)
         parsed = parse_as(Card, signed.body)
         return {
             "card": {"kind": "card", "body": signed.body.decode(), "sig": _b64(signed.sig)},
@@ -124,8 +137,8 @@ def create_app(node: Node) -> FastAPI:
     ) -> list[Sent]:
         """Sign, store and queue up to 1,000 messages; all are checked before any is signed."""
         contents = [_content(r) for r in reqs]
-        for r in reqs:
-            node.check_recipients(r.to)
+        for r, c in zip(reqs, contents, strict=True):
+            node.check_content(node.check_recipients(r.to), c)
         signed = await asyncio.gather(
             *(node.send_message(r.to, r.precedence, c, r.ref) for r, c in zip(reqs, contents, strict=True))
         )
@@ -139,14 +152,19 @@ def create_app(node: Node) -> FastAPI:
         box: Literal["in", "out", "all"] = "all",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
-        return await node.store.read(lambda c: _list(node, c, box, limit))
+        views = await node.store.read(lambda c: _list(node, c, box, limit))
+        return [finish_view(node.formats, v, None, bool(personal)) for v in views]
 
     @app.get("/v1/messages/{party}/{n}", dependencies=deps, responses={404: {}})
-    async def show(party: str, n: int) -> dict[str, Any]:
+        personal: PersonalQuery = 0,
+    async def show(
+        party: str, n: int, lang: LangQuery | None = None, personal: PersonalQuery = 0
+    ) -> dict[str, Any]:
+        """One message; with ``lang``, ``rendered`` shows it in that language from its signed fields."""
         view = await node.store.read(lambda c: _view(node, c, f"{party}/{n}"))
         if view is None:
             raise NodeError(f"no message {party}/{n}")
-        return view
+        return finish_view(node.formats, view, lang, bool(personal))
 
     @app.post(
         "/v1/messages/{party}/{n}/ack",
@@ -360,11 +378,13 @@ async def node_status(node: Node) -> dict[str, Any]:
         )
     return {
         "party": node.party,
+                "catalog": node.formats.peer_status(p.party),
         "time": timestamp(now),
         "links": links,
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
         **stored,
     }
+        "catalog": node.formats.status(),
 
 
 def _count() -> Any:
