@@ -31,7 +31,7 @@ def _api(home: Path, method: str, path: str, **kw: Any) -> Any:
         r = httpx2.request(
             method,
             url,
-            headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}"},
+            headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}", **kw.pop("headers_extra", {})},
             timeout=kw.pop("timeout", 30.0),
             **kw,
         )
@@ -159,6 +159,8 @@ def serve(home: Path, verbose: bool) -> None:
         asyncio.run(run(cfg))
     except OSError as exc:
         raise click.ClickException(f"cannot serve: {exc}") from exc
+    except cfgmod.ConfigError as exc:  # e.g. a refused operator format file
+        raise click.ClickException(f"cannot serve: {exc}") from exc
 
 
 @main.command()
@@ -174,6 +176,15 @@ def serve(home: Path, verbose: bool) -> None:
 @click.option("--lang", type=click.Choice(["en", "ru", "uk"]), default="en", show_default=True)
 @click.option("--ref", default=None, help="Id of the message this one answers.")
 @click.option("--wait", type=float, default=0, help="Seconds to wait for every receipt.")
+@click.option("--format", "format_id", default=None, help="Format id (see 'detente formats DIR').")
+@click.option("--version", "format_version", type=int, default=1, show_default=True, help="Format version.")
+@click.option(
+    "--fields",
+    "fields_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="The format's fields, from a .toml or .json file.",
+)
 @json_opt
 def send(
     home: Path,
@@ -183,19 +194,42 @@ def send(
     lang: str,
     ref: str | None,
     wait: float,
+    format_id: str | None,
+    format_version: int,
+    fields_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Sign, store and send a message."""
-    if text is None:
-        raise click.ClickException("give --text (formats arrive with the format catalog)")
-    body = {
+    """Sign, store and send a message: free text, or a format with its fields."""
+    body: dict[str, Any] = {
         "to": [p.strip() for p in to.split(",") if p.strip()],
         "precedence": precedence.lower(),
-        "text": text,
         "lang": lang,
         "ref": ref,
     }
-    data = _api(home, "POST", f"/v1/messages?wait={wait}", json=body, timeout=wait + 30)
+    if format_id is not None:
+        if text is not None:
+            raise click.ClickException("give either --text or --format with --fields, not both")
+        if fields_file is None:
+            raise click.ClickException("--format needs --fields FILE.toml or FILE.json")
+        from detente.formats_shell import read_fields_file
+
+        try:
+            fields = read_fields_file(fields_file)
+        except cfgmod.ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        body.update(format=format_id, version=format_version, fields=fields)
+    elif text is not None:
+        body["text"] = text
+    else:
+        raise click.ClickException("give --text, or --format with --fields")
+    data = _api(
+        home,
+        "POST",
+        f"/v1/messages?wait={wait}",
+        json=body,
+        timeout=wait + 30,
+        headers_extra={"Accept-Language": lang},
+    )
     _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
 
 
@@ -237,16 +271,37 @@ def _split_id(message_id: str) -> str:
 @main.command()
 @home_arg
 @click.argument("message_id")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ru", "uk"]),
+    default="en",
+    show_default=True,
+    help="Language to render the message in (from its signed fields).",
+)
+@click.option("--personal", is_flag=True, help="Show personal data (otherwise withheld).")
 @json_opt
-def show(home: Path, message_id: str, as_json: bool) -> None:
-    """One message with its receipts, acknowledgements and state."""
-    m = _api(home, "GET", f"/v1/messages/{_split_id(message_id)}")
+def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) -> None:
+    """One message rendered in a language, with its receipts, acknowledgements and state."""
+    m = _api(
+        home,
+        "GET",
+        f"/v1/messages/{_split_id(message_id)}",
+        params={"lang": lang, "personal": int(personal)},
+        headers_extra={"Accept-Language": lang},
+    )
+    rendered = m.get("rendered")
+    if rendered is None:
+        c = m["content"]
+        rendered = (
+            f"[format {c.get('format')} v{c.get('version')} is not in this node's catalog; "
+            "shown as signed]\n" + json.dumps(c, ensure_ascii=False, indent=1)
+        )
     lines = [
         f"{m['id']}  {m['precedence'].upper()}  from {m['sender']} to {', '.join(m['to'])}",
         f"created {m['created']}  ack due {m['ack_due']}  state {m['state']}{'  OVERDUE' if m['overdue'] else ''}",
-        f"hash {m['hash']}",
+        f"hash {m['hash']}" + (f"  ref {m['ref']}" if m.get("ref") else ""),
         "",
-        m["content"].get("text") or json.dumps(m["content"], ensure_ascii=False, indent=1),
+        rendered.rstrip("\n"),
         "",
     ]
     for d in m.get("deliveries", []):
@@ -309,12 +364,57 @@ def status(home: Path, as_json: bool) -> None:
             f"  queue {link['queue_depth']}  link test ok {link['last_link_test_ok'] or '-'}"
             + (f"  ({link['last_error']})" if link["last_error"] else "")
         )
+        cat = link.get("catalog") or {}
+        if cat:
+            same = "same as ours" if cat.get("matches") else "DIFFERS from ours"
+            lines.append(
+                f"  {'':<10} catalog {(cat.get('digest') or 'unknown')[:16]} "
+                + (same if cat.get("digest") else "(no hello yet)")
+                + (f"; lacks {', '.join(cat['missing_there'])}" if cat.get("missing_there") else "")
+            )
+    if "catalog" in s:
+        lines.append(f"  our catalog: {s['catalog']['digest'][:16]} ({s['catalog']['formats']} formats)")
     lines.append(f"  refused connections: {s['refused_connections']['total']}")
     if s["overdue"]:
         lines.append(f"  OVERDUE: {', '.join(s['overdue'])}")
     for a in s["alarms"][:5]:
         lines.append(f"  alarm {a['at']} {a['kind']}: {a['detail']}")
     _out(s, as_json, "\n".join(lines))
+
+
+@main.command()
+@home_arg
+@click.option("--lang", type=click.Choice(["en", "ru", "uk"]), default="en", show_default=True)
+@json_opt
+def formats(home: Path, lang: str, as_json: bool) -> None:
+    """The format catalog this node loads (built-in plus DIR/formats/*.json), and its digest.
+
+    Read from DIR without the running node, so an operator file can be checked before a start.
+    """
+    from detente.formats_shell import load_catalog
+
+    try:
+        catalog, _ = load_catalog(_load(home))
+    except cfgmod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    data: dict[str, Any] = {
+        "digest": catalog.digest,
+        "formats": [
+            {
+                "id": f.id,
+                "version": f.version,
+                "title": dict(f.title),
+                "has_personal_data": f.has_personal_data,
+            }
+            for f in catalog.formats()
+        ],
+    }
+    human = [f"catalog {catalog.digest}"] + [
+        f"  {f['id']:<26} v{f['version']}  {f['title'][lang]}"
+        + ("  [personal data]" if f["has_personal_data"] else "")
+        for f in data["formats"]
+    ]
+    _out(data, as_json, "\n".join(human))
 
 
 @main.command()

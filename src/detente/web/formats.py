@@ -1,0 +1,139 @@
+"""The API's view of formats: the catalog, renderings, personal data and localised refusals.
+
+Owns the ``/v1/formats`` routes, the choice of language from ``Accept-Language``, and how a
+message view is finished for output: ``rendered`` in the asked language from the signed fields,
+and personal data redacted unless the request asks ``?personal=1``.
+
+Personal data: until the console brings roles, any holder of the node's API token may ask for
+personal data with ``?personal=1``; without it, personal fields are replaced by ``[redacted]`` in
+``content``, shown as withheld in ``rendered``, and the signed ``body`` (which contains them) is
+left out. Personal data is never written to the node's logs or events.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query
+from pydantic import ValidationError
+
+from detente.core.entries import Content, FormatContent, TextContent
+from detente.core.formats import LANGS, Lang
+from detente.formats_shell import FormatRefusal, NodeFormats
+
+LangQuery = Annotated[Lang, Query(description="language of the rendering: en, ru or uk")]
+PersonalQuery = Annotated[
+    int, Query(ge=0, le=1, description="1: show personal data (roles come with the console)")
+]
+
+
+def accept_language(header: str | None) -> Lang:
+    """The first of en, ru, uk in the header's order of preference; en if none."""
+    if not header:
+        return "en"
+    choices: list[tuple[float, int, Lang]] = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        base = tag.strip().lower().split("-")[0]
+        for lang in LANGS:
+            if base == lang:
+                choices.append((-q, i, lang))
+    choices = [c for c in choices if c[0] < 0]
+    return min(choices)[2] if choices else "en"
+
+
+def refusal_detail(exc: Exception, lang: Lang) -> tuple[str, int] | None:
+    """(detail, status) for a format refusal behind a NodeError, else None."""
+    cause = exc.__cause__
+    if isinstance(cause, FormatRefusal):
+        return cause.message(lang), 422 if cause.field_error else 400
+    return None
+
+
+def finish_view(
+    formats: NodeFormats, view: dict[str, Any], lang: Lang | None, personal: bool
+) -> dict[str, Any]:
+    """Add ``rendered`` (when ``lang`` is given) and redact personal data unless asked."""
+    raw = view.get("content")
+    if not isinstance(raw, dict):
+        return view
+    out = dict(view)
+    content: Content | None
+    try:
+        if raw.get("type") == "format":
+            content = FormatContent.model_validate(raw)
+        else:
+            content = TextContent.model_validate(raw)
+    except ValidationError:
+        content = None
+    if content is not None:
+        out["format_held"] = formats.holds(content)
+    if lang is not None and content is not None:
+        out["rendered"] = formats.render(content, lang, personal=personal)
+        out["rendered_lang"] = lang
+    if not personal and formats.has_personal(raw):
+        out["content"] = formats.redact(raw)
+        if "body" in out:
+            out["body"] = None
+            out["body_withheld"] = "contains personal data; ask with ?personal=1"
+    return out
+
+
+def describe_format(formats: NodeFormats, format_id: str, version: int) -> dict[str, Any]:
+    fmt = formats.catalog.get(format_id, version)
+    doc = formats.docs.get((format_id, version), {})
+    enums: dict[str, Any] = {}
+
+    def enum_names(specs: list[dict[str, Any]]) -> None:
+        for f in specs:
+            name = f.get("enum") or (f.get("item") or {}).get("enum")
+            if isinstance(name, str):
+                enums[name] = {
+                    code: dict(labels) for code, labels in formats.catalog.enumeration(name).items()
+                }
+            if isinstance(f.get("columns"), list):
+                enum_names(f["columns"])
+
+    enum_names(doc.get("fields", []))
+    return {
+        "id": fmt.id,
+        "version": fmt.version,
+        "title": dict(fmt.title),
+        "has_personal_data": fmt.has_personal_data,
+        "fields": doc.get("fields", []),
+        "enumerations": enums,
+        "notice": doc.get("notice"),
+    }
+
+
+def add_format_routes(app: FastAPI, formats: NodeFormats, deps: list[Any]) -> None:
+    @app.get("/v1/formats", dependencies=deps)
+    async def list_formats() -> dict[str, Any]:
+        """The catalog this node holds, its digest, and each peer's."""
+        return {
+            "digest": formats.digest,
+            "formats": [
+                {
+                    "id": f.id,
+                    "version": f.version,
+                    "title": dict(f.title),
+                    "has_personal_data": f.has_personal_data,
+                }
+                for f in formats.catalog.formats()
+            ],
+            "peers": {party: formats.peer_status(party) for party in sorted(formats.peers)},
+        }
+
+    @app.get("/v1/formats/{format_id}/{version}", dependencies=deps, responses={404: {}})
+    async def one_format(format_id: str, version: int) -> dict[str, Any]:
+        """A format's fields (types, labels in en/ru/uk, required, personal) and enumerations."""
+        if not formats.catalog.has(format_id, version):
+            raise HTTPException(404, f"format {format_id} v{version} is not in this node's catalog")
+        return describe_format(formats, format_id, version)
