@@ -97,18 +97,18 @@ def create_app(node: Node) -> FastAPI:
     @app.exception_handler(NodeError)
     async def _refused(request: Request, exc: NodeError) -> JSONResponse:
         status = 404 if str(exc).startswith("no message") else 400
-        return JSONResponse({"detail": str(exc)}, status_code=status)
-
-    deps = [Depends(auth)]
-
         # A refused format message explains itself in the operator's language.
         localised = refusal_detail(exc, accept_language(request.headers.get("accept-language")))
         if localised is not None:
             return JSONResponse({"detail": localised[0]}, status_code=localised[1])
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    deps = [Depends(auth)]
+    add_format_routes(app, node.formats, deps)
+
     @app.get("/v1/card", dependencies=deps)
     async def card() -> dict[str, Any]:
         signed = make_card(node.cfg, timestamp(node.clock.now()))
-    add_format_routes(app, node.formats, deps)
         parsed = parse_as(Card, signed.body)
         return {
             "card": {"kind": "card", "body": signed.body.decode(), "sig": _b64(signed.sig)},
@@ -151,12 +151,12 @@ def create_app(node: Node) -> FastAPI:
     async def list_messages(
         box: Literal["in", "out", "all"] = "all",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        personal: PersonalQuery = 0,
     ) -> list[dict[str, Any]]:
         views = await node.store.read(lambda c: _list(node, c, box, limit))
         return [finish_view(node.formats, v, None, bool(personal)) for v in views]
 
     @app.get("/v1/messages/{party}/{n}", dependencies=deps, responses={404: {}})
-        personal: PersonalQuery = 0,
     async def show(
         party: str, n: int, lang: LangQuery | None = None, personal: PersonalQuery = 0
     ) -> dict[str, Any]:
@@ -374,17 +374,17 @@ async def node_status(node: Node) -> dict[str, Any]:
                 "queue_depth": p.out.depth(),
                 "last_error": p.last_error,
                 "counters": dict(p.counters),
+                "catalog": node.formats.peer_status(p.party),
             }
         )
     return {
         "party": node.party,
-                "catalog": node.formats.peer_status(p.party),
         "time": timestamp(now),
+        "catalog": node.formats.status(),
         "links": links,
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
         **stored,
     }
-        "catalog": node.formats.status(),
 
 
 def _count() -> Any:
