@@ -824,12 +824,6 @@ class Node:
             self.deadlines.watch(entry.id, epoch(entry.ack_due))
         if isinstance(entry, Ack):
             self.deadlines.settled(entry.msg)
-        self._publish({"type": "received", "id": entry.id, "kind": entry.kind, "from": peer.party})
-
-    async def _on_receipt(self, peer: PeerLink, frame: dict[str, Any]) -> None:
-        try:
-            signed = self._signed_from({**frame, "kind": "receipt"})
-            receipt = open_signed(signed, {peer.party: peer.key})
         if isinstance(entry, Message) and not self.formats.holds(entry.content):
             # Held and receipted all the same (it is signed and must not be lost), but flagged.
             peer.count("unknown-format")
@@ -841,6 +835,12 @@ class Node:
                 peer.party,
                 entry.id,
             )
+        self._publish({"type": "received", "id": entry.id, "kind": entry.kind, "from": peer.party})
+
+    async def _on_receipt(self, peer: PeerLink, frame: dict[str, Any]) -> None:
+        try:
+            signed = self._signed_from({**frame, "kind": "receipt"})
+            receipt = open_signed(signed, {peer.party: peer.key})
             assert isinstance(receipt, Receipt)
             if receipt.sender != peer.party or receipt.to != self.party:
                 raise EntryError(
