@@ -1,0 +1,232 @@
+"""Key events: a party rotates its signing key, or revokes one, as entries in its own log.
+
+A ``keyevent`` entry travels like every other entry, as ``Signed("keyevent", body, sig)``.
+
+- **rotate**: ``key`` is the key being retired, ``new_key`` the successor. The body carries
+  ``new_key_sig``: the new key's Ed25519 signature over ``detente/v1/keyevent-new\\n`` followed
+  by the canonical JSON of the body *without* ``new_key_sig``. The entry's own signature is by
+  the old key over the whole body. So both keys sign: the old one hands over, the new one
+  proves possession, and trusting either key carries trust to the other.
+- **revoke**: ``key`` is the key revoked (``new_key`` and ``new_key_sig`` are null). It is
+  signed by the party's key current at that point in its log. Revoking the current key closes
+  the log: nothing may follow it. Revoking an earlier key leaves what that key signed before
+  its rotation valid (the log fixes its order) and refuses anything else it signed.
+
+``KeyChain`` replays a party's key events in log order and answers which key was current
+for each log index. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from detente.core.encoding import EncodingError, b64, canonical, parse_canonical, unb64
+from detente.core.entries import VERSION, EntryError, Party, Signed, Timestamp
+from detente.core.keys import BadSignature, SigningKey, VerifyKey
+
+KIND = "keyevent"
+_NEW_KEY_KIND = "keyevent-new"
+_Key = Annotated[str, Field(min_length=44, max_length=44)]
+
+
+class KeyEvent(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    v: Literal[1]
+    kind: Literal["keyevent"]
+    party: Party
+    event: Literal["rotate", "revoke"]
+    key: _Key
+    new_key: _Key | None
+    new_key_sig: Annotated[str, Field(min_length=88, max_length=88)] | None
+    created: Timestamp
+    reason: Annotated[str, Field(max_length=500)]
+
+    @model_validator(mode="after")
+    def _shape(self) -> KeyEvent:
+        if self.event == "rotate":
+            if self.new_key is None or self.new_key_sig is None:
+                raise ValueError("a rotation names the new key and carries its signature")
+            if self.new_key == self.key:
+                raise ValueError("a rotation changes the key")
+        elif self.new_key is not None or self.new_key_sig is not None:
+            raise ValueError("a revocation names no new key")
+        return self
+
+    @property
+    def sender(self) -> str:
+        return self.party
+
+
+class KeyEventError(EntryError):
+    """A key event is malformed, badly signed, or breaks the party's chain of keys."""
+
+
+def _draft_bytes(fields: dict[str, object]) -> bytes:
+    draft = {k: v for k, v in fields.items() if k != "new_key_sig"}
+    return canonical(draft)
+
+
+def sign_rotation(old: SigningKey, new: SigningKey, party: str, created: str, reason: str = "") -> Signed:
+    """A rotation from ``old`` to ``new``, signed by both."""
+    fields: dict[str, object] = {
+        "v": VERSION,
+        "kind": KIND,
+        "party": party,
+        "event": "rotate",
+        "key": old.public.b64,
+        "new_key": new.public.b64,
+        "new_key_sig": None,
+        "created": created,
+        "reason": reason,
+    }
+    fields["new_key_sig"] = b64(new.sign(_NEW_KEY_KIND, _draft_bytes(fields)))
+    event = KeyEvent.model_validate(fields)
+    body = canonical(event.model_dump(mode="json"))
+    return Signed(KIND, body, old.sign(KIND, body))
+
+
+def sign_revocation(
+    current: SigningKey, party: str, revoked: VerifyKey, created: str, reason: str = ""
+) -> Signed:
+    """A revocation of ``revoked`` (which may be ``current`` itself), signed by ``current``."""
+    event = KeyEvent(
+        v=1,
+        kind="keyevent",
+        party=party,
+        event="revoke",
+        key=revoked.b64,
+        new_key=None,
+        new_key_sig=None,
+        created=created,
+        reason=reason,
+    )
+    body = canonical(event.model_dump(mode="json"))
+    return Signed(KIND, body, current.sign(KIND, body))
+
+
+def parse_keyevent(body: bytes) -> KeyEvent:
+    """Parse the exact bytes of a key event, without checking any signature."""
+    try:
+        obj = parse_canonical(body)
+    except EncodingError as exc:
+        raise KeyEventError(str(exc)) from exc
+    if type(obj.get("v")) is not int or obj.get("v") != VERSION:
+        raise KeyEventError(f"unknown entry version {obj.get('v')!r}")
+    if obj.get("kind") != KIND:
+        raise KeyEventError(f"body says kind {obj.get('kind')!r}, expected {KIND!r}")
+    try:
+        return KeyEvent.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise KeyEventError(f"invalid keyevent: {where}: {first['msg']}") from exc
+
+
+def _key(text: str, what: str) -> VerifyKey:
+    try:
+        return VerifyKey.from_b64(text)
+    except (ValueError, EncodingError) as exc:
+        raise KeyEventError(f"{what} is not an Ed25519 public key") from exc
+
+
+def check_new_key_signature(event: KeyEvent) -> None:
+    """Check the new key's proof of possession on a rotation."""
+    if event.event != "rotate" or event.new_key is None or event.new_key_sig is None:
+        return
+    new = _key(event.new_key, "new key")
+    try:
+        sig = unb64(event.new_key_sig, length=64)
+        new.verify(_NEW_KEY_KIND, _draft_bytes(event.model_dump(mode="json")), sig)
+    except (EncodingError, BadSignature) as exc:
+        raise KeyEventError("the new key's signature on the rotation does not verify") from exc
+
+
+@dataclass
+class KeyChain:
+    """A party's keys through its log: which key signs at each log index.
+
+    ``initial`` is the key current at index 0. ``events`` are (log index, event, signed) in
+    log order. Entry ``i`` must be signed by ``key_for(i)``: the key current once entries
+    ``0..i-1`` are applied (a rotation is itself signed by the key it retires). A checkpoint
+    of size ``n`` must be signed by ``key_for(n)``.
+    """
+
+    party: str
+    initial: VerifyKey
+    _starts: list[int] = field(default_factory=list)  # index from which _keys[k+1] is current
+    _keys: list[VerifyKey] = field(default_factory=list)
+    closed_at: int | None = None  # the index after which the current key was revoked
+    revoked: set[bytes] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._keys = [self.initial]
+
+    @classmethod
+    def build(
+        cls, party: str, initial: VerifyKey, events: Iterable[tuple[int, KeyEvent, Signed]]
+    ) -> KeyChain:
+        """Replay key events (sorted by log index); raise KeyEventError where the chain breaks."""
+        chain = cls(party, initial)
+        last = -1
+        for index, event, signed in events:
+            if index <= last:
+                raise KeyEventError(f"key events of {party} are not in log order at index {index}")
+            last = index
+            chain.apply(index, event, signed)
+        return chain
+
+    def apply(self, index: int, event: KeyEvent, signed: Signed) -> None:
+        if event.party != self.party:
+            raise KeyEventError(f"key event at index {index} is {event.party}'s, not {self.party}'s")
+        if self.closed_at is not None:
+            raise KeyEventError(f"key event at index {index} follows the revocation of the last key")
+        current = self.key_for(index)
+        try:
+            current.verify(KIND, signed.body, signed.sig)
+        except BadSignature as exc:
+            raise KeyEventError(
+                f"key event at index {index} is not signed by {self.party}'s current key"
+            ) from exc
+        named = _key(event.key, "key")
+        if event.event == "rotate":
+            if named != current:
+                raise KeyEventError(f"rotation at index {index} retires a key that is not the current one")
+            check_new_key_signature(event)
+            assert event.new_key is not None
+            new = _key(event.new_key, "new key")
+            if new.raw in self.revoked or any(k == new for k in self._keys):
+                raise KeyEventError(f"rotation at index {index} goes back to a key already used")
+            self._starts.append(index + 1)
+            self._keys.append(new)
+        else:
+            if not any(k == named for k in self._keys):
+                raise KeyEventError(f"revocation at index {index} names a key {self.party} never held")
+            self.revoked.add(named.raw)
+            if named == current:
+                self.closed_at = index
+
+    def key_for(self, index: int) -> VerifyKey:
+        """The key that must sign entry ``index`` (or a checkpoint of size ``index``)."""
+        k = 0
+        for start in self._starts:
+            if index >= start:
+                k += 1
+            else:
+                break
+        return self._keys[k]
+
+    @property
+    def keys(self) -> list[VerifyKey]:
+        return list(self._keys)
+
+    @property
+    def current(self) -> VerifyKey:
+        return self._keys[-1]
+
+    def holds(self, key: VerifyKey) -> bool:
+        return any(k == key for k in self._keys)
