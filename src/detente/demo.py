@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from detente import config as cfgmod
 from detente.cluster import Cluster, LocalNode
 from detente.core.encoding import unb64
 from detente.core.entries import Signed, open_signed
+from detente.core.formats import PartyTotals, compare_totals, mismatches, render_totals
+from detente.core.formats.samples import sample
 from detente.core.keys import VerifyKey
 
 PARTIES = [
@@ -57,6 +60,31 @@ def _send(n: LocalNode, **body: Any) -> dict[str, Any]:
 
 def _say(text: str) -> None:
     print(text, flush=True)
+
+
+def _format(name: str) -> dict[str, Any]:
+    """A request body for the core's sample message ``name`` (format, version, lang, fields)."""
+    s = sample(name)
+    return {"format": s.format_id, "version": s.version, "lang": s.lang, "fields": s.fields}
+
+
+def _exchange(ua: LocalNode, ru: LocalNode, send: Callable[..., str], failures: list[str]) -> None:
+    """Prisoner exchange: UA-GS's list, each side's reconciliation, final counts compared."""
+    lst = send(ua, to=["RU-MOD"], precedence="priority", **_format("prisoner-exchange-list"))
+    ru_rec = send(ru, to=["UA-GS"], precedence="priority", ref=lst, **_format("exchange-reconciliation-ru"))
+    ua_rec = send(ua, to=["RU-MOD"], precedence="priority", ref=lst, **_format("exchange-reconciliation-ua"))
+    if not (lst and ru_rec and ua_rec):
+        return
+    # UA-GS compares both signed statements from its own store; nothing is corrected.
+    said = {}
+    for msg_id in (ru_rec, ua_rec):
+        view = ua.api("GET", f"/v1/messages/{msg_id}?personal=1")
+        said[view["sender"]] = PartyTotals.from_fields(view["sender"], view["content"]["fields"])
+    lines = compare_totals(said["UA-GS"], said["RU-MOD"])
+    _say("  prisoner exchange, final counts as each side signed them:")
+    _say("    " + "\n    ".join(render_totals(lines, "en").rstrip("\n").splitlines()))
+    if not mismatches(lines):
+        failures.append("the exchange counts were expected to differ (157+3 vs 150+7)")
 
 
 def run_demo(duration: float | None) -> bool:
@@ -104,7 +132,17 @@ def _scenario(cluster: Cluster, duration: float | None, tmp: str) -> bool:
             failures.append(f"{who.party} could not acknowledge {msg}: {r.text}")
         else:
             _say(f"  {who.party} acknowledged {msg}")
+    # The same incident as agreed formats: fields that read the same in EN, RU and UK.
+    fmt_report = send(us, to=["RU-MOD"], precedence="flash", ref=report, **_format("incident-report"))
+    fmt_reply = send(
+        ru, to=["US-EUCOM"], precedence="immediate", ref=fmt_report, **_format("incident-response")
+    )
+    if fmt_reply:
+        view = us.api("GET", f"/v1/messages/{fmt_reply}?lang=en")
+        _say("  RU-MOD's response as US-EUCOM reads it (rendered in English from the signed fields):")
+        _say("    " + "\n    ".join(view["rendered"].splitlines()[:6]) + "\n    …")
     send(ua, to=["RU-MOD", "US-EUCOM"], precedence="priority", text=EXCHANGE, lang="uk")
+    _exchange(ua, ru, send, failures)
     for n in nodes:
         for peer in nodes:
             if peer is not n:
@@ -148,7 +186,7 @@ def _verify(nodes: list[LocalNode], sent: list[tuple[str, str]]) -> tuple[int, l
     deadline = time.monotonic() + 15
     for party, msg_id in sent:
         while True:
-            view = by[party].api("GET", f"/v1/messages/{msg_id}")
+            view = by[party].api("GET", f"/v1/messages/{msg_id}?personal=1")
             if all(d["state"] in ("receipted", "acknowledged") for d in view["deliveries"]):
                 break
             if time.monotonic() > deadline:
