@@ -442,5 +442,55 @@ def bench(messages: int, burst: int, db: str | None, as_json: bool) -> None:
     _out(result, as_json, result["summary"])
 
 
+@main.command("export")
+@home_arg
+@click.option("--peer", default=None, help="Only what was exchanged with this peer (e.g. RU-MOD).")
+@click.option(
+    "--from", "start", default=None, help="Only entries created at or after this ISO 8601 time (UTC)."
+)
+@click.option("--to", "end", default=None, help="Only entries created at or before this ISO 8601 time (UTC).")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Bundle file to write."
+)
+def export_cmd(home: Path, peer: str | None, start: str | None, end: str | None, out: Path) -> None:
+    """Write a self-contained bundle of the record that anyone can verify offline."""
+    from detente.export.bundle import ExportError, export_bundle
+
+    try:
+        data, counts = export_bundle(home, peer, start, end)
+    except (ExportError, cfgmod.ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    out.write_bytes(data)
+    click.echo(
+        f"wrote {out}: {counts['entries']} entries, log size {counts['log_size']}, {counts['bytes']} bytes"
+    )
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@json_opt
+def verify(bundle: Path, as_json: bool) -> None:
+    """Verify a bundle offline. Exit 0: everything holds; 2: it holds and proves equivocation; 1: it fails."""
+    from detente.core.bundle import MAX_BUNDLE_BYTES, Verdict, verify_bundle
+
+    if bundle.stat().st_size > MAX_BUNDLE_BYTES:
+        verdict = Verdict(ok=False, failures=(f"bundle is larger than {MAX_BUNDLE_BYTES} bytes",))
+    else:
+        verdict = verify_bundle(bundle.read_bytes())
+    data = {
+        "ok": verdict.ok,
+        "failures": list(verdict.failures),
+        "equivocations": list(verdict.equivocations),
+        "notes": list(verdict.notes),
+        "entries": verdict.entries,
+        "covered": verdict.covered,
+        "signature_only": verdict.signature_only,
+        "checkpoints": verdict.checkpoints,
+        "cosignatures": verdict.cosignatures,
+    }
+    _out(data, as_json, verdict.report())
+    sys.exit(1 if not verdict.ok else 2 if verdict.equivocations else 0)
+
+
 if __name__ == "__main__":
     main()

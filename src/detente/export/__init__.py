@@ -1,0 +1,1 @@
+"""Exports of the record: offline-verifiable bundles (and, later, printable transcripts)."""
