@@ -21,6 +21,7 @@ is shown) and cannot be rendered until an operator adds the format.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -153,7 +154,10 @@ class NodeFormats:
         old = self.peers.get(party)
         self.peers[party] = new
         if old is None or old.digest != new.digest or old.held != new.held:
-            self._save_peers()
+            try:
+                self._save_peers()
+            except OSError as exc:  # the link must not fail for this; the memory copy is current
+                logging.getLogger("detente.formats").warning("cannot save %s: %s", self._peer_path, exc)
 
     # -- sending ------------------------------------------------------------------------
 
