@@ -71,14 +71,17 @@ def main() -> None:
 @click.option("--name", default=None, help="Full name of the party.")
 def init(home: Path, party: str, link: str, api: str, db: str | None, name: str | None) -> None:
     """Create a node directory: keys, certificate, configuration, empty store."""
-    try:
-        cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC))
-        from detente.store import Store, StoreError
+    from detente.store import Store, StoreError
 
-        try:
-            Store(cfg.db).engine.dispose()
-        except StoreError as exc:
-            raise cfgmod.ConfigError(str(exc)) from exc
+    try:
+        if db is not None:
+            # Check the database before anything is written, so a wrong URL leaves no half node.
+            try:
+                Store(db).engine.dispose()
+            except StoreError as exc:
+                raise cfgmod.ConfigError(str(exc)) from exc
+        cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC))
+        Store(cfg.db).engine.dispose()
     except cfgmod.ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     _, fp = _card(cfg)

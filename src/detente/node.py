@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from detente import config as cfgmod
-from detente.core.delivery import Alarm, Deadlines, Inbound, Outbound, Supervisor, SupervisorPolicy
+from detente.core.delivery import RANK, Alarm, Deadlines, Inbound, Outbound, Supervisor, SupervisorPolicy
 from detente.core.encoding import EncodingError, b64, unb64
 from detente.core.entries import (
     LINK_TEST_TEXT,
@@ -182,7 +182,7 @@ class Node:
                 await task
         for peer in self.peers.values():
             if peer.writer is not None:
-                peer.writer.close()
+                self._close(peer.writer)
         if self._listener is not None:
             self._listener.close()
         await self.store.close()
@@ -390,7 +390,7 @@ class Node:
             self._append_log(conn, signed.hash)
             return signed, entry
 
-        signed, entry = await self.store.write(write)
+        signed, entry = await self.store.write(write, RANK[precedence])
         self._publish({"type": "queued", "id": entry.id, "kind": entry.kind})
         for party, seq in entry.seq.items():
             peer = self.peers[party]
@@ -503,13 +503,13 @@ class Node:
         peer = next((p for p in self.peers.values() if p.card.tls_spki == spki), None)
         if peer is None:
             self._refuse(where, "certificate is not pinned for any peer")
-            writer.close()
+            self._close(writer)
             return
         if peer.dialer:
             # The pair's rule: the party whose name sorts first dials. Accepting the other
             # direction too would give two links for one pair.
             self._refuse(where, f"{peer.party} dialled, but this node dials {peer.party}", peer.party)
-            writer.close()
+            self._close(writer)
             return
         await self._run_link(peer, reader, writer)
 
@@ -558,12 +558,12 @@ class Node:
             # Under TLS 1.3 a client learns that the server refused its certificate only now.
             peer.last_error = f"{peer.party} closed the link before its hello: it refused our certificate (is our card pinned there?)"
             self._record_soon("refused", peer.last_error, peer.party)
-            writer.close()
+            self._close(writer)
             return
         except (FrameError, OSError, TimeoutError) as exc:
             peer.last_error = f"no valid hello from {peer.party}: {_reason(exc)}"
             self._record_soon("bad-frame", peer.last_error, peer.party)
-            writer.close()
+            self._close(writer)
             return
         if hello.get("t") != "hello" or hello.get("party") != peer.party or hello.get("v") != PROTOCOL:
             peer.last_error = f"bad hello from {peer.party}: {str(hello)[:200]}"
@@ -572,11 +572,11 @@ class Node:
                 {"t": "error", "code": "bad-hello", "detail": "expected hello for protocol 1"},
             )
             self._record_soon("bad-frame", peer.last_error, peer.party)
-            writer.close()
+            self._close(writer)
             return
         self.formats.on_hello(peer.party, hello, timestamp(now))
         if peer.writer is not None:
-            peer.writer.close()
+            self._close(peer.writer)
         peer.writer = writer
         peer.connected_since = now
         peer.last_error = None
@@ -604,7 +604,7 @@ class Node:
                 peer.out.link_down()
                 peer.sup.on_disconnected()
                 self._publish({"type": "link", "peer": peer.party, "up": False})
-            writer.close()
+            self._close(writer)
 
     def _send(self, writer: asyncio.StreamWriter, frame: dict[str, Any]) -> None:
         # Frames queued in one turn of the event loop leave in one write: one TLS record
@@ -616,6 +616,11 @@ class Node:
             buf = self._outbuf[writer] = []
             asyncio.get_running_loop().call_soon(self._flush, writer)
         buf.append(encode_frame(frame))
+
+    def _close(self, writer: asyncio.StreamWriter) -> None:
+        """Close a link after sending what is queued for it (an error frame, typically)."""
+        self._flush(writer)
+        writer.close()
 
     def _flush(self, writer: asyncio.StreamWriter) -> None:
         buf = self._outbuf.pop(writer, None)
@@ -662,7 +667,7 @@ class Node:
                         .values(state="sent", first_sent=now)
                     )
 
-                await self.store.write(mark)
+                await self.store.write(mark, 9)  # bookkeeping: after every real write
         finally:
             peer.marking = False
 
@@ -806,7 +811,8 @@ class Node:
             # Fast path for a resend: the stored receipt answers it; nothing is written.
             receipt, fresh, conflict = await self.store.read(accept)
         else:
-            receipt, fresh, conflict = await self.store.write(accept)
+            rank = RANK[entry.precedence] if isinstance(entry, Message) else 0
+            receipt, fresh, conflict = await self.store.write(accept, rank)
         if conflict is not None or receipt is None:
             self._refuse_frame(peer, "conflict", conflict or "refused", entry.id)
             return
@@ -888,7 +894,8 @@ class Node:
                 {"b_peer": peer.party, "b_seq": receipt.seq, "b_at": now, "b_hash": signed.hash},
             )
 
-        await self.store.write(store)
+        pending = peer.out.pending.get(receipt.seq)
+        await self.store.write(store, RANK[pending.precedence] if pending else 0)
         if peer.out.receipted(receipt.seq, now):
             peer.outbox.pop(receipt.seq, None)
             peer.count("receipted")
@@ -917,7 +924,7 @@ class Node:
             if tick.send_heartbeat and peer.writer is not None:
                 self._send(peer.writer, {"t": "hb", "at": timestamp(now)})
             if tick.link_lost and peer.writer is not None:
-                peer.writer.close()
+                self._close(peer.writer)
             for alarm in tick.alarms:
                 detail = (
                     f"no heartbeat from {peer.party} for {peer.sup.policy.heartbeat * peer.sup.policy.missed_heartbeats:g} s"

@@ -79,6 +79,10 @@ def create_app(node: Node) -> FastAPI:
         title="detente node API",
         version="1",
         description=(about or "") + " Authenticate with the node's bearer token (DIR/api-token).",
+        # The interactive docs pages load scripts from a CDN, which a node never reaches;
+        # the schema itself stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     bearer = HTTPBearer(auto_error=False)
     token = api_token(node.cfg)
