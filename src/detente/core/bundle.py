@@ -77,7 +77,14 @@ from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.keyevents import KeyChain, KeyEvent, KeyEventError, parse_keyevent
 from detente.core.keys import BadSignature, SigningKey, VerifyKey
 from detente.core.ledger import Ledger, origin, party_of
-from detente.core.merkle import HASH_SIZE, ProofError, leaf_hash, verify_consistency, verify_inclusion
+from detente.core.merkle import (
+    HASH_SIZE,
+    ProofError,
+    leaf_hash,
+    node_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 
 FORMAT = "detente-bundle"
 VERSION = 1
@@ -300,6 +307,93 @@ def _dict(value: Any, where: str, keys: set[str] | None = None) -> dict[str, Any
     return value
 
 
+def _proof_strings(value: Any, where: str) -> list[str]:
+    """A proof as its base64 strings, checked for shape only; decoded when (and if) needed."""
+    items = _list(value, where, MAX_PROOF_HASHES)
+    for i, p in enumerate(items):
+        if type(p) is not str or len(p) != 44:
+            raise ValueError(f"{where}[{i}] is not the base64 of a {HASH_SIZE}-byte hash")
+    return items
+
+
+def _step(fn: int, sn: int) -> tuple[int, int]:
+    # The index arithmetic of one step of RFC 9162 §2.1.3.2, which does not depend on hashes.
+    if fn & 1 or fn == sn:
+        while fn != 0 and not fn & 1:
+            fn >>= 1
+            sn >>= 1
+    return fn >> 1, sn >> 1
+
+
+class _Inclusion:
+    """Checks many inclusion proofs in one tree exactly as ``verify_inclusion`` would, sharing work.
+
+    Every node a verified proof passes through is remembered with the sibling the proof gave
+    there. A later proof that reaches a remembered node with the same hash, and whose remaining
+    elements are exactly the remembered siblings, would repeat a computation already seen to
+    end at the root, so it is accepted without hashing further. Anything else (a new node, a
+    different hash or element) is computed in full; a proof that fails is re-run through
+    ``verify_inclusion`` for the RFC verifier's own reason.
+    """
+
+    def __init__(self, size: int, root_hash: bytes) -> None:
+        self.size = size
+        self.root = root_hash
+        self.proven: dict[tuple[int, int], tuple[bytes, str]] = {}
+
+    def check(self, leaf: bytes, index: int, proof: list[str]) -> None:
+        if self._fast(leaf, index, proof):
+            return
+        try:
+            decoded = [_bytes(p, f"proof element {i}", 64, HASH_SIZE) for i, p in enumerate(proof)]
+        except ValueError as exc:
+            raise ProofError(str(exc)) from exc
+        verify_inclusion(leaf, index, self.size, decoded, self.root)
+        raise ProofError("inclusion proof is not in canonical form")  # pragma: no cover
+
+    def _fast(self, leaf: bytes, index: int, proof: list[str]) -> bool:
+        if not 0 <= index < self.size:
+            return False
+        proven = self.proven
+        fn, sn, r = index, self.size - 1, leaf
+        states: list[tuple[tuple[int, int], bytes, str]] = []
+        for j, p in enumerate(proof):
+            if sn == 0:
+                return False
+            known = proven.get((fn, sn))
+            if known is not None:
+                if known[0] != r:
+                    return False
+                for q in proof[j:]:
+                    known = proven.get((fn, sn))
+                    if sn == 0 or known is None or known[1] != q:
+                        return False
+                    fn, sn = _step(fn, sn)
+                if sn != 0:
+                    return False
+                break
+            try:
+                pb = _bytes(p, "proof element", 64, HASH_SIZE)
+            except ValueError:
+                return False
+            states.append(((fn, sn), r, p))
+            if fn & 1 or fn == sn:
+                r = node_hash(pb, r)
+                while fn != 0 and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+            else:
+                r = node_hash(r, pb)
+            fn >>= 1
+            sn >>= 1
+        else:
+            if sn != 0 or r != self.root:
+                return False
+        for key, value, sibling in states:
+            proven[key] = (value, sibling)
+        return True
+
+
 def _proof(value: Any, where: str) -> list[bytes]:
     items = _list(value, where, MAX_PROOF_HASHES)
     return [_bytes(p, f"{where}[{i}]", 64, HASH_SIZE) for i, p in enumerate(items)]
@@ -312,11 +406,12 @@ class _Entry:
     entry: AnyEntry | KeyEvent
     signer: str
     index: int | None
-    proof: list[bytes]
+    proof: list[str]
+    hash: str
 
     @property
     def where(self) -> str:
-        return f"entry {self.pos} ({self.signed.kind} {self.signed.hash[:16]}…)"
+        return f"entry {self.pos} ({self.signed.kind} {self.hash[:16]}…)"
 
 
 @dataclass
@@ -336,6 +431,7 @@ class _Verifier:
         self.entries: list[_Entry] = []
         self.by_hash: dict[str, _Entry] = {}
         self.logs: dict[str, _Log] = {}
+        self.inclusions: dict[str, _Inclusion] = {}
         self.covered = 0
         self.signature_only = 0
         self.n_checkpoints = 0
@@ -440,33 +536,34 @@ class _Verifier:
                 self.fail(f"entry {pos}: {exc}")
                 continue
             signed = Signed(kind, body, sig)
-            where = f"entry {pos} ({kind} {signed.hash[:16]}…)"
+            digest = signed.hash
+            where = f"entry {pos} ({kind} {digest[:16]}…)"
             try:
                 entry: AnyEntry | KeyEvent = parse_keyevent(body) if kind == KEYEVENT else parse(kind, body)
                 signer = entry.party if isinstance(entry, KeyEvent) else author(entry)
                 index: int | None = None
-                proof: list[bytes] = []
+                proof: list[str] = []
                 if rec["log"] is not None:
                     log = _dict(rec["log"], "log", _LOG_KEYS)
                     index = _int(log["index"], "log index")
-                    proof = _proof(log["proof"], "inclusion proof")
+                    proof = _proof_strings(log["proof"], "inclusion proof")
             except (ValueError, EntryError) as exc:
                 self.fail(f"{where}: {exc}")
                 continue
-            e = _Entry(pos, signed, entry, signer, index, proof)
-            if signed.hash in self.by_hash:
+            e = _Entry(pos, signed, entry, signer, index, proof, digest)
+            if digest in self.by_hash:
                 self.fail(
-                    f"{where}: the same entry appears again (first at entry {self.by_hash[signed.hash].pos})"
+                    f"{where}: the same entry appears again (first at entry {self.by_hash[digest].pos})"
                 )
                 continue
-            self.by_hash[signed.hash] = e
+            self.by_hash[digest] = e
             self.entries.append(e)
 
     def check_order(self) -> None:
         prev: tuple[str, int, int, str] | None = None
         seen_index: dict[tuple[str, int], int] = {}
         for e in self.entries:
-            key = (e.signer, 0 if e.index is not None else 1, e.index or 0, e.signed.hash)
+            key = (e.signer, 0 if e.index is not None else 1, e.index or 0, e.hash)
             if prev is not None and key <= prev:
                 self.fail(f"{e.where}: out of order (entries are sorted by signer, log index, hash)")
             prev = key
@@ -620,7 +717,7 @@ class _Verifier:
                 continue
             cp, _, k = log.checkpoints[-1]
             try:
-                verify_inclusion(leaf_hash(bytes.fromhex(e.signed.hash)), e.index, cp.size, e.proof, cp.root)
+                self.inclusion_of(e.signer, cp).check(leaf_hash(bytes.fromhex(e.hash)), e.index, e.proof)
             except ProofError as exc:
                 self.fail(
                     f"{e.where}: not included at index {e.index} in {e.signer}'s checkpoint {k} (size {cp.size}): {exc.reason}"
@@ -631,6 +728,12 @@ class _Verifier:
                 self.fail(
                     f"{e.where}: the receipt names log index {e.entry.log_index} but sits at index {e.index}"
                 )
+
+    def inclusion_of(self, party: str, cp: Checkpoint) -> _Inclusion:
+        checker = self.inclusions.get(party)
+        if checker is None:
+            checker = self.inclusions[party] = _Inclusion(cp.size, cp.root)
+        return checker
 
     def check_signature(self, e: _Entry, key: VerifyKey, chain: KeyChain) -> bool:
         try:
@@ -733,7 +836,7 @@ class _Verifier:
         except (ValueError, NoteError) as exc:
             self.fail(f"manifest: not signed by the exporter {exporter}'s current key: {exc}")
             return
-        expected = manifest_text(exporter, [e.signed.hash for e in self.entries])
+        expected = manifest_text(exporter, [e.hash for e in self.entries])
         if note.text == expected:
             return
         try:

@@ -1,0 +1,64 @@
+"""Benchmark: `verify_bundle` throughput on a bundle of N entries next to raw Ed25519 verification.
+
+    uv run python bench/verify.py [N]
+
+Builds a synthetic two-party record (messages both ways, receipts) of N entries as one
+party's bundle, then measures on this machine, in this process:
+  - the raw Ed25519 verification rate (cryptography/OpenSSL) over the same N signatures;
+  - verify_bundle on the bundle bytes (entries/s, and peak memory through tracemalloc).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from _bundles import bundle_of, exchange
+from detente.core.bundle import verify_bundle
+from detente.core.encoding import signing_input
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    t = time.perf_counter()
+    a, b = exchange(n // 2)
+    data = bundle_of(a, b, checkpoints=4)
+    print(
+        f"built a bundle of {len(a.held)} entries, {len(data) / 1e6:.1f} MB, in {time.perf_counter() - t:.1f} s"
+    )
+
+    keys = {a.name: a.key.public, b.name: b.key.public}
+    pairs = []
+    for s in a.held:
+        who = a.name if s.hash in a.ledger else b.name
+        pairs.append((keys[who]._public, signing_input(s.kind, s.body), s.sig))
+    t = time.perf_counter()
+    for pub, msg, sig in pairs:
+        pub.verify(sig, msg)
+    raw = len(pairs) / (time.perf_counter() - t)
+
+    t = time.perf_counter()
+    verdict = verify_bundle(data)
+    elapsed = time.perf_counter() - t
+    assert verdict.ok, verdict.report()
+    rate = verdict.entries / elapsed
+
+    tracemalloc.start()
+    verify_bundle(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    print(f"raw Ed25519 verification:  {raw:10,.0f} signatures/s")
+    print(
+        f"verify_bundle:             {rate:10,.0f} entries/s  ({elapsed:.2f} s for {verdict.entries} entries)"
+    )
+    print(f"ratio:                     {rate / raw:10.0%}  (target >= 70%)")
+    print(f"peak memory (tracemalloc): {peak / 1e6:10.1f} MB  (bundle itself {len(data) / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
