@@ -9,7 +9,7 @@ log. Nothing is ever re-serialised before it is verified.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -33,7 +33,8 @@ Party = Annotated[str, Field(pattern=PARTY_PATTERN, min_length=2, max_length=32)
 
 def _real_time(value: str) -> str:
     try:
-        _dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+        # The pattern fixed the shape; this checks the date and time exist (no 30 February).
+        _dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a real UTC time") from exc
     return value
@@ -197,10 +198,11 @@ class Signed:
     kind: str
     body: bytes
     sig: bytes
+    hash: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def hash(self) -> str:
-        return sha256_hex(self.body)
+    def __post_init__(self) -> None:
+        # Computed once: the hash names the entry in the store, receipts, logs and bundles.
+        object.__setattr__(self, "hash", sha256_hex(self.body))
 
 
 def sign(key: SigningKey, entry: AnyEntry) -> Signed:
@@ -271,5 +273,4 @@ def timestamp(epoch: float) -> str:
 
 
 def epoch(stamp: str) -> float:
-    t = _dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.UTC)
-    return t.timestamp()
+    return _dt.datetime.fromisoformat(stamp).timestamp()
