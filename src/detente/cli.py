@@ -495,5 +495,11 @@ def verify(bundle: Path, as_json: bool) -> None:
     sys.exit(1 if not verdict.ok else 2 if verdict.equivocations else 0)
 
 
+# Console accounts live in a module of their own (detente.web.user_cli).
+from detente.web.user_cli import user as _user  # noqa: E402
+
+main.add_command(_user)
+
+
 if __name__ == "__main__":
     main()

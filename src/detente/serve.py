@@ -12,6 +12,7 @@ import uvicorn
 from detente.config import Config
 from detente.node import Node
 from detente.web.api import create_app
+from detente.web.console import add_console
 
 
 async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
@@ -19,9 +20,9 @@ async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
     node = Node(cfg)
     await node.start()
     host, port = cfg.api_host_port
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(node), host=host, port=port, log_level="warning", lifespan="off")
-    )
+    app = create_app(node)
+    add_console(app, node)  # the operator console at /, beside the API under /v1
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

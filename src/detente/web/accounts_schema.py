@@ -10,6 +10,9 @@ from sqlalchemy import Column, Engine, Float, Index, Integer, String, Table, Tex
 
 from detente.store.schema import metadata
 
+ROLES = ("operator", "releaser", "translator", "auditor", "admin")
+LANGS = ("en", "ru", "uk")
+
 web_users = Table(
     "web_users",
     metadata,

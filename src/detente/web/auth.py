@@ -1,0 +1,265 @@
+"""Console accounts, sign-in, sessions, CSRF tokens and roles.
+
+- Passwords: Argon2id (argon2-cffi defaults), verified off the event loop.
+- Lock-out: after ``MAX_FAILURES`` consecutive failures an account is locked for
+  ``LOCKOUT_SECONDS``, measured on the node's injected clock; a locked account is refused
+  without checking the password, so guessing during a lock-out learns nothing.
+- Sessions: a random token in an HttpOnly, SameSite=Strict cookie (``Secure`` unless the console
+  is reached over plain http on a loopback address); the store keeps only its SHA-256.
+- CSRF: every session has its own token, which every form carries and every POST checks. The
+  sign-in form, which has no session yet, uses a double-submit cookie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import argon2
+from fastapi import Request, Response
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from detente.core.entries import Lang
+from detente.store.db import make_engine
+from detente.web import accounts_schema
+from detente.web.accounts_schema import ensure_tables, web_sessions, web_users
+
+if TYPE_CHECKING:
+    from detente.node import Node
+
+Role = Literal["operator", "releaser", "translator", "auditor", "admin"]
+ROLES: tuple[str, ...] = accounts_schema.ROLES
+LANGS: tuple[str, ...] = accounts_schema.LANGS
+
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+SESSION_SECONDS = 12 * 3600
+SESSION_COOKIE = "detente_session"
+LOGIN_CSRF_COOKIE = "detente_login_csrf"
+MIN_PASSWORD = 12
+
+# What each role may do in the console (everyone signed in may read).
+CAN_SEND: frozenset[str] = frozenset({"operator", "releaser"})
+CAN_ACK: frozenset[str] = frozenset({"operator", "releaser"})
+
+_hasher = argon2.PasswordHasher(type=argon2.Type.ID)
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash verified against when the account does not exist, so timing does not reveal names."""
+    if not _dummy:
+        _dummy.append(_hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[0]
+
+
+class AccountError(ValueError):
+    """A refused account operation, explained in one sentence."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+    lang: Lang
+
+    def may(self, allowed: frozenset[str]) -> bool:
+        return self.role in allowed
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+    token_hash: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in attempt: a session token, or why not."""
+
+    token: str | None = None
+    refused: Literal["bad", "locked"] | None = None
+    locked_until: float | None = None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_name(name: str) -> None:
+    if not (1 <= len(name) <= 64) or not all(ch.isalnum() or ch in "._-" for ch in name):
+        raise AccountError("a user name is 1 to 64 letters, digits, '.', '_' or '-'")
+
+
+def add_user(
+    db_url: str | Engine, name: str, role: str, password: str, lang: str, now: float, replace: bool = False
+) -> None:
+    """Create (or, with ``replace``, reset) an account directly in the node's store."""
+    _check_name(name)
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if lang not in LANGS:
+        raise AccountError(f"unknown language {lang!r}; one of {', '.join(LANGS)}")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    engine = db_url if isinstance(db_url, Engine) else make_engine(db_url)
+    try:
+        ensure_tables(engine)
+        row = {
+            "name": name,
+            "role": role,
+            "password_hash": hash_password(password),
+            "lang": lang,
+            "failed": 0,
+            "locked_until": None,
+            "created": now,
+        }
+        with engine.begin() as c:
+            exists = c.execute(select(web_users.c.name).where(web_users.c.name == name)).first()
+            if exists and not replace:
+                raise AccountError(f"user {name} already exists (use --replace to reset it)")
+            if exists:
+                c.execute(update(web_users).where(web_users.c.name == name).values(**row))
+                c.execute(delete(web_sessions).where(web_sessions.c.user == name))
+            else:
+                c.execute(insert(web_users).values(**row))
+    finally:
+        if not isinstance(db_url, Engine):
+            engine.dispose()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """Sign-in and sessions against the node's store, on the node's clock."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        ensure_tables(node.store.engine)
+
+    async def sign_in(self, name: str, password: str) -> SignIn:
+        now = self.node.clock.now()
+        row = await self.node.store.read(
+            lambda c: c.execute(select(web_users).where(web_users.c.name == name)).first()
+        )
+        if row is None:
+            await _verify(_dummy_hash(), password)
+            return SignIn(refused="bad")
+        if row.locked_until is not None and row.locked_until > now:
+            return SignIn(refused="locked", locked_until=row.locked_until)
+        if not await _verify(row.password_hash, password):
+
+            def fail(c: Connection) -> tuple[int, float | None]:
+                cur = c.execute(select(web_users.c.failed).where(web_users.c.name == name)).scalar_one()
+                failed = cur + 1
+                until = now + LOCKOUT_SECONDS if failed >= MAX_FAILURES else None
+                c.execute(
+                    update(web_users)
+                    .where(web_users.c.name == name)
+                    .values(failed=0 if until else failed, locked_until=until)
+                )
+                return failed, until
+
+            _, until = await self.node.store.write(fail)
+            if until is not None:
+                await self.node.record(
+                    "console-lockout", f"console account {name} locked after {MAX_FAILURES} failed sign-ins"
+                )
+                return SignIn(refused="locked", locked_until=until)
+            return SignIn(refused="bad")
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+
+        def ok(c: Connection) -> None:
+            c.execute(update(web_users).where(web_users.c.name == name).values(failed=0, locked_until=None))
+            c.execute(delete(web_sessions).where(web_sessions.c.expires < now))
+            c.execute(
+                insert(web_sessions).values(
+                    token_hash=_digest(token),
+                    user=name,
+                    csrf=csrf,
+                    created=now,
+                    expires=now + SESSION_SECONDS,
+                )
+            )
+
+        await self.node.store.write(ok)
+        return SignIn(token=token)
+
+    async def session(self, request: Request) -> Session | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        now = self.node.clock.now()
+        h = _digest(token)
+
+        def go(c: Connection) -> Session | None:
+            row = c.execute(
+                select(
+                    web_sessions.c.csrf,
+                    web_sessions.c.expires,
+                    web_users.c.name,
+                    web_users.c.role,
+                    web_users.c.lang,
+                )
+                .join(web_users, web_users.c.name == web_sessions.c.user)
+                .where(web_sessions.c.token_hash == h)
+            ).first()
+            if row is None or row.expires <= now:
+                return None
+            return Session(User(row.name, row.role, row.lang), row.csrf, h)
+
+        return await self.node.store.read(go)
+
+    async def sign_out(self, session: Session) -> None:
+        await self.node.store.write(
+            lambda c: c.execute(delete(web_sessions).where(web_sessions.c.token_hash == session.token_hash))
+        )
+
+    async def set_lang(self, user: User, lang: str) -> None:
+        if lang not in LANGS:
+            raise AccountError(f"unknown language {lang!r}")
+        await self.node.store.write(
+            lambda c: c.execute(update(web_users).where(web_users.c.name == user.name).values(lang=lang))
+        )
+
+
+async def _verify(stored: str, password: str) -> bool:
+    def go() -> bool:
+        try:
+            return _hasher.verify(stored, password)
+        except argon2.exceptions.VerificationError:
+            return False
+        except argon2.exceptions.InvalidHashError:
+            return False
+
+    return await asyncio.get_running_loop().run_in_executor(None, go)
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and secrets.compare_digest(str(expected), str(given))
+
+
+def cookie_secure(request: Request) -> bool:
+    """Secure cookies everywhere except plain http on a loopback address (local use, tests)."""
+    host = (request.url.hostname or "").strip("[]")
+    loopback = host in {"localhost", "::1"} or host.startswith("127.")
+    return not (request.url.scheme == "http" and loopback)
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(request),
+        path="/",
+    )

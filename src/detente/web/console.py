@@ -1,0 +1,462 @@
+"""The operator console: server-rendered pages on the node's own app, live by server-sent events.
+
+Pages are plain HTML forms (they work without JavaScript); htmx's SSE extension keeps the lists,
+the banner and the link panel current. Each live message carries only the parts of the page that
+changed, as ``<hx-partial>`` elements, so nothing moves or loses focus while nothing changes.
+"""
+
+import asyncio
+import contextlib
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Connection, select
+
+from detente.core.entries import TextContent, epoch
+from detente.node import Node, NodeError
+from detente.store.schema import entries
+from detente.web import auth
+from detente.web.api import _list, _view, node_status
+from detente.web.formats import finish_view
+from detente.web.i18n import LANG_NAMES, lang_or_default, t
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+PRECEDENCES = ("flash", "immediate", "priority", "routine")
+ANSWERS = ("understood", "unable", "refused")
+LIVE_TICK = 5.0  # seconds between refreshes when nothing happens (heartbeat times, overdue)
+BOX_LIMIT = 200
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def utc(value: float | str | None) -> str:
+    """Epoch seconds or an RFC 3339 stamp as 'YYYY-MM-DD HH:MM:SS' (UTC); '' for None."""
+    if value is None or value == "":
+        return ""
+    seconds = epoch(value) if isinstance(value, str) else value
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Console:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.accounts = auth.Accounts(node)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["utc"] = utc
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def ctx(self, session: auth.Session | None, lang: str, **kw: Any) -> dict[str, Any]:
+        def tr(key: str, **args: Any) -> str:
+            return t(lang, key, **args)
+
+        return {
+            "t": tr,
+            "lang": lang,
+            "langs": LANG_NAMES,
+            "party": self.node.party,
+            "user": session.user if session else None,
+            "csrf": session.csrf if session else "",
+            "now": self.node.clock.now(),
+            "can_send": bool(session and session.user.may(auth.CAN_SEND)),
+            "can_ack": bool(session and session.user.may(auth.CAN_ACK)),
+            "active": "",
+            "back": "/inbox",
+            "live": None,
+            "banner": "",
+            "error": None,
+            **kw,
+        }
+
+    def render(self, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+        html = self.env.get_template(name).render(context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def fragment(self, name: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(name).render(context)
+
+    # -- data ---------------------------------------------------------------------------
+
+    async def box(self, box: str, lang: str) -> list[dict[str, Any]]:
+        views = await self.node.store.read(lambda c: _list(self.node, c, box, BOX_LIMIT))
+        return [self.row(v, lang) for v in views]
+
+    def row(self, view: dict[str, Any], lang: str) -> dict[str, Any]:
+        v = finish_view(self.node.formats, view, lang, False)  # type: ignore[arg-type]
+        content = v.get("content") or {}
+        if content.get("type") == "text":
+            preview, written = str(content.get("text", "")), content.get("lang")
+        else:
+            preview, written = (v.get("rendered") or "").strip(), None
+            if not preview:
+                preview = f"{content.get('format', '?')} v{content.get('version', '?')}"
+        settled = v["state"] == "acknowledged"
+        due = epoch(v["ack_due"]) if v.get("ack_due") else None
+        return {
+            **v,
+            "preview": " ".join(preview.split())[:160],
+            "written": written,
+            "due": None if settled else due,
+            "path": "/m/" + v["id"],
+        }
+
+    async def flash_pending(self) -> list[dict[str, Any]]:
+        """Inbound FLASH messages this party has not acknowledged yet."""
+
+        def go(c: Connection) -> list[dict[str, Any]]:
+            acked = select(entries.c.ref).where(
+                entries.c.kind == "ack", entries.c.mine, entries.c.ref.is_not(None)
+            )
+            rows = c.execute(
+                select(entries.c.id, entries.c.author)
+                .where(
+                    entries.c.kind == "message",
+                    ~entries.c.mine,
+                    entries.c.precedence == "flash",
+                    entries.c.id.not_in(acked),
+                )
+                .order_by(entries.c.held_since)
+            ).all()
+            return [{"id": r.id, "sender": r.author} for r in rows]
+
+        return await self.node.store.read(go)
+
+    def links_down(self) -> list[str]:
+        return sorted(p.party for p in self.node.peers.values() if p.writer is None)
+
+    async def banner(self, lang: str) -> str:
+        return self.fragment(
+            "_banner.html",
+            self.ctx(None, lang, flash=await self.flash_pending(), down=self.links_down()),
+        )
+
+    async def message(self, msg_id: str, lang: str) -> dict[str, Any] | None:
+        view = await self.node.store.read(lambda c: _view(self.node, c, msg_id))
+        if view is None:
+            return None
+        original = view.get("content") or {}
+        out = self.row(view, lang)
+        out["original"] = original
+        return out
+
+
+def add_console(app: FastAPI, node: Node) -> None:
+    """Mount the console at ``/`` on the node's app (the JSON API stays under ``/v1``)."""
+    con = Console(node)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    router = APIRouter(include_in_schema=False)
+
+    async def optional_session(request: Request) -> auth.Session | None:
+        return await con.accounts.session(request)
+
+    async def live_session(request: Request) -> auth.Session:
+        s = await con.accounts.session(request)
+        if s is None:
+            raise HTTPException(401, "sign in first")
+        return s
+
+    MaybeSession = Annotated[auth.Session | None, Depends(optional_session)]
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    def check_csrf(s: auth.Session, token: str) -> None:
+        if not auth.csrf_ok(s.csrf, token):
+            raise HTTPException(403, t(s.user.lang, "csrf"))
+
+    def check_role(s: auth.Session, allowed: frozenset[str]) -> None:
+        if not s.user.may(allowed):
+            raise HTTPException(403, t(s.user.lang, "forbidden", role=t(s.user.lang, "role_" + s.user.role)))
+
+    # -- sign-in --------------------------------------------------------------------------
+
+    def login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+        lang = lang_or_default(request.query_params.get("lang"))
+        token = secrets.token_urlsafe(32)
+        resp = con.render("login.html", con.ctx(None, lang, error=error, login_csrf=token), status)
+        auth.set_cookie(resp, request, auth.LOGIN_CSRF_COOKIE, token, 3600)
+        return resp
+
+    @router.get("/login")
+    async def login_form(request: Request, s: MaybeSession) -> Response:
+        if s is not None:
+            return RedirectResponse("/inbox", status_code=303)
+        return login_page(request)
+
+    @router.post("/login")
+    async def login(
+        request: Request,
+        name: Annotated[str, Form(max_length=64)] = "",
+        password: Annotated[str, Form(max_length=1024)] = "",
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        lang: Annotated[str, Form(max_length=2)] = "en",
+    ) -> Response:
+        lang = lang_or_default(lang)
+        if not auth.csrf_ok(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf):
+            return login_page(request, t(lang, "csrf"), 403)
+        outcome = await con.accounts.sign_in(name, password)
+        if outcome.token is None:
+            if outcome.refused == "locked":
+                msg = t(lang, "locked", until=utc(outcome.locked_until))
+                return login_page(request, msg, 429)
+            return login_page(request, t(lang, "bad_login"), 401)
+        resp = RedirectResponse("/inbox", status_code=303)
+        auth.set_cookie(resp, request, auth.SESSION_COOKIE, outcome.token, auth.SESSION_SECONDS)
+        resp.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/")
+        return resp
+
+    @router.post("/logout")
+    async def logout(s: MaybeSession, csrf: Annotated[str, Form(max_length=128)] = "") -> Response:
+        if s is not None:
+            check_csrf(s, csrf)
+            await con.accounts.sign_out(s)
+        resp = to_login()
+        resp.delete_cookie(auth.SESSION_COOKIE, path="/")
+        return resp
+
+    @router.post("/settings/lang")
+    async def set_lang(
+        request: Request,
+        s: MaybeSession,
+        lang: Annotated[str, Form(max_length=2)] = "en",
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        back: Annotated[str, Form(max_length=200)] = "/inbox",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_csrf(s, csrf)
+        await con.accounts.set_lang(s.user, lang_or_default(lang))
+        # Only a local path: never redirect off the console.
+        target = back if back.startswith("/") and not back.startswith("//") else "/inbox"
+        return RedirectResponse(target, status_code=303)
+
+    # -- pages ---------------------------------------------------------------------------
+
+    @router.get("/")
+    async def home(s: MaybeSession) -> Response:
+        return RedirectResponse("/inbox" if s else "/login", status_code=303)
+
+    async def box_page(s: auth.Session, box: str) -> Response:
+        lang = s.user.lang
+        rows = await con.box("in" if box == "inbox" else "out", lang)
+        return con.render(
+            "box.html",
+            con.ctx(s, lang, box=box, rows=rows, banner=await con.banner(lang), live=f"/live?view={box}"),
+        )
+
+    @router.get("/inbox")
+    async def inbox(s: MaybeSession) -> Response:
+        return to_login() if s is None else await box_page(s, "inbox")
+
+    @router.get("/outbox")
+    async def outbox(s: MaybeSession) -> Response:
+        return to_login() if s is None else await box_page(s, "outbox")
+
+    async def message_page(
+        s: auth.Session, msg_id: str, error: str | None = None, status: int = 200
+    ) -> Response:
+        lang = s.user.lang
+        m = await con.message(msg_id, lang)
+        if m is None:
+            return con.render(
+                "notfound.html", con.ctx(s, lang, banner=await con.banner(lang), live=None), 404
+            )
+        return con.render(
+            "message.html",
+            con.ctx(
+                s,
+                lang,
+                m=m,
+                error=error,
+                answers=ANSWERS,
+                banner=await con.banner(lang),
+                live=f"/live?view=message&id={msg_id}",
+            ),
+            status,
+        )
+
+    @router.get("/m/{party}/{n}")
+    async def show(s: MaybeSession, party: str, n: int) -> Response:
+        return to_login() if s is None else await message_page(s, f"{party}/{n}")
+
+    @router.post("/m/{party}/{n}/ack")
+    async def ack(
+        s: MaybeSession,
+        party: str,
+        n: int,
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        answer: Annotated[str, Form(max_length=16)] = "understood",
+        note: Annotated[str, Form(max_length=10_000)] = "",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_csrf(s, csrf)
+        check_role(s, auth.CAN_ACK)
+        msg_id = f"{party}/{n}"
+        if answer not in ANSWERS:
+            answer = "understood"
+        try:
+            await node.acknowledge(msg_id, answer, s.user.name, note.strip() or None)
+        except NodeError as exc:
+            return await message_page(s, msg_id, t(s.user.lang, "refused", why=str(exc)), 400)
+        return RedirectResponse(f"/m/{msg_id}", status_code=303)
+
+    def compose_page(
+        s: auth.Session, form: dict[str, Any], error: str | None = None, status: int = 200
+    ) -> Response:
+        lang = s.user.lang
+        return con.render(
+            "compose.html",
+            con.ctx(
+                s,
+                lang,
+                form=form,
+                error=error,
+                peers=sorted(node.peers),
+                precedences=PRECEDENCES,
+                banner="",
+                live=None,
+            ),
+            status,
+        )
+
+    @router.get("/compose")
+    async def compose(s: MaybeSession) -> Response:
+        if s is None:
+            return to_login()
+        check_role(s, auth.CAN_SEND)
+        return compose_page(s, {"to": [], "precedence": "routine", "lang": s.user.lang, "text": ""})
+
+    @router.post("/compose")
+    async def send(
+        s: MaybeSession,
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        to: Annotated[list[str] | None, Form()] = None,
+        precedence: Annotated[str, Form(max_length=16)] = "routine",
+        text_lang: Annotated[str, Form(max_length=2)] = "en",
+        text: Annotated[str, Form(max_length=100_000)] = "",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_csrf(s, csrf)
+        check_role(s, auth.CAN_SEND)
+        lang = s.user.lang
+        form = {"to": to or [], "precedence": precedence, "lang": text_lang, "text": text}
+        if not to:
+            return compose_page(s, form, t(lang, "need_recipient"), 400)
+        if not text.strip():
+            return compose_page(s, form, t(lang, "need_text"), 400)
+        if precedence not in PRECEDENCES:
+            return compose_page(s, form, t(lang, "refused", why=f"precedence {precedence!r}"), 400)
+        try:
+            content = TextContent(type="text", lang=lang_or_default(text_lang), text=text)
+            signed = await node.send_message(sorted(set(to)), precedence, content, None)  # type: ignore[arg-type]
+        except (NodeError, ValueError) as exc:
+            return compose_page(s, form, t(lang, "refused", why=str(exc).splitlines()[0]), 400)
+        from detente.core.entries import Message, parse_as
+
+        msg = parse_as(Message, signed.body)
+        return RedirectResponse(f"/m/{msg.id}", status_code=303)
+
+    @router.get("/links")
+    async def links(s: MaybeSession) -> Response:
+        if s is None:
+            return to_login()
+        lang = s.user.lang
+        status = await node_status(node)
+        return con.render(
+            "links.html",
+            con.ctx(s, lang, status=status, banner=await con.banner(lang), live="/live?view=links"),
+        )
+
+    # -- live ----------------------------------------------------------------------------
+
+    async def live_parts(s: auth.Session, view: str, msg_id: str | None) -> dict[str, str]:
+        lang = s.user.lang
+        parts = {"banner": await con.banner(lang)}
+        if view in ("inbox", "outbox"):
+            rows = await con.box("in" if view == "inbox" else "out", lang)
+            parts["rows"] = con.fragment("_rows.html", con.ctx(s, lang, rows=rows, box=view))
+        elif view == "message" and msg_id:
+            m = await con.message(msg_id, lang)
+            if m is not None:
+                parts["msgstate"] = con.fragment(
+                    "_message_state.html", con.ctx(s, lang, m=m, answers=ANSWERS)
+                )
+        elif view == "links":
+            status = await node_status(node)
+            parts["linkpanel"] = con.fragment("_links.html", con.ctx(s, lang, status=status))
+        return parts
+
+    @router.get("/live", response_class=EventSourceResponse)
+    async def live(
+        s: Annotated[auth.Session, Depends(live_session)],
+        request: Request,
+        view: str = "inbox",
+        id: str | None = None,
+    ) -> AsyncIterator[ServerSentEvent]:
+        q = node.subscribe()
+        sent: dict[str, str] = {}
+        try:
+            while True:
+                if await con.accounts.session(request) is None:
+                    return  # signed out elsewhere: stop
+                parts = await live_parts(s, view, id)
+                changed = {k: v for k, v in parts.items() if sent.get(k) != v}
+                sent.update(parts)
+                stamp = t(s.user.lang, "live", time=utc(node.clock.now())[11:])
+                body = f'<span data-live="on">{stamp}</span>' + "".join(
+                    f'<hx-partial hx-target="#{k}" hx-swap="innerHTML">{v}</hx-partial>'
+                    for k, v in changed.items()
+                )
+                yield ServerSentEvent(raw_data=body)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(q.get(), LIVE_TICK)
+                    # A burst of events (a batch of receipts) becomes one refresh.
+                    await asyncio.sleep(0.05)
+                    while not q.empty():
+                        q.get_nowait()
+        finally:
+            node.unsubscribe(q)
+
+    app.include_router(router)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        # The API keeps its JSON errors; console pages get a short HTML page.
+        if request.url.path.startswith(("/v1", "/openapi")):
+            from fastapi.exception_handlers import http_exception_handler
+
+            return await http_exception_handler(request, exc)
+        s = await con.accounts.session(request)
+        lang = s.user.lang if s else "en"
+        return con.render(
+            "error.html",
+            con.ctx(s, lang, detail=exc.detail, banner="", live=None),
+            exc.status_code,
+        )

@@ -1,0 +1,377 @@
+"""The operator console in a real browser (Debian's Chromium) against real nodes.
+
+Needs ``/usr/bin/chromium`` (``apt-get install -y chromium``); Playwright's own browser download
+is never used. Screenshots of the main screens land in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from detente.cluster import Cluster, LocalNode
+from detente.store.db import Store
+from detente.web import auth
+from detente.web.i18n import STRINGS
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+TWO = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD")]
+PASSWORD = "correct horse battery staple"
+VIEWPORT = {"width": 1366, "height": 768}
+LIVE = 25_000  # ms: how long a live update may take to show (heartbeat-based loss needs ~15 s)
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the console tests drive Debian's Chromium. "
+            "Install it with: apt-get update && apt-get install -y chromium"
+        )
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _users(node: LocalNode, lang: str) -> None:
+    now = time.time()
+    for name, role in [("duty", "operator"), ("watch", "operator"), ("audit", "auditor")]:
+        auth.add_user(node.cfg.db, name, role, PASSWORD, lang, now)
+
+
+def _cluster(root: Path) -> Cluster:
+    cluster = Cluster(root, TWO)
+    _users(cluster["US-EUCOM"], "en")
+    _users(cluster["RU-MOD"], "ru")
+    cluster.start()
+    try:
+        cluster.wait_links()
+    except Exception:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    cluster = _cluster(tmp_path_factory.mktemp("console"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def url(node: LocalNode, path: str = "/") -> str:
+    return f"http://{node.cfg.api}{path}"
+
+
+def context(browser: Browser) -> BrowserContext:
+    return browser.new_context(viewport=VIEWPORT)
+
+
+def sign_in(page: Page, node: LocalNode, name: str, password: str = PASSWORD) -> None:
+    page.goto(url(node, "/login"))
+    page.get_by_label(re.compile("User name|Имя пользователя|Ім’я користувача")).fill(name)
+    page.locator("#password").fill(password)
+    page.locator("form[action='/login'] button[type=submit]").click()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def live_connected(page: Page) -> None:
+    expect(page.locator("#live [data-live=on]")).to_be_visible(timeout=LIVE)
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+
+
+def test_sign_in_sets_strict_http_only_cookie_and_sign_out_ends_the_session(browser: Browser, two: Cluster):
+    us = two["US-EUCOM"]
+    ctx = context(browser)
+    page = ctx.new_page()
+    page.goto(url(us, "/inbox"))
+    expect(page).to_have_url(re.compile(r"/login$"))
+    sign_in(page, us, "duty")
+    expect(page).to_have_url(re.compile(r"/inbox$"))
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    cookie = next(c for c in ctx.cookies() if c["name"] == auth.SESSION_COOKIE)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert not cookie["secure"]  # plain http on loopback only; Secure everywhere else
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto(url(us, "/inbox"))
+    expect(page).to_have_url(re.compile(r"/login$"))
+    ctx.close()
+
+
+def test_form_posts_without_the_csrf_token_are_refused(browser: Browser, two: Cluster):
+    us = two["US-EUCOM"]
+    ctx = context(browser)
+    page = ctx.new_page()
+    sign_in(page, us, "duty")
+    expect(page).to_have_url(re.compile(r"/inbox$"))
+    # Same origin, real session cookie, no token: what a forged form would send.
+    r = page.request.post(url(us, "/compose"), form={"to": "RU-MOD", "precedence": "routine", "text": "x"})
+    assert r.status == 403
+    r = page.request.post(url(us, "/login"), form={"name": "duty", "password": PASSWORD})
+    assert r.status == 403
+    ctx.close()
+
+
+def test_five_failed_sign_ins_lock_the_account(browser: Browser, two: Cluster):
+    us = two["US-EUCOM"]
+    ctx = context(browser)
+    page = ctx.new_page()
+    for _ in range(auth.MAX_FAILURES - 1):
+        sign_in(page, us, "watch", "wrong password!")
+        expect(page.locator(".error")).to_have_text("Wrong user name or password.")
+    sign_in(page, us, "watch", "wrong password!")
+    expect(page.locator(".error")).to_contain_text("locked")
+    # Locked: even the right password is refused, and without checking it.
+    sign_in(page, us, "watch")
+    expect(page.locator(".error")).to_contain_text("locked")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    # Another account is unaffected.
+    sign_in(page, us, "duty")
+    expect(page).to_have_url(re.compile(r"/inbox$"))
+    ctx.close()
+
+
+def test_an_auditor_may_read_but_not_send(browser: Browser, two: Cluster):
+    us = two["US-EUCOM"]
+    ctx = context(browser)
+    page = ctx.new_page()
+    sign_in(page, us, "audit")
+    expect(page).to_have_url(re.compile(r"/inbox$"))
+    expect(page.get_by_role("link", name="New message")).to_have_count(0)
+    page.goto(url(us, "/compose"))
+    expect(page.get_by_role("heading", name=re.compile("may not"))).to_be_visible()
+    ctx.close()
+
+
+# -- the FLASH round trip -----------------------------------------------------------------------
+
+
+def test_flash_arrives_live_in_russian_is_acknowledged_and_the_sender_sees_it_live(
+    browser: Browser, two: Cluster
+):
+    us, ru = two["US-EUCOM"], two["RU-MOD"]
+    us_ctx, ru_ctx = context(browser), context(browser)
+    us_page, ru_page = us_ctx.new_page(), ru_ctx.new_page()
+
+    sign_in(ru_page, ru, "duty")
+    expect(ru_page.get_by_role("heading", name="Входящие")).to_be_visible()
+    live_connected(ru_page)
+    expect(ru_page.locator("[data-flash]")).to_have_count(0)
+
+    # US operator composes and sends a FLASH.
+    sign_in(us_page, us, "duty")
+    us_page.goto(url(us, "/compose"))
+    us_page.get_by_label("RU-MOD").check()
+    us_page.get_by_label("FLASH").check()
+    us_page.get_by_label("Language of the text").select_option("en")
+    text = "Unidentified aircraft crossing the deconfliction line at 1402Z. Confirm your aircraft."
+    us_page.get_by_label("Text", exact=True).fill(text)
+    us_page.get_by_role("button", name="Sign and send").click()
+    expect(us_page).to_have_url(re.compile(r"/m/US-EUCOM/\d+$"))
+    msg_id = us_page.url.split("/m/", 1)[1]
+
+    # The US side watches its outbox.
+    us_page.goto(url(us, "/outbox"))
+    live_connected(us_page)
+    us_row = us_page.locator(f"tr[data-id='{msg_id}']")
+    expect(us_row).to_be_visible()
+
+    # RU console: the message and the banner arrive without reload, in Russian.
+    banner = ru_page.locator(f"[data-flash='{msg_id}']")
+    expect(banner).to_be_visible(timeout=LIVE)
+    expect(banner).to_contain_text("МОЛНИЯ")
+    ru_row = ru_page.locator(f"tr[data-id='{msg_id}']")
+    expect(ru_row).to_be_visible(timeout=LIVE)
+    expect(ru_row).to_contain_text("МОЛНИЯ")
+    expect(ru_row.locator(".countdown")).to_contain_text("через")
+    us_page.wait_for_function(
+        "document.querySelector('.countdown') && document.querySelector('.countdown').textContent.startsWith('in ')"
+    )
+    expect(us_row).to_have_attribute("data-state", re.compile("receipted|sent"), timeout=LIVE)
+    shot(ru_page, "ru-inbox")
+    shot(us_page, "en-outbox")
+
+    # RU opens it from the banner and acknowledges.
+    banner.get_by_role("link").click()
+    expect(ru_page).to_have_url(re.compile(re.escape(msg_id) + "$"))
+    expect(ru_page.locator(".text")).to_have_text(text)
+    shot(ru_page, "ru-message")
+    ru_page.get_by_label("Примечание (необязательно)").fill("Принято. Проверяем.")
+    ru_page.get_by_role("button", name="Подтвердить получение").click()
+    expect(ru_page.locator("#msg-state")).to_have_text("подтверждено")
+    expect(ru_page.locator("#acks")).to_contain_text("duty")
+    expect(ru_page.locator("[data-flash]")).to_have_count(0)
+
+    # The US outbox turns to acknowledged live, then the message page shows who and when.
+    expect(us_row).to_have_attribute("data-state", "acknowledged", timeout=LIVE)
+    expect(us_row).to_contain_text("acknowledged")
+    us_page.goto(url(us, f"/m/{msg_id}"))
+    expect(us_page.locator("#msg-state")).to_have_text("acknowledged")
+    expect(us_page.locator("#acks")).to_contain_text("RU-MOD")
+    expect(us_page.locator("#acks")).to_contain_text("Принято. Проверяем.")
+    shot(us_page, "en-message")
+
+    us_page.goto(url(us, "/inbox"))
+    shot(us_page, "en-inbox")
+    ru_page.goto(url(ru, "/outbox"))
+    shot(ru_page, "ru-outbox")
+    ru_page.goto(url(ru, "/links"))
+    expect(ru_page.locator("tr[data-peer='US-EUCOM']")).to_have_attribute("data-link", "up")
+    shot(ru_page, "ru-links")
+    us_ctx.close()
+    ru_ctx.close()
+
+
+def test_interface_language_is_the_users_choice(browser: Browser, two: Cluster):
+    ru = two["RU-MOD"]
+    ctx = context(browser)
+    page = ctx.new_page()
+    sign_in(page, ru, "watch")
+    expect(page.get_by_role("heading", name="Входящие")).to_be_visible()
+    page.get_by_label("Язык").select_option("uk")
+    page.get_by_role("button", name="Применить").click()
+    expect(page.get_by_role("heading", name="Вхідні")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "uk")
+    page.get_by_label("Мова").select_option("ru")
+    page.get_by_role("button", name="Застосувати").click()
+    expect(page.get_by_role("heading", name="Входящие")).to_be_visible()
+    ctx.close()
+
+
+# -- link loss -------------------------------------------------------------------------------
+
+
+def test_link_loss_is_shown_live_when_the_peer_stops(browser: Browser, tmp_path: Path):
+    cluster = _cluster(tmp_path)
+    try:
+        us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+        ctx = context(browser)
+        page = ctx.new_page()
+        sign_in(page, us, "duty")
+        page.goto(url(us, "/links"))
+        live_connected(page)
+        row = page.locator("tr[data-peer='RU-MOD']")
+        expect(row).to_have_attribute("data-link", "up")
+        expect(page.locator("[data-down]")).to_have_count(0)
+        ru.stop()
+        expect(row).to_have_attribute("data-link", "down", timeout=LIVE)
+        expect(row).to_contain_text("DOWN")
+        expect(page.locator("[data-down='RU-MOD']")).to_contain_text("Contact lost with RU-MOD")
+        shot(page, "en-links-lost")
+        ctx.close()
+    finally:
+        cluster.stop()
+
+
+# -- without a browser: lock-out on the node's injected clock, and the strings ---------------------
+
+
+class FakeClock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+
+class FakeNode:
+    """Enough of a node for accounts: a started store, an injected clock, an event recorder."""
+
+    def __init__(self, store: Store, clock: FakeClock) -> None:
+        self.store = store
+        self.clock = clock
+        self.recorded: list[tuple[str, str]] = []
+
+    async def record(self, kind: str, detail: str, peer: str | None = None, ref: str | None = None) -> None:
+        self.recorded.append((kind, detail))
+
+
+def test_lockout_lasts_fifteen_minutes_on_the_nodes_clock(tmp_path: Path):
+    # Its own thread and event loop: the browser fixture's Playwright loop runs in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _lockout(tmp_path)).result()
+
+
+async def _lockout(tmp_path: Path) -> None:
+    url_ = f"sqlite:///{tmp_path / 'store.db'}"
+    auth.add_user(url_, "duty", "operator", PASSWORD, "en", 0.0)
+    store = Store(url_)
+    await store.start()
+    try:
+        clock = FakeClock(1_000_000.0)
+        node: Any = FakeNode(store, clock)
+        accounts = auth.Accounts(node)
+        for _ in range(auth.MAX_FAILURES - 1):
+            assert (await accounts.sign_in("duty", "nope")).refused == "bad"
+        locked = await accounts.sign_in("duty", "nope")
+        assert locked.refused == "locked" and locked.locked_until == clock.t + 15 * 60
+        assert node.recorded and node.recorded[0][0] == "console-lockout"
+        clock.t += 15 * 60 - 1
+        assert (await accounts.sign_in("duty", PASSWORD)).refused == "locked"
+        clock.t += 1
+        ok = await accounts.sign_in("duty", PASSWORD)
+        assert ok.token is not None
+        # The failure count starts again from zero after a success.
+        for _ in range(auth.MAX_FAILURES - 1):
+            assert (await accounts.sign_in("duty", "nope")).refused == "bad"
+        assert (await accounts.sign_in("duty", PASSWORD)).token is not None
+        assert (await accounts.sign_in("nobody", PASSWORD)).refused == "bad"
+    finally:
+        await store.close()
+
+
+def test_every_interface_string_exists_in_english_russian_and_ukrainian():
+    for key, entry in STRINGS.items():
+        assert set(entry) == {"en", "ru", "uk"}, key
+        assert all(v.strip() for v in entry.values()), key
+        placeholders = {lang: set(re.findall(r"{(\w+)}", v)) for lang, v in entry.items()}
+        assert placeholders["ru"] == placeholders["en"] == placeholders["uk"], key
+
+
+def test_passwords_are_stored_as_argon2id(tmp_path: Path):
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    auth.add_user(f"sqlite:///{db}", "duty", "admin", PASSWORD, "uk", 0.0)
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("select password_hash from web_users").fetchone()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    with pytest.raises(auth.AccountError):
+        auth.add_user(f"sqlite:///{db}", "duty", "admin", PASSWORD, "uk", 0.0)
+    with pytest.raises(auth.AccountError):
+        auth.add_user(f"sqlite:///{db}", "short", "admin", "short", "uk", 0.0)
