@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from detente.cluster import Cluster
+from support import THREE, TWO
+
 PG = os.environ.get("DETENTE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -48,3 +51,25 @@ def store_url(request, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return request.getfixturevalue("pg_database")()
+
+
+def _running(root: Path, parties: list[tuple[str, str]]) -> Iterator[Cluster]:
+    cluster = Cluster(root, parties)
+    cluster.start()
+    try:
+        cluster.wait_links()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Iterator[Cluster]:
+    """US-EUCOM and RU-MOD as real processes, linked."""
+    yield from _running(tmp_path, TWO)
+
+
+@pytest.fixture
+def three(tmp_path: Path) -> Iterator[Cluster]:
+    """US-EUCOM, RU-MOD and UA-GS as real processes, all linked."""
+    yield from _running(tmp_path, THREE)

@@ -15,24 +15,11 @@ from detente.core.bundle import verify_bundle
 
 pytestmark = pytest.mark.integration
 
-TWO = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD")]
-
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "detente", *args], capture_output=True, text=True, timeout=120, check=False
     )
-
-
-@pytest.fixture
-def two(tmp_path: Path):
-    cluster = Cluster(tmp_path, TWO)
-    cluster.start()
-    try:
-        cluster.wait_links()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_path: Path):

@@ -13,28 +13,17 @@ from detente.cluster import Cluster
 from detente.core.formats import builtin_catalog
 from detente.core.formats.samples import sample
 from detente.formats_shell import read_fields_file
+from support import TWO
 
 pytestmark = pytest.mark.integration
 
 GOLDEN = Path(__file__).parent / "golden" / "formats"
-TWO = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD")]
 
 LINK_TEST_TOML = """
 serial = 12
 phase = "test"
 sent_at = 2026-02-05T06:00:00Z
 """
-
-
-@pytest.fixture
-def two(tmp_path: Path):
-    cluster = Cluster(tmp_path, TWO)
-    cluster.start()
-    try:
-        cluster.wait_links()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_formats_lists_the_catalog_without_a_running_node(tmp_path: Path):

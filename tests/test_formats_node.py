@@ -4,7 +4,6 @@ the operator's language, renderings equal to the core's goldens, and a prisoner 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from pathlib import Path
 
@@ -21,26 +20,9 @@ from detente.core.formats import (
 )
 from detente.core.formats.catalog import builtin_files
 from detente.core.formats.samples import sample
+from support import THREE, TWO, store_rows, wait_until
 
 pytestmark = pytest.mark.integration
-
-THREE = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD"), ("UA-GS", "Ukrainian GS")]
-TWO = THREE[:2]
-
-
-def wait_until(predicate, timeout: float = 30, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
-def store_rows(node: LocalNode, sql: str) -> list[tuple]:
-    path = node.cfg.db.removeprefix("sqlite:///")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 GOLDEN = Path(__file__).parent / "golden" / "formats"
@@ -91,17 +73,6 @@ def counts(node: LocalNode) -> tuple:
         store_rows(node, "select count(*) from log")[0][0],
         [link["queue_depth"] for link in node.status()["links"]],
     )
-
-
-@pytest.fixture
-def two(tmp_path: Path):
-    cluster = Cluster(tmp_path, TWO)
-    cluster.start()
-    try:
-        cluster.wait_links()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

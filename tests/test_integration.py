@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import sqlite3
 import time
 from pathlib import Path
 
@@ -14,53 +13,13 @@ from detente.cluster import Cluster, LocalNode
 from detente.core.encoding import unb64
 from detente.core.entries import Receipt, Signed, open_signed, parse_as
 from detente.core.keys import VerifyKey
+from support import store_rows, wait_until
 
 pytestmark = pytest.mark.integration
-
-THREE = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD"), ("UA-GS", "Ukrainian GS")]
-TWO = THREE[:2]
-
-
-@pytest.fixture
-def three(tmp_path: Path):
-    cluster = Cluster(tmp_path, THREE)
-    cluster.start()
-    try:
-        cluster.wait_links()
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def two(tmp_path: Path):
-    cluster = Cluster(tmp_path, TWO)
-    cluster.start()
-    try:
-        cluster.wait_links()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def keys_of(cluster: Cluster) -> dict[str, VerifyKey]:
     return {n.party: cfgmod.signing_key(n.cfg).public for n in cluster.nodes.values()}
-
-
-def wait_until(predicate, timeout: float = 30, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
-def store_rows(node: LocalNode, sql: str) -> list[tuple]:
-    # Read the sender's or recipient's SQLite store directly: the durable truth, not the API.
-    path = node.cfg.db.removeprefix("sqlite:///")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def test_three_parties_exchange_messages_and_every_receipt_verifies(three: Cluster):
