@@ -25,6 +25,7 @@ from detente.core.entries import (
     Message,
     Receipt,
     Signed,
+    Translation,
     epoch,
     open_signed,
     parse,
@@ -109,7 +110,14 @@ def test_there_is_a_vector_for_every_entry_kind_and_both_kinds_of_content() -> N
 @pytest.mark.parametrize("path", VECTOR_FILES, ids=[p.stem for p in VECTOR_FILES])
 def test_vector_is_recomputed_exactly_from_its_model_and_seed(path: Path) -> None:
     vector = json.loads(path.read_text("utf-8"))
-    model = {"message": Message, "ack": Ack, "linktest": LinkTest, "receipt": Receipt, "card": Card}
+    model = {
+        "message": Message,
+        "ack": Ack,
+        "linktest": LinkTest,
+        "translation": Translation,
+        "receipt": Receipt,
+        "card": Card,
+    }
     entry = model[vector["kind"]].model_validate(vector["entry"])
     key = SigningKey.from_seed(bytes.fromhex(vector["seed_hex"]))
     signed = sign(key, entry)

@@ -318,6 +318,18 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
             f"ack from {a['from']} by {a['by']}: {a['answer']} at {a['at']}"
             + (f" — {a['text']}" if a["text"] else "")
         )
+    for t in m.get("translations", []):
+        made = t["made_by"]
+        who = (
+            f"{made['model']} {made['version']} — {t['label'][lang]}"
+            if t["machine"]
+            else f"{made['name']}, {made['role']}"
+        )
+        lines += [
+            "",
+            f"translation into {t['lang']} ({t['grade']}) by {who}; signed by {t['from']} at {t['at']} ({t['id']})",
+            t["text"],
+        ]
     _out(m, as_json, "\n".join(lines))
 
 
@@ -342,6 +354,33 @@ def ack(home: Path, message_id: str, text: str | None, answer: str, by: str, as_
         json={"answer": answer, "by": by, "text": text},
     )
     _out(data, as_json, f"acknowledged {message_id} with {data['id']}")
+
+
+@main.command()
+@home_arg
+@click.argument("message_id")
+@click.option(
+    "--lang", type=click.Choice(["en", "ru", "uk"]), required=True, help="Language translated into."
+)
+@click.option("--text", required=True, help="The translation.")
+@click.option(
+    "--grade",
+    type=click.Choice(["sight", "working", "official"]),
+    default="working",
+    show_default=True,
+    help="sight: a quick reading; working: checked for use; official: agreed wording.",
+)
+@click.option("--by", default="translator", show_default=True, help="The translator's name.")
+@json_opt
+def translate(home: Path, message_id: str, lang: str, text: str, grade: str, by: str, as_json: bool) -> None:
+    """Add a translator's signed translation of a free-text message; the original is unchanged."""
+    data = _api(
+        home,
+        "POST",
+        f"/v1/messages/{_split_id(message_id)}/translations",
+        json={"lang": lang, "text": text, "grade": grade, "by": by},
+    )
+    _out(data, as_json, f"translation {data['id']} of {message_id} signed and sent")
 
 
 @main.command()
@@ -377,6 +416,8 @@ def status(home: Path, as_json: bool) -> None:
             )
     if "catalog" in s:
         lines.append(f"  our catalog: {s['catalog']['digest'][:16]} ({s['catalog']['formats']} formats)")
+    if "machine_translation" in s:
+        lines.append(f"  machine translation: {s['machine_translation']['detail']}")
     lines.append(f"  refused connections: {s['refused_connections']['total']}")
     if s["overdue"]:
         lines.append(f"  OVERDUE: {', '.join(s['overdue'])}")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from detente import config as cfgmod
@@ -31,13 +32,18 @@ from detente.core.entries import (
     Content,
     EntryError,
     LinkTest,
+    MachineMaker,
     Message,
+    PersonMaker,
     Precedence,
     Receipt,
     Signed,
     StreamEntry,
+    TextContent,
+    Translation,
     epoch,
     open_signed,
+    parse_as,
     sign,
     timestamp,
 )
@@ -45,6 +51,7 @@ from detente.core.keys import SigningKey, VerifyKey
 from detente.formats_shell import FormatRefusal, NodeFormats
 from detente.link.frames import FrameError, encode_frame, read_frame
 from detente.link.tls import client_context, server_context, spki_hash_der
+from detente.mt import MachineTranslation
 from detente.store import Store
 from detente.store.db import insert_ignore
 from detente.store.schema import deliveries, entries, events, inbound, log
@@ -158,11 +165,14 @@ class Node:
         self.keys[self.party] = self.key.public
         # Formats: the catalog is checked here, so a bad operator file stops the node at start.
         self.formats = NodeFormats(cfg)
+        # Machine translation: off unless config.toml names a model (see detente.mt).
+        self.mt = MachineTranslation.from_config(cfg)
 
     # -- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._load)
+        await asyncio.get_running_loop().run_in_executor(None, self.mt.load)
         await self.store.start()
         host, port = self.cfg.link_host_port
         self._listener = socket.create_server((host, port), reuse_port=False, backlog=64)
@@ -186,6 +196,7 @@ class Node:
         if self._listener is not None:
             self._listener.close()
         await self.store.close()
+        self.mt.close()
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -316,6 +327,72 @@ class Node:
         self.deadlines.settled(msg_id)
         self._publish({"type": "ack", "id": msg_id})
         return signed
+
+    async def translate(
+        self, msg_id: str, lang: str, text: str, grade: str, made_by: PersonMaker | MachineMaker
+    ) -> Signed:
+        """Sign a translation of a message's free text, for every other party of the message.
+
+        The original is untouched: the translation is an entry of its own naming the message's
+        id and hash, who or what made it, and its grade.
+        """
+        row = await self.store.read(
+            lambda c: c.execute(select(entries).where(entries.c.id == msg_id)).first()
+        )
+        if row is None or row.kind != "message":
+            raise NodeError(f"no message {msg_id}")
+        msg = parse_as(Message, row.body)
+        if not isinstance(msg.content, TextContent):
+            raise NodeError(
+                f"{msg_id} is a format message: it is rendered in every language from its signed "
+                "fields; only free text is translated"
+            )
+        if msg.content.lang == lang:
+            raise NodeError(f"{msg_id} is already written in {lang}")
+        recipients = sorted(p for p in {msg.sender, *msg.to} if p != self.party and p in self.peers)
+        if not recipients:
+            raise NodeError(f"none of {msg_id}'s other parties is a pinned peer")
+        now = self.clock.now()
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return Translation(
+                v=1,
+                kind="translation",
+                id=entry_id,
+                sender=self.party,
+                to=recipients,
+                seq=seqs,
+                created=created,
+                msg=msg_id,
+                msg_hash=row.hash,
+                lang=lang,  # type: ignore[arg-type]
+                text=text,
+                grade=grade,  # type: ignore[arg-type]
+                made_by=made_by,
+            )
+
+        try:  # refuse here what would fail inside the write, before anything is numbered
+            build(f"{self.party}/1", {p: 1 for p in recipients}, timestamp(now))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise NodeError(f"invalid translation: {where + ': ' if where else ''}{first['msg']}") from exc
+        precedence: Precedence = row.precedence or "routine"
+        signed, _ = await self._create(recipients, build, precedence, now, ref=msg_id)
+        self._publish({"type": "translation", "id": msg_id})
+        return signed
+
+    async def _machine_translate(self, msg: Message) -> None:
+        """Add a machine translation of received free text (never authoritative: grade sight)."""
+        assert isinstance(msg.content, TextContent)
+        try:
+            text = await self.mt.translate(msg.content.text)
+            await self.translate(msg.id, self.mt.target, text, "sight", self.mt.made_by())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("machine translation of %s failed: %s", msg.id, exc)
+            await self.record("mt-failed", f"machine translation of {msg.id} failed: {exc}", ref=msg.id)
 
     async def send_link_test(self, party: str) -> Signed:
         self.check_recipients([party])
@@ -723,7 +800,7 @@ class Node:
             if signed.kind not in STREAM_KINDS:
                 raise EntryError(f"{signed.kind!r} is not a kind that travels on a stream")
             entry = open_signed(signed, {peer.party: peer.key})
-            assert isinstance(entry, Message | Ack | LinkTest)
+            assert isinstance(entry, Message | Ack | LinkTest | Translation)
             if entry.sender != peer.party:
                 raise EntryError(f"entry from {entry.sender} arrived on the link from {peer.party}")
             if self.party not in entry.seq:
@@ -764,7 +841,7 @@ class Node:
                     "ref": entry.ref
                     if isinstance(entry, Message)
                     else entry.msg
-                    if isinstance(entry, Ack)
+                    if isinstance(entry, Ack | Translation)
                     else None,
                     "created": entry.created,
                     "ack_due": ack_due,
@@ -842,6 +919,12 @@ class Node:
                 entry.id,
             )
         self._publish({"type": "received", "id": entry.id, "kind": entry.kind, "from": peer.party})
+        if (
+            isinstance(entry, Message)
+            and isinstance(entry.content, TextContent)
+            and self.mt.wants(entry.content.lang)
+        ):
+            self._spawn(self._machine_translate(entry), "mt")
 
     async def _on_receipt(self, peer: PeerLink, frame: dict[str, Any]) -> None:
         try:

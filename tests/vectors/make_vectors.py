@@ -32,6 +32,7 @@ from detente.core.entries import (
     LinkTest,
     Message,
     Receipt,
+    Translation,
     sign,
 )
 from detente.core.keys import SigningKey
@@ -150,6 +151,21 @@ def entries() -> list[tuple[str, str, str, AnyEntry]]:
         created="2026-03-01T13:00:00.000Z",
         text=LINK_TEST_TEXT,
     )
+    translation = Translation(
+        v=1,
+        kind="translation",
+        id=f"{RU}/9",
+        sender=RU,
+        to=[UA, US],
+        seq={UA: 2, US: 5},
+        created="2026-03-01T12:03:00.000Z",
+        msg=f"{US}/1",
+        msg_hash=signed_text.hash,
+        lang="ru",
+        text="Учения «NORTHERN LIGHT» начинаются в 14:00Z.\nУчения начинаются в 14:00 UTC. 🛰",
+        grade="working",
+        made_by={"type": "person", "name": "Переводчик Иванова", "role": "translator"},
+    )
     receipt = Receipt(
         v=1,
         kind="receipt",
@@ -178,6 +194,7 @@ def entries() -> list[tuple[str, str, str, AnyEntry]]:
         ("message-format", "an IMMEDIATE message with a bilingual format", RU, message_format),
         ("ack", "a person's acknowledgement of message-text", RU, ack),
         ("linktest", "a scheduled link test", UA, linktest),
+        ("translation", "a translator's working translation of message-text", RU, translation),
         ("receipt", "RU-MOD's receipt for message-text", RU, receipt),
         ("card", "US-EUCOM's self-signed identity card", US, card),
     ]

@@ -70,6 +70,7 @@ from detente.core.entries import (
     Message,
     Receipt,
     Signed,
+    Translation,
     author,
     parse,
 )
@@ -758,7 +759,7 @@ class _Verifier:
                     )
                     continue
                 t = target.entry
-                if not isinstance(t, Message | Ack | LinkTest):
+                if not isinstance(t, Message | Ack | LinkTest | Translation):
                     self.fail(f"{e.where}: receipt refers to a {t.kind}, which is not receipted")
                     continue
                 if t.id != entry.entry:
@@ -769,14 +770,15 @@ class _Verifier:
                     self.fail(
                         f"{e.where}: receipt does not match {entry.entry}'s sender, recipient or sequence number"
                     )
-            elif isinstance(entry, Ack):
+            elif isinstance(entry, Ack | Translation):
+                verb = "acknowledges" if isinstance(entry, Ack) else "translates"
                 target = self.by_hash.get(entry.msg_hash)
                 if target is None:
                     self.fail(
-                        f"{e.where}: acknowledges {entry.msg} ({entry.msg_hash[:16]}…), which is not in the bundle"
+                        f"{e.where}: {verb} {entry.msg} ({entry.msg_hash[:16]}…), which is not in the bundle"
                     )
                 elif getattr(target.entry, "id", None) != entry.msg:
-                    self.fail(f"{e.where}: acknowledges {entry.msg} but the entry with that hash is another")
+                    self.fail(f"{e.where}: {verb} {entry.msg} but the entry with that hash is another")
 
     def check_evidence(self, evidence: Any) -> None:
         try:

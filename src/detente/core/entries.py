@@ -48,7 +48,7 @@ Precedence = Literal["flash", "immediate", "priority", "routine"]
 PRECEDENCES: tuple[Precedence, ...] = ("flash", "immediate", "priority", "routine")
 Lang = Literal["en", "ru", "uk"]
 
-STREAM_KINDS = ("message", "ack", "linktest")
+STREAM_KINDS = ("message", "ack", "linktest", "translation")
 KINDS = (*STREAM_KINDS, "receipt", "card")
 
 # The line test text: content-free, both alphabets and every digit, so that it cannot be
@@ -152,6 +152,50 @@ class LinkTest(_StreamEntry):
     text: Literal[LINK_TEST_TEXT]  # type: ignore[valid-type]
 
 
+class PersonMaker(_Strict):
+    """A translation made by a person holding the translator role."""
+
+    type: Literal["person"]
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    role: Literal["translator"]
+
+
+class MachineMaker(_Strict):
+    """A translation made by a machine model, named with its exact version."""
+
+    type: Literal["machine"]
+    model: Annotated[str, Field(min_length=1, max_length=200)]
+    version: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+MadeBy = Annotated[PersonMaker | MachineMaker, Field(discriminator="type")]
+Grade = Literal["sight", "working", "official"]
+
+
+class Translation(_StreamEntry):
+    """A reading of a message's free text in another language: a separate, signed annotation.
+
+    The original stays authoritative and unchanged; a translation names it by id and hash and
+    says who or what made it and how far it may be relied on: ``sight`` (a quick reading),
+    ``working`` (checked, for use in the exchange), ``official`` (agreed wording). A machine
+    translation is never more than a sight translation.
+    """
+
+    kind: Literal["translation"]
+    msg: EntryId
+    msg_hash: Hash
+    lang: Lang
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+    grade: Grade
+    made_by: MadeBy
+
+    @model_validator(mode="after")
+    def _machine_is_sight_only(self) -> Translation:
+        if self.made_by.type == "machine" and self.grade != "sight":
+            raise ValueError("a machine translation is graded 'sight', never higher")
+        return self
+
+
 class Receipt(_Strict):
     """The recipient's statement: I hold this entry durably, at my log index, since then."""
 
@@ -180,12 +224,13 @@ class Card(_Strict):
     created: Timestamp
 
 
-StreamEntry = Message | Ack | LinkTest
-AnyEntry = Message | Ack | LinkTest | Receipt | Card
+StreamEntry = Message | Ack | LinkTest | Translation
+AnyEntry = Message | Ack | LinkTest | Translation | Receipt | Card
 _MODELS: dict[str, type[_Strict]] = {
     "message": Message,
     "ack": Ack,
     "linktest": LinkTest,
+    "translation": Translation,
     "receipt": Receipt,
     "card": Card,
 }
@@ -233,7 +278,7 @@ def parse(kind: str, body: bytes) -> AnyEntry:
     return entry  # type: ignore[return-value]
 
 
-M = TypeVar("M", Message, Ack, LinkTest, Receipt, Card)
+M = TypeVar("M", Message, Ack, LinkTest, Translation, Receipt, Card)
 
 
 def parse_as(model: type[M], body: bytes) -> M:

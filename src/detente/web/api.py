@@ -42,6 +42,7 @@ from detente.web.formats import (
     finish_view,
     refusal_detail,
 )
+from detente.web.translations import add_translation_routes, translations_view
 
 STATE_ORDER = ["queued", "sent", "receipted", "acknowledged"]
 
@@ -109,6 +110,7 @@ def create_app(node: Node) -> FastAPI:
 
     deps = [Depends(auth)]
     add_format_routes(app, node.formats, deps)
+    add_translation_routes(app, node, deps)
 
     @app.get("/v1/card", dependencies=deps)
     async def card() -> dict[str, Any]:
@@ -328,6 +330,7 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
                 }
             )
         out["receipts"] = receipts
+        out["translations"] = translations_view(c, entry_id, row.hash)
         out["body"] = row.body.decode()
         out["sig"] = _b64(row.sig)
     return out
@@ -385,6 +388,7 @@ async def node_status(node: Node) -> dict[str, Any]:
         "party": node.party,
         "time": timestamp(now),
         "catalog": node.formats.status(),
+        "machine_translation": node.mt.status(),
         "links": links,
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
         **stored,

@@ -1,0 +1,101 @@
+"""Translations in the API: adding a person's translation, listing them, and the MT status.
+
+A translation is a separate signed entry (`detente.core.entries.Translation`): the original
+message stays as written and keeps its hash. Each listed translation says who or what made it;
+a machine translation always carries the label "machine translation, not authoritative" in
+en, ru and uk.
+
+Roles: ``POST /v1/messages/{party}/{n}/translations`` records ``made_by = {type: person,
+name: by, role: translator}``. The node's bearer token is trusted to speak for a translator;
+the operator console will check that the signed-in account holds the translator role before
+it calls this.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, select
+
+from detente.core.encoding import b64
+from detente.core.entries import EntryError, Lang, PersonMaker, Translation, parse_as
+from detente.mt import MT_LABEL
+from detente.node import Node
+from detente.store.schema import entries
+
+
+class TranslateRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    lang: Lang
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+    grade: Literal["sight", "working", "official"] = "working"
+    by: Annotated[str, Field(min_length=1, max_length=64, description="the translator's name")]
+
+
+def add_translation_routes(app: FastAPI, node: Node, deps: list[Any]) -> None:
+    @app.post(
+        "/v1/messages/{party}/{n}/translations",
+        dependencies=deps,
+        status_code=201,
+        responses={400: {}, 404: {}, 422: {}},
+    )
+    async def translate(party: str, n: int, req: TranslateRequest) -> dict[str, str]:
+        """A translator's translation of a free-text message, sent to its other parties.
+
+        Signed by this party as ``made_by = {type: person, name: by, role: translator}``.
+        The console will check the translator role before calling this; the API token is
+        trusted to speak for a translator.
+        """
+        made_by = PersonMaker(type="person", name=req.by, role="translator")
+        signed = await node.translate(f"{party}/{n}", req.lang, req.text, req.grade, made_by)
+        t = parse_as(Translation, signed.body)
+        return {"id": t.id, "hash": signed.hash}
+
+    @app.get("/v1/mt", dependencies=deps)
+    async def machine_translation() -> dict[str, Any]:
+        """Whether this node makes machine translations, with which model, and why not."""
+        return node.mt.status()
+
+
+def translations_view(c: Connection, msg_id: str, msg_hash: str) -> list[dict[str, Any]]:
+    """Every translation held of a message, oldest first, with its provenance and signature."""
+    out = []
+    rows = c.execute(
+        select(entries.c.body, entries.c.hash, entries.c.sig)
+        .where(entries.c.kind == "translation", entries.c.ref == msg_id)
+        .order_by(entries.c.created)
+    )
+    for r in rows:
+        try:
+            t = parse_as(Translation, r.body)
+        except EntryError:
+            continue
+        machine = t.made_by.type == "machine"
+        view: dict[str, Any] = {
+            "id": t.id,
+            "from": t.sender,
+            "lang": t.lang,
+            "grade": t.grade,
+            "made_by": t.made_by.model_dump(),
+            "machine": machine,
+            "label": dict(MT_LABEL) if machine else None,
+            "text": t.text,
+            "at": t.created,
+            # A translation names the exact original it was made from.
+            "of_this_text": t.msg_hash == msg_hash,
+            "hash": r.hash,
+            "body": r.body.decode(),
+            "sig": b64(r.sig),
+        }
+        out.append(view)
+    return out
+
+
+def describe(made_by: dict[str, Any]) -> str:
+    """Who or what made a translation, in one line."""
+    if made_by.get("type") == "machine":
+        return f"{made_by.get('model')} {made_by.get('version')} ({MT_LABEL['en']})"
+    return f"{made_by.get('name')}, {made_by.get('role')}"
