@@ -496,7 +496,16 @@ def bench(messages: int, burst: int, db: str | None, as_json: bool) -> None:
 @click.option(
     "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Bundle file to write."
 )
-def export_cmd(home: Path, peer: str | None, start: str | None, end: str | None, out: Path) -> None:
+@click.option(
+    "--pdf",
+    "pdf_out",
+    default=None,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write a printable transcript (English/Russian) of the bundle to this PDF file.",
+)
+def export_cmd(
+    home: Path, peer: str | None, start: str | None, end: str | None, out: Path, pdf_out: Path | None
+) -> None:
     """Write a self-contained bundle of the record that anyone can verify offline."""
     from detente.export.bundle import ExportError, export_bundle
 
@@ -508,6 +517,14 @@ def export_cmd(home: Path, peer: str | None, start: str | None, end: str | None,
     click.echo(
         f"wrote {out}: {counts['entries']} entries, log size {counts['log_size']}, {counts['bytes']} bytes"
     )
+    if pdf_out is not None:
+        from detente.export.pdf import PdfError, transcript_pdf
+
+        try:
+            pdf_out.write_bytes(transcript_pdf(data))
+        except PdfError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"wrote {pdf_out}: transcript in English and Russian")
 
 
 @main.command()
@@ -540,6 +557,11 @@ def verify(bundle: Path, as_json: bool) -> None:
 from detente.web.user_cli import user as _user  # noqa: E402
 
 main.add_command(_user)
+
+# Signing-key rotation and revocation (detente.key_cli, detente.keyops).
+from detente.key_cli import key as _key  # noqa: E402
+
+main.add_command(_key)
 
 
 if __name__ == "__main__":

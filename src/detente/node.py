@@ -55,6 +55,8 @@ from detente.mt import MachineTranslation
 from detente.store import Store
 from detente.store.db import insert_ignore
 from detente.store.schema import deliveries, entries, events, inbound, log
+from detente.witnessing import FRAME_TYPES as WITNESS_FRAMES
+from detente.witnessing import Witnessing
 
 logger = logging.getLogger("detente.node")
 
@@ -165,6 +167,8 @@ class Node:
         self.keys[self.party] = self.key.public
         # Formats: the catalog is checked here, so a bad operator file stops the node at start.
         self.formats = NodeFormats(cfg)
+        # Witnessing: own checkpoints out, peers' checkpoints judged (detente.witnessing).
+        self.witnessing = Witnessing(self)
         # Machine translation: off unless config.toml names a model (see detente.mt).
         self.mt = MachineTranslation.from_config(cfg)
 
@@ -172,6 +176,7 @@ class Node:
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._load)
+        await asyncio.get_running_loop().run_in_executor(None, self.witnessing.load)
         await asyncio.get_running_loop().run_in_executor(None, self.mt.load)
         await self.store.start()
         host, port = self.cfg.link_host_port
@@ -627,7 +632,14 @@ class Node:
         now = self.clock.now()
         self._send(
             writer,
-            {"t": "hello", "v": PROTOCOL, "party": self.party, "at": timestamp(now), **self.formats.hello()},
+            {
+                "t": "hello",
+                "v": PROTOCOL,
+                "party": self.party,
+                "at": timestamp(now),
+                **self.formats.hello(),
+                **self.witnessing.hello(peer.party),
+            },
         )
         try:
             hello = await asyncio.wait_for(read_frame(reader, self.cfg.max_frame), HANDSHAKE_TIMEOUT)
@@ -652,6 +664,7 @@ class Node:
             self._close(writer)
             return
         self.formats.on_hello(peer.party, hello, timestamp(now))
+        self.witnessing.on_link_up(peer, hello)
         if peer.writer is not None:
             self._close(peer.writer)
         peer.writer = writer
@@ -771,6 +784,8 @@ class Node:
                 self._send_seqs(peer, peer.out.need(seqs[:1000], self.clock.now()))
         elif kind == "hb":
             pass
+        elif kind in WITNESS_FRAMES:
+            await self.witnessing.on_frame(peer, frame)
         elif kind == "error":
             peer.count("error-from-peer")
             self._record_soon(
@@ -1029,6 +1044,7 @@ class Node:
                 self._send(peer.writer, {"t": "need", "seqs": persistent})
         for entry_id in self.deadlines.poll(now):
             await self.record("overdue", f"{entry_id} passed its acknowledgement deadline", ref=entry_id)
+        await self.witnessing.tick(now)
 
 
 def _reason(exc: BaseException) -> str:

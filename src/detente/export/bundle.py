@@ -21,12 +21,21 @@ from sqlalchemy import Connection, select
 
 from detente import config as cfgmod
 from detente.core.bundle import build_bundle
-from detente.core.checkpoint import Equivocation
+from detente.core.checkpoint import (
+    Equivocation,
+    NoteError,
+    NoteSignature,
+    SignedNote,
+    parse_checkpoint,
+    parse_note,
+)
+from detente.core.encoding import unb64
 from detente.core.entries import Signed, timestamp
 from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.ledger import Ledger
 from detente.store import Store
-from detente.store.schema import entries, log
+from detente.store.schema import cosignatures, entries, log, own_checkpoints, witnessed
+from detente.store.schema import evidence as evidence_table
 
 
 class ExportError(ValueError):
@@ -58,6 +67,57 @@ def parse_when(text: str | None) -> str | None:
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
     return timestamp(t.timestamp())
+
+
+@dataclass
+class Witnessing:
+    """What the store holds of witnessing: cosigned own checkpoints, peers' accepted ones, evidence."""
+
+    cosigned: list[bytes]  # own checkpoints with every cosignature merged in, increasing size
+    witnessed: dict[str, list[tuple[bytes, list[bytes]]]]
+    evidence: list[Equivocation]
+
+
+def _read_witnessing(conn: Connection) -> Witnessing:
+    lines: dict[int, list[bytes]] = {}
+    for r in conn.execute(select(cosignatures.c.size, cosignatures.c.line).order_by(cosignatures.c.peer)):
+        lines.setdefault(r.size, []).append(bytes(r.line))
+    # Only the latest checkpoint each peer cosigned: a bundle stays small however long the log.
+    latest: dict[str, int] = {}
+    for peer, size in conn.execute(select(cosignatures.c.peer, cosignatures.c.size)):
+        latest[peer] = max(latest.get(peer, 0), size)
+    cosigned = []
+    for size in sorted(set(latest.values())):
+        row = conn.execute(select(own_checkpoints.c.note).where(own_checkpoints.c.size == size)).first()
+        if row is None:
+            continue
+        note = parse_note(bytes(row.note))
+        extra: list[NoteSignature] = []
+        for line in lines.get(size, []):
+            try:
+                extra.extend(parse_note(note.text + b"\n" + line).signatures)
+            except NoteError:
+                continue
+        cosigned.append(SignedNote(note.text, (*note.signatures, *extra)).to_bytes())
+    seen: dict[str, list[tuple[bytes, list[bytes]]]] = {}
+    for peer, note_bytes, proof in conn.execute(
+        select(witnessed.c.peer, witnessed.c.note, witnessed.c.proof).order_by(
+            witnessed.c.peer, witnessed.c.size
+        )
+    ):
+        seen.setdefault(peer, []).append((bytes(note_bytes), [unb64(p) for p in json.loads(proof)]))
+    found = [
+        Equivocation(
+            r.kind,
+            r.reason,
+            r.signer,
+            bytes(r.older),
+            bytes(r.newer),
+            tuple(unb64(p) for p in json.loads(r.proof)),
+        )
+        for r in conn.execute(select(evidence_table).order_by(evidence_table.c.at))
+    ]
+    return Witnessing(cosigned, seen, found)
 
 
 def _read(conn: Connection) -> tuple[list[str], list[Row]]:
@@ -139,7 +199,7 @@ def export_bundle(
     lo, hi = parse_when(start), parse_when(end)
     store = Store(cfg.db)
     try:
-        hashes, rows = store.run(_read)
+        hashes, rows, wit = store.run(lambda c: (*_read(c), _read_witnessing(c)))
     finally:
         store.engine.dispose()
     ledger = Ledger(cfg.party, hashes)
@@ -154,8 +214,31 @@ def export_bundle(
     for card_path in sorted(cfg.path("peers").glob("*.json")) if cfg.path("peers").is_dir() else []:
         _, signed = cfgmod.card_from_json(card_path.read_text(encoding="utf-8"))
         cards.append(signed)
-    checkpoint = ledger.sign_checkpoint(key).to_bytes()
+    # Checkpoints peers cosigned (those still consistent with the log as it is), then a fresh
+    # one of the whole log unless the last cosigned one already covers it.
+    notes = []
+    for note in wit.cosigned:
+        cp = parse_checkpoint(parse_note(note).text)
+        if cp.size <= ledger.size and ledger.root(cp.size) == cp.root:
+            notes.append(note)
+    if not notes or parse_checkpoint(parse_note(notes[-1]).text).size < ledger.size:
+        notes.append(ledger.sign_checkpoint(key).to_bytes())
+    witnessed_logs = {p: w for p, w in wit.witnessed.items() if p != cfg.party and p in peers}
     data = build_bundle(
-        cfg.party, key, ledger, [checkpoint], cards, [r.signed for r in chosen], evidence=evidence
+        cfg.party,
+        key,
+        ledger,
+        notes,
+        cards,
+        [r.signed for r in chosen],
+        witnessed=witnessed_logs,
+        evidence=[*wit.evidence, *evidence],
     )
-    return data, {"entries": len(chosen), "log_size": ledger.size, "bytes": len(data)}
+    counts = {
+        "entries": len(chosen),
+        "log_size": ledger.size,
+        "bytes": len(data),
+        "cosignatures": sum(len(parse_note(n).signatures) - 1 for n in notes),
+        "evidence": len(wit.evidence) + len(evidence),
+    }
+    return data, counts

@@ -86,3 +86,49 @@ events = Table(
     Column("detail", Text, nullable=False),
 )
 Index("events_kind", events.c.kind)
+
+# Witnessing (detente.witnessing). This party's own signed checkpoints, exact note bytes.
+own_checkpoints = Table(
+    "own_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+# Cosignatures peers returned on this party's checkpoints: the peer's signature line, exactly.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("peer", String(32), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", LargeBinary, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+# Peers' checkpoints this party accepted (and cosigned), each with the consistency proof from
+# the one accepted before it (JSON list of base64). The row of greatest size is the witness's
+# state: a new checkpoint from that peer must be consistent with it.
+witnessed = Table(
+    "witnessed",
+    metadata,
+    Column("peer", String(32), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("proof", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+# Equivocation evidence against a peer: both signed notes and the proof, exactly as received.
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 over kind, older, newer, proof
+    Column("signer", String(300), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("older", LargeBinary, nullable=False),
+    Column("newer", LargeBinary, nullable=False),
+    Column("proof", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)

@@ -357,7 +357,7 @@ async def node_status(node: Node) -> dict[str, Any]:
             {**r._asdict(), "at": timestamp(r.at)}
             for r in c.execute(
                 select(events)
-                .where(events.c.kind.in_(["link-lost", "link-test-missed", "overdue"]))
+                .where(events.c.kind.in_(["link-lost", "link-test-missed", "overdue", "equivocation"]))
                 .order_by(desc(events.c.id))
                 .limit(20)
             )
@@ -382,12 +382,14 @@ async def node_status(node: Node) -> dict[str, Any]:
                 "last_error": p.last_error,
                 "counters": dict(p.counters),
                 "catalog": node.formats.peer_status(p.party),
+                "witnessing": node.witnessing.status(p.party),
             }
         )
     return {
         "party": node.party,
         "time": timestamp(now),
         "catalog": node.formats.status(),
+        "log": node.witnessing.own_status(),
         "machine_translation": node.mt.status(),
         "links": links,
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},

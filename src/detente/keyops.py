@@ -1,0 +1,133 @@
+"""Key rotation and revocation on a node's home: ``detente key rotate`` / ``detente key revoke``.
+
+Both work on a **stopped** node (the store has one writer, the node; and a running node holds
+its key in memory). They refuse while the node's link port is in use.
+
+``rotate``: a new Ed25519 signing key; a ``keyevent`` entry signed by the old key and the new
+one (``core.keyevents.sign_rotation``) appended to the party's log in one transaction; the old
+key kept as ``keys/sign.pem.old-<n>`` and the new one written as ``keys/sign.pem`` (both 0600).
+From the next log index on, entries and checkpoints are signed by the new key, and a bundle
+verifier follows the chain of key events from the card's key to the current one.
+
+``revoke``: a revocation of the current key (a lost or compromised key): the log is closed,
+nothing signed after it verifies. (Revoking an older key is a matter for the core's
+``sign_revocation``; the command revokes the current one, the case an operator meets.)
+
+How peers learn the new key (kept simple): the operator gives them a fresh card
+(``detente card DIR``), which they pin again (``detente peer add``) and restart their node;
+the fingerprint read by voice changes with the key. The rotation entry itself is in the log
+and in every export, so a verifier carries trust from the old key to the new one. A peer's
+witness holds the last checkpoint it accepted under the old key; after the new card is pinned
+it refuses new checkpoints ("last checkpoint refused") rather than trust the new key blindly:
+witnessing across a rotation is not done yet.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from sqlalchemy import Connection, func, select
+
+from detente import config as cfgmod
+from detente.core.entries import Signed, timestamp
+from detente.core.keyevents import KIND, sign_revocation, sign_rotation
+from detente.core.keys import SigningKey
+from detente.store import Store
+from detente.store.schema import entries, log
+
+
+class KeyOpError(ValueError):
+    """The key operation cannot be done as asked."""
+
+
+def _refuse_if_running(cfg: cfgmod.Config) -> None:
+    host, port = cfgmod.split_addr(cfg.link)
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise KeyOpError(
+                f"the node at {cfg.home} seems to be running (its link port {cfg.link} is in use); stop it first"
+            ) from exc
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(path, 0o600)
+
+
+def _append(cfg: cfgmod.Config, signed: Signed, created: str, now: float) -> int:
+    store = Store(cfg.db)
+
+    def go(conn: Connection) -> int:
+        idx = int(conn.execute(select(func.count()).select_from(log)).scalar_one())
+        conn.execute(
+            entries.insert(),
+            {
+                "hash": signed.hash,
+                "id": None,
+                "kind": KIND,
+                "author": cfg.party,
+                "body": signed.body,
+                "sig": signed.sig,
+                "mine": True,
+                "precedence": None,
+                "ref": None,
+                "created": created,
+                "ack_due": None,
+                "held_since": now,
+            },
+        )
+        conn.execute(log.insert(), {"idx": idx, "entry_hash": signed.hash})
+        return idx
+
+    try:
+        return store.run(go)
+    finally:
+        store.engine.dispose()
+
+
+def rotate(home: Path, reason: str = "", now: float | None = None) -> dict[str, object]:
+    """Rotate the node's signing key; returns what was done (index, old copy, fingerprints)."""
+    cfg = cfgmod.load(home)
+    _refuse_if_running(cfg)
+    old = cfgmod.signing_key(cfg)
+    new = SigningKey.generate()
+    at = time.time() if now is None else now
+    created = timestamp(at)
+    signed = sign_rotation(old, new, cfg.party, created, reason)
+    keys = cfg.path("keys")
+    n = 1
+    while (keys / f"sign.pem.old-{n}").exists():
+        n += 1
+    old_copy = keys / f"sign.pem.old-{n}"
+    pending = keys / "sign.pem.new"
+    if pending.exists():
+        raise KeyOpError(f"{pending} exists: a rotation was interrupted; inspect it before rotating again")
+    _write_private(old_copy, old.to_pem())
+    _write_private(pending, new.to_pem())
+    index = _append(cfg, signed, created, at)  # the commit is the rotation
+    os.replace(pending, keys / "sign.pem")
+    return {"index": index, "old_key": str(old_copy), "entry": signed.hash, "new_key": new.public.b64}
+
+
+def revoke(home: Path, reason: str, now: float | None = None) -> dict[str, object]:
+    """Revoke the node's current signing key: the log is closed after this entry."""
+    if not reason.strip():
+        raise KeyOpError("a revocation needs a reason")
+    cfg = cfgmod.load(home)
+    _refuse_if_running(cfg)
+    key = cfgmod.signing_key(cfg)
+    at = time.time() if now is None else now
+    created = timestamp(at)
+    signed = sign_revocation(key, cfg.party, key.public, created, reason)
+    index = _append(cfg, signed, created, at)
+    return {"index": index, "entry": signed.hash, "revoked_key": key.public.b64}

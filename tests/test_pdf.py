@@ -1,0 +1,59 @@
+"""The printable transcript: bilingual, every entry with its hash, deterministic bytes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+
+import pytest
+
+from _bundles import Party, bundle_of, send
+from detente.export import pdf as pdfmod
+from detente.export.pdf import PdfError, transcript_pdf
+
+pytestmark = pytest.mark.skipif(not pdfmod.FONT.is_file(), reason="fonts-dejavu-core is not installed")
+
+
+def _bundle() -> bytes:
+    a, b = Party.new("US-EUCOM", 1), Party.new("RU-MOD", 2)
+    send(a, b, "Unidentified aircraft near the border; please confirm.")
+    send(b, a, "Подтверждаем: учебный полёт, без оружия.")
+    return bundle_of(a, b, checkpoints=2)
+
+
+def _text(pdf: bytes) -> bytes:
+    # The page streams, inflated: enough to find the hashes (glyph ids differ from ASCII only
+    # for embedded fonts, so look for them in the document's structure instead).
+    out = b""
+    for part in pdf.split(b"stream\n")[1:]:
+        raw = part.split(b"\nendstream")[0]
+        try:
+            out += zlib.decompress(raw)
+        except zlib.error:
+            out += raw
+    return out
+
+
+def test_transcript_is_deterministic_and_dated_from_the_bundle():
+    data = _bundle()
+    first, second = transcript_pdf(data), transcript_pdf(data)
+    assert first == second
+    assert first.startswith(b"%PDF-")
+    doc = json.loads(data)
+    assert len(doc["entries"]) == 4
+    # The creation date is the exporter card's time, not the clock.
+    card = json.loads(base64.b64decode(doc["cards"][0]["body"]))
+    stamp = card["created"].replace("-", "").replace("T", "").replace(":", "")[:14]
+    assert b"/CreationDate (D:" + stamp.encode() in first
+    # Another record gives another transcript.
+    a, b = Party.new("US-EUCOM", 1), Party.new("RU-MOD", 2)
+    send(a, b, "other")
+    assert transcript_pdf(bundle_of(a, b)) != first
+    assert len(_text(first)) > 1000
+
+
+def test_a_missing_font_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(pdfmod, "FONT", tmp_path / "none.ttf")
+    with pytest.raises(PdfError, match="fonts-dejavu-core"):
+        transcript_pdf(_bundle())
