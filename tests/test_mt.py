@@ -73,6 +73,25 @@ def test_a_configured_model_that_is_not_there_is_reported_not_fatal(tmp_path: Pa
     assert not mt.wants("ru")
 
 
+def test_without_the_libraries_the_node_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    real = importlib.import_module
+
+    def without_mt(name: str, package: str | None = None):
+        if name in ("ctranslate2", "sentencepiece"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", without_mt)
+    cfg = make_home(tmp_path, 'model_dir = "mt/opus-mt-ru-en"\n')
+    mt = MachineTranslation.from_config(cfg)
+    mt.load()
+    detail = mt.status()["detail"]
+    assert detail.startswith("no machine translation model installed: the ctranslate2 and sentencepiece")
+    assert "'mt' extra" in detail and not mt.available
+
+
 @pytest.mark.parametrize(
     ("section", "why"),
     [
@@ -166,3 +185,73 @@ def test_a_directory_without_sentencepiece_models_is_reported(tiny_model: Path, 
     mt.load()
     assert not mt.available
     assert "missing.spm" in mt.status()["detail"]
+
+
+# -- between two real nodes --------------------------------------------------------------------
+
+
+@needs_mt
+@pytest.mark.integration
+def test_received_russian_free_text_gets_a_labelled_machine_translation_between_real_nodes(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    import time
+
+    from click.testing import CliRunner
+
+    from detente.cli import main as cli_main
+    from detente.cluster import Cluster
+    from detente.core.encoding import unb64
+    from detente.core.entries import Signed, open_signed
+
+    section = f'\n[translation]\nmodel_dir = "{tiny_model}"\nsource = "ru"\ntarget = "en"\nname = "tiny"\nversion = "0.1-test"\n'
+    cluster = Cluster(tmp_path / "nodes", [("US-EUCOM", "US"), ("RU-MOD", "RU")], tweak=lambda t: t + section)
+    cluster.start()
+    try:
+        cluster.wait_links()
+        us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+        keys = {n.party: cfgmod.signing_key(n.cfg).public for n in (us, ru)}
+        mt = us.api("GET", "/v1/mt")
+        assert mt["available"] and mt["model"] == "tiny" and mt["version"] == "0.1-test", mt
+
+        sent = ru.api(
+            "POST",
+            "/v1/messages?wait=20",
+            json={"to": ["US-EUCOM"], "precedence": "priority", "text": RU_TEXT, "lang": "ru"},
+        )
+        msg_id = sent["id"]
+
+        def translations(node) -> list:
+            return node.api("GET", f"/v1/messages/{msg_id}")["translations"]
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (translations(us) and translations(ru)):
+            time.sleep(0.1)
+        for node in (us, ru):
+            view = node.api("GET", f"/v1/messages/{msg_id}")
+            (t,) = view["translations"]
+            assert t["machine"] is True and t["label"] == MT_LABEL
+            assert t["made_by"] == {"type": "machine", "model": "tiny", "version": "0.1-test"}
+            assert t["grade"] == "sight" and t["lang"] == "en" and t["from"] == "US-EUCOM"
+            assert t["text"] and t["of_this_text"]
+            entry = open_signed(Signed("translation", t["body"].encode(), unb64(t["sig"], length=64)), keys)
+            assert isinstance(entry, Translation) and entry.msg_hash == sent["hash"]
+            # The original is as RU-MOD signed it.
+            assert view["hash"] == sent["hash"] and view["content"]["text"] == RU_TEXT
+
+        shown = CliRunner().invoke(cli_main, ["show", str(ru.home), msg_id, "--lang", "ru"])
+        assert shown.exit_code == 0, shown.output
+        assert "tiny 0.1-test — машинный перевод, не имеет официальной силы" in shown.output
+        shown = CliRunner().invoke(cli_main, ["show", str(us.home), msg_id])
+        assert "machine translation, not authoritative" in shown.output
+
+        # English free text is not in the model's source language: no machine translation.
+        back = us.api(
+            "POST",
+            "/v1/messages?wait=20",
+            json={"to": ["RU-MOD"], "precedence": "routine", "text": "Received.", "lang": "en"},
+        )
+        time.sleep(1.0)
+        assert ru.api("GET", f"/v1/messages/{back['id']}")["translations"] == []
+    finally:
+        cluster.stop()

@@ -167,6 +167,8 @@ class Node:
         self.keys[self.party] = self.key.public
         # Formats: the catalog is checked here, so a bad operator file stops the node at start.
         self.formats = NodeFormats(cfg)
+        # Machine translation: off unless config.toml names a model (see detente.mt).
+        self.mt = MachineTranslation.from_config(cfg)
         # Witnessing: own checkpoints out, peers' checkpoints judged (detente.witnessing).
         self.witnessing = Witnessing(self)
         # Machine translation: off unless config.toml names a model (see detente.mt).
@@ -176,6 +178,7 @@ class Node:
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._load)
+        await asyncio.get_running_loop().run_in_executor(None, self.mt.load)
         await asyncio.get_running_loop().run_in_executor(None, self.witnessing.load)
         await asyncio.get_running_loop().run_in_executor(None, self.mt.load)
         await self.store.start()

@@ -389,6 +389,7 @@ async def node_status(node: Node) -> dict[str, Any]:
         "party": node.party,
         "time": timestamp(now),
         "catalog": node.formats.status(),
+        "machine_translation": node.mt.status(),
         "log": node.witnessing.own_status(),
         "machine_translation": node.mt.status(),
         "links": links,
