@@ -171,8 +171,6 @@ class Node:
         self.mt = MachineTranslation.from_config(cfg)
         # Witnessing: own checkpoints out, peers' checkpoints judged (detente.witnessing).
         self.witnessing = Witnessing(self)
-        # Machine translation: off unless config.toml names a model (see detente.mt).
-        self.mt = MachineTranslation.from_config(cfg)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -180,7 +178,6 @@ class Node:
         await asyncio.get_running_loop().run_in_executor(None, self._load)
         await asyncio.get_running_loop().run_in_executor(None, self.mt.load)
         await asyncio.get_running_loop().run_in_executor(None, self.witnessing.load)
-        await asyncio.get_running_loop().run_in_executor(None, self.mt.load)
         await self.store.start()
         host, port = self.cfg.link_host_port
         self._listener = socket.create_server((host, port), reuse_port=False, backlog=64)

@@ -391,7 +391,6 @@ async def node_status(node: Node) -> dict[str, Any]:
         "catalog": node.formats.status(),
         "machine_translation": node.mt.status(),
         "log": node.witnessing.own_status(),
-        "machine_translation": node.mt.status(),
         "links": links,
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
         **stored,
