@@ -42,6 +42,7 @@ from detente.web.formats import (
     finish_view,
     refusal_detail,
 )
+from detente.web.openapi_errors import document_error_shape
 from detente.web.translations import add_translation_routes, translations_view
 
 STATE_ORDER = ["queued", "sent", "receipted", "acknowledged"]
@@ -84,7 +85,10 @@ def create_app(node: Node) -> FastAPI:
         # the schema itself stays at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        # Every operation needs the token; say so in the schema, so clients expect the 401.
+        responses={401: {"description": "missing or wrong bearer token"}},
     )
+    document_error_shape(app)  # errors are {"detail": "…"}; the schema says so
     bearer = HTTPBearer(auto_error=False)
     token = api_token(node.cfg)
 
