@@ -91,9 +91,25 @@ def parse_canonical(body: bytes, *, max_depth: int = 32) -> dict[str, Any]:
     if body.count(b"[") + body.count(b"{") > max_depth:
         _check_depth(text, max_depth)
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
+    except _HasFloat:
+        value = _loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise EncodingError(f"body is not JSON: {exc}") from exc
+    else:
+        if type(value) is dict and body.isascii() and not _LONG_DIGITS.search(body):
+            # No float, no integer of 16 digits or more, every byte ASCII: if the C encoder
+            # gives back exactly these bytes, every string and key in ``value`` is ASCII (a
+            # non-ASCII one would come out as raw UTF-8), so ``_plain`` holds and this is the
+            # very output ``canonical`` would produce. Anything else takes the general path.
+            try:
+                fast = _FAST.encode(value).encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: the general path says why
+                fast = None
+            if fast is not None:
+                if fast != body:
+                    raise EncodingError("body is not in RFC 8785 canonical form")
+                return value
     if not isinstance(value, dict):
         raise EncodingError("body is not a JSON object")
     if canonical(value) != body:
@@ -101,8 +117,30 @@ def parse_canonical(body: bytes, *, max_depth: int = 32) -> dict[str, Any]:
     return value
 
 
+class _HasFloat(Exception):
+    pass
+
+
+def _flag_float(text: str) -> Any:
+    raise _HasFloat
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise EncodingError(f"body is not JSON: {exc}") from exc
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{16}")
+
+
 def _reject_constant(name: str) -> Any:
     raise EncodingError(f"{name} is not allowed")
+
+
+# One decoder, built once: json.loads with keyword arguments builds a new one for every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_flag_float)
 
 
 def _check_depth(text: str, max_depth: int) -> None:
