@@ -22,6 +22,7 @@ from detente.core.entries import (
     Ack,
     Card,
     EntryError,
+    EntryId,
     FormatContent,
     Lang,
     LinkTest,
@@ -60,7 +61,7 @@ class SendRequest(_Strict):
     format: str | None = None
     version: int | None = None
     fields: dict[str, Any] | None = None
-    ref: str | None = None
+    ref: EntryId | None = None  # checked here: an invalid one used to fail inside signing (500)
 
 
 class AckRequest(_Strict):
