@@ -206,3 +206,10 @@ def test_receipts_sit_in_the_recipients_log_at_the_index_they_name(two: Cluster)
     receipt = parse_as(Receipt, r["body"].encode())
     rows = store_rows(ru, f"select entry_hash from log where idx = {receipt.log_index}")
     assert rows == [(r["hash"],)]
+
+
+def test_a_peer_that_goes_away_raises_a_link_lost_alarm(two: Cluster):
+    us, ru = two["US-EUCOM"], two["RU-MOD"]
+    ru.stop()
+    assert wait_until(lambda: any(a["kind"] == "link-lost" for a in us.status()["alarms"]), timeout=20)
+    assert us.status()["links"][0]["state"] == "down"

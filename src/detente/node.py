@@ -146,6 +146,7 @@ class Node:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._listeners: list[asyncio.Queue[dict[str, Any]]] = []
         self._outbuf: dict[asyncio.StreamWriter, list[bytes]] = {}
+        self._stopping = False
         self.started = self.clock.now()
         policy = SupervisorPolicy(
             heartbeat=cfg.heartbeat,
@@ -189,6 +190,7 @@ class Node:
         self._spawn(self._supervise(), "supervise")
 
     async def stop(self) -> None:
+        self._stopping = True
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -692,6 +694,11 @@ class Node:
                 peer.writer = None
                 peer.connected_since = None
                 peer.out.link_down()
+                # Contact lost is an alarm however it happens: a closed connection is as much
+                # a loss as silence (the supervisor has already raised it for silence).
+                if peer.sup.connected and not self._stopping:
+                    peer.count("link-lost")
+                    self._record_soon("link-lost", f"link to {peer.party} closed", peer.party)
                 peer.sup.on_disconnected()
                 self._publish({"type": "link", "peer": peer.party, "up": False})
             self._close(writer)
