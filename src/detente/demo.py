@@ -7,6 +7,7 @@ store; they pin each other's cards exactly as operators would (here without the 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -155,7 +156,8 @@ def _scenario(cluster: Cluster, duration: float | None, tmp: str) -> bool:
     i = 0
     try:
         while duration is None or time.monotonic() - started < duration:
-            time.sleep(min(2.0, max(0.0, (duration or 2.0) - (time.monotonic() - started))))
+            left = 2.0 if duration is None else duration - (time.monotonic() - started)
+            time.sleep(min(2.0, max(0.0, left)))
             i += 1
             n = nodes[i % 3]
             peers = [p.party for p in nodes if p is not n]
@@ -167,7 +169,10 @@ def _scenario(cluster: Cluster, duration: float | None, tmp: str) -> bool:
                 lang="en",
             )
     except KeyboardInterrupt:
-        _say("stopping")
+        # One Ctrl-C stops the traffic; the summary and a clean stop of the nodes follow, and
+        # a second Ctrl-C must not cut them short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _say("stopping: checking every receipt, then stopping the nodes")
     verified, problems = _verify(nodes, sent)
     failures.extend(problems)
     receipted = sum(1 for _ in sent) - sum(1 for p in problems if "not receipted" in p)
