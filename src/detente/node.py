@@ -560,6 +560,10 @@ class Node:
         loop = asyncio.get_running_loop()
         while True:
             conn, addr = await loop.sock_accept(self._listener)
+            # asyncio turns Nagle's algorithm off only for sockets whose protocol number says
+            # TCP, and sockets accepted from socket.create_server carry 0: without this a small
+            # frame waits up to 40 ms for the peer's delayed acknowledgement.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._spawn(self._accept(conn, addr), "accept-one")
 
     async def _accept(self, conn: socket.socket, addr: Any) -> None:
