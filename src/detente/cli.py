@@ -537,7 +537,9 @@ def verify(bundle: Path, as_json: bool) -> None:
     if bundle.stat().st_size > MAX_BUNDLE_BYTES:
         verdict = Verdict(ok=False, failures=(f"bundle is larger than {MAX_BUNDLE_BYTES} bytes",))
     else:
-        verdict = verify_bundle(bundle.read_bytes())
+        from detente.export.parallel import verify_in_parallel
+
+        verdict = verify_bundle(bundle.read_bytes(), verify_in_parallel)
     data = {
         "ok": verdict.ok,
         "failures": list(verdict.failures),
