@@ -237,3 +237,16 @@ def test_garbage_where_a_signature_belongs_is_refused(us: Cluster):
     assert err["t"] == "error"
     assert "signature" in err["detail"]
     assert held(us) == 0
+
+
+def test_a_flood_of_bad_frames_is_counted_in_full_but_stored_only_a_few_times(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    for _ in range(60):
+        peer.send({"t": "launch"})
+    for _ in range(60):
+        assert peer.recv()["code"] == "unknown-frame"
+    assert counters(us, "UA-GS")["unknown-frame"] == 60
+    events(us, until="unknown-frame")
+    time.sleep(0.5)  # recording is asynchronous; let the last stored one land
+    kinds = [e["kind"] for e in us["US-EUCOM"].api("GET", "/v1/events?limit=1000")]
+    assert kinds.count("unknown-frame") == 21  # 20, then one saying the rest are only counted

@@ -77,6 +77,7 @@ MARK_RECEIPTED = (
 )
 
 PROTOCOL = 1
+RECORD_BURST = 20
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -147,6 +148,7 @@ class Node:
         self._listeners: list[asyncio.Queue[dict[str, Any]]] = []
         self._outbuf: dict[asyncio.StreamWriter, list[bytes]] = {}
         self._stopping = False
+        self._recorded: dict[tuple[str, str | None], tuple[float, int]] = {}
         self.started = self.clock.now()
         policy = SupervisorPolicy(
             heartbeat=cfg.heartbeat,
@@ -548,6 +550,18 @@ class Node:
         self._publish({"type": "event", "kind": kind, "peer": peer, "detail": detail})
 
     def _record_soon(self, kind: str, detail: str, peer: str | None = None, ref: str | None = None) -> None:
+        # A hostile peer must not fill the store with copies of one complaint: at most
+        # RECORD_BURST events of a kind per peer per minute are stored; the counters in
+        # status still count every one.
+        now = self.clock.now()
+        start, n = self._recorded.get((kind, peer), (now, 0))
+        if now - start >= 60:
+            start, n = now, 0
+        self._recorded[(kind, peer)] = (start, n + 1)
+        if n == RECORD_BURST:
+            detail = f"{detail} (further '{kind}' events from {peer or 'unknown peers'} this minute are counted, not stored)"
+        elif n > RECORD_BURST:
+            return
         self._spawn(self.record(kind, detail, peer, ref), f"record-{kind}")
 
     # -- links ---------------------------------------------------------------------------
