@@ -69,7 +69,13 @@ def browser() -> Iterator[Browser]:
 
 def _users(node: LocalNode, lang: str) -> None:
     now = time.time()
-    for name, role in [("duty", "operator"), ("watch", "operator"), ("audit", "auditor")]:
+    for name, role in [
+        ("duty", "operator"),
+        ("watch", "operator"),
+        ("audit", "auditor"),
+        ("lingo", "translator"),
+        ("chief", "releaser"),
+    ]:
         auth.add_user(node.cfg.db, name, role, PASSWORD, lang, now)
 
 
@@ -383,3 +389,137 @@ def test_passwords_are_stored_as_argon2id(tmp_path: Path):
         auth.add_user(f"sqlite:///{db}", "duty", "admin", PASSWORD, "uk", 0.0)
     with pytest.raises(auth.AccountError):
         auth.add_user(f"sqlite:///{db}", "short", "admin", "short", "uk", 0.0)
+
+
+def open_when_there(page: Page, node: LocalNode, path: str, timeout: float = LIVE / 1000) -> None:
+    """Open a console page that exists once a message has crossed the link."""
+    end = time.monotonic() + timeout
+    while True:
+        resp = page.goto(url(node, path))
+        if resp is not None and resp.status == 200:
+            return
+        if time.monotonic() > end:
+            raise AssertionError(f"{path} never appeared on {node.cfg.party}")
+        time.sleep(0.3)
+
+
+def send_text(page: Page, node: LocalNode, text: str, precedence: str = "ROUTINE") -> str:
+    page.goto(url(node, "/compose"))
+    page.get_by_label("RU-MOD").check()
+    page.get_by_label(precedence, exact=True).check()
+    page.get_by_label("Language of the text").select_option("en")
+    page.get_by_label("Text", exact=True).fill(text)
+    page.get_by_role("button", name="Sign and send").click()
+    expect(page).to_have_url(re.compile(r"/m/US-EUCOM/\d+$"))
+    return page.url.split("/m/", 1)[1]
+
+
+def test_a_translators_translation_is_shown_with_its_provenance(browser: Browser, two: Cluster):
+    us, ru = two["US-EUCOM"], two["RU-MOD"]
+    us_ctx, ru_ctx = context(browser), context(browser)
+    us_page, ru_page = us_ctx.new_page(), ru_ctx.new_page()
+    sign_in(us_page, us, "duty")
+    msg_id = send_text(us_page, us, "Request a meeting of the working group on Tuesday at 0900Z.")
+
+    sign_in(ru_page, ru, "lingo")
+    expect(ru_page.get_by_role("heading", name="Входящие")).to_be_visible()
+    open_when_there(ru_page, ru, f"/m/{msg_id}")
+    expect(ru_page.locator("#translations")).to_contain_text("Переводов пока нет.")
+    ru_page.get_by_label("На язык").select_option("ru")
+    ru_page.get_by_label("Уровень").select_option("official")
+    ru_page.get_by_label("Перевод", exact=True).fill(
+        "Просим провести встречу рабочей группы во вторник в 09:00Z."
+    )
+    ru_page.get_by_role("button", name="Подписать и отправить перевод").click()
+    tr = ru_page.locator("#translations article.translation")
+    expect(tr).to_have_count(1)
+    expect(tr).to_have_attribute("data-machine", "no")
+    expect(tr.locator(".provenance")).to_contain_text("lingo (переводчик, RU-MOD)")
+    expect(tr.locator(".provenance")).to_contain_text("официальный перевод")
+    expect(tr.locator(".text")).to_contain_text("рабочей группы")
+    # The proof section says where the message stands in each log.
+    expect(ru_page.locator("#proof [data-log='RU-MOD']")).to_contain_text("под номером")
+    shot(ru_page, "ru-message-translation")
+
+    # The signed translation reaches the US side with the same provenance, in English.
+    us_page.goto(url(us, f"/m/{msg_id}"))
+    us_tr = us_page.locator("#translations article.translation")
+    expect(us_tr).to_have_count(1, timeout=LIVE)
+    expect(us_tr.locator(".provenance")).to_contain_text("Translated by lingo (translator, RU-MOD)")
+    expect(us_page.locator("#proof [data-log='US-EUCOM']")).to_contain_text("at index")
+    # An operator has no translation form.
+    expect(us_page.locator("form.translate")).to_have_count(0)
+    us_ctx.close()
+    ru_ctx.close()
+
+
+def _tamper(bundle: bytes, old: bytes, new: bytes) -> bytes:
+    """The bundle with ``old`` replaced by ``new`` inside one signed entry body (same length)."""
+    import base64
+    import json
+
+    doc = json.loads(bundle)
+    for value in doc.values():
+        if not isinstance(value, list):
+            continue
+        for rec in value:
+            if isinstance(rec, dict) and isinstance(rec.get("body"), str):
+                body = base64.b64decode(rec["body"])
+                if old in body:
+                    rec["body"] = base64.b64encode(body.replace(old, new)).decode()
+                    return json.dumps(doc).encode()
+    raise AssertionError(f"{old!r} is in no entry of the bundle")
+
+
+def test_record_search_export_and_verify_reject_a_tampered_bundle(browser: Browser, two: Cluster):
+    us = two["US-EUCOM"]
+    ctx = context(browser)
+    page = ctx.new_page()
+    sign_in(page, us, "duty")
+    send_text(page, us, "Record check: routine traffic 0001.")
+    msg_id = send_text(page, us, "Record check: priority traffic 0002.", "PRIORITY")
+    page.get_by_role("button", name="Sign out").click()
+    # An operator may not see the record; the verifier is open to everyone signed in.
+    sign_in(page, us, "duty")
+    assert page.goto(url(us, "/record")).status == 403  # type: ignore[union-attr]
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, us, "audit")
+    page.get_by_role("link", name="Record").click()
+    page.get_by_label("Party").select_option("RU-MOD")
+    page.get_by_label("Precedence").select_option("priority")
+    page.get_by_role("button", name="Search").click()
+    rows = page.locator("#record-rows tbody tr[data-id]")
+    expect(rows.first).to_be_visible()
+    expect(page.locator(f"#record-rows tr[data-id='{msg_id}']")).to_be_visible()
+    for r in rows.all():
+        expect(r).to_contain_text("PRIORITY")
+    shot(page, "en-record")
+
+    with page.expect_download() as dl:
+        page.locator("#export-bundle").click()
+    good = Path(dl.value.path()).read_bytes()
+    assert good.startswith(b"{")
+    with page.expect_download() as dl_pdf:
+        page.locator("#export-pdf").click()
+    assert Path(dl_pdf.value.path()).read_bytes().startswith(b"%PDF")
+
+    bad = _tamper(good, b"priority traffic 0002", b"priority traffic 0003")
+    page.get_by_role("link", name="Verify").click()
+    page.get_by_label("Bundle file").set_input_files(
+        files=[{"name": "bad.json", "mimeType": "application/json", "buffer": bad}]
+    )
+    page.get_by_role("button", name="Verify", exact=True).last.click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_have_attribute("data-ok", "no")
+    expect(verdict.locator("h2")).to_have_text("FAILED")
+    expect(verdict.locator(".reasons li").first).to_be_visible()
+    shot(page, "en-verify-failed")
+
+    page.get_by_label("Bundle file").set_input_files(
+        files=[{"name": "good.json", "mimeType": "application/json", "buffer": good}]
+    )
+    page.get_by_role("button", name="Verify", exact=True).last.click()
+    expect(verdict).to_have_attribute("data-ok", "yes")
+    expect(verdict.locator("h2")).to_have_text("VERIFIED")
+    ctx.close()

@@ -44,6 +44,9 @@ MIN_PASSWORD = 12
 # What each role may do in the console (everyone signed in may read).
 CAN_SEND: frozenset[str] = frozenset({"operator", "releaser"})
 CAN_ACK: frozenset[str] = frozenset({"operator", "releaser"})
+CAN_TRANSLATE: frozenset[str] = frozenset({"translator"})
+CAN_RELEASE: frozenset[str] = frozenset({"releaser"})
+CAN_AUDIT: frozenset[str] = frozenset({"auditor", "admin"})
 
 _hasher = argon2.PasswordHasher(type=argon2.Type.ID)
 _dummy: list[str] = []

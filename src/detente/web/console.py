@@ -12,18 +12,23 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection, select
 
-from detente.core.entries import TextContent, epoch
+from detente.core.bundle import verify_bundle
+from detente.core.entries import PersonMaker, TextContent, epoch
+from detente.export.bundle import export_bundle
+from detente.export.pdf import PdfError, transcript_pdf
 from detente.node import Node, NodeError
 from detente.store.schema import entries
 from detente.web import auth
+from detente.web import console_views as views
 from detente.web.api import _list, _view, node_status
 from detente.web.formats import finish_view
 from detente.web.i18n import LANG_NAMES, lang_or_default, t
@@ -33,8 +38,10 @@ STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 PRECEDENCES = ("flash", "immediate", "priority", "routine")
 ANSWERS = ("understood", "unable", "refused")
+GRADES = ("sight", "working", "official")
 LIVE_TICK = 5.0  # seconds between refreshes when nothing happens (heartbeat times, overdue)
 BOX_LIMIT = 200
+MAX_UPLOAD = 32 << 20  # bytes: the largest bundle the verify page accepts
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -85,6 +92,9 @@ class Console:
             "now": self.node.clock.now(),
             "can_send": bool(session and session.user.may(auth.CAN_SEND)),
             "can_ack": bool(session and session.user.may(auth.CAN_ACK)),
+            "can_translate": bool(session and session.user.may(auth.CAN_TRANSLATE)),
+            "can_audit": bool(session and session.user.may(auth.CAN_AUDIT)),
+            "can_release": bool(session and session.user.may(auth.CAN_RELEASE)),
             "active": "",
             "back": "/inbox",
             "live": None,
@@ -162,6 +172,14 @@ class Console:
         original = view.get("content") or {}
         out = self.row(view, lang)
         out["original"] = original
+
+        def extra(c: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
+            return (
+                views.thread(self.node, c, msg_id, lang_or_default(lang)),
+                views.proof(c, self.node.party, view["hash"], view.get("receipts", [])),
+            )
+
+        out["thread"], out["proof"] = await self.node.store.read(extra)
         return out
 
 
@@ -294,6 +312,7 @@ def add_console(app: FastAPI, node: Node) -> None:
                 m=m,
                 error=error,
                 answers=ANSWERS,
+                grades=GRADES,
                 banner=await con.banner(lang),
                 live=f"/live?view=message&id={msg_id}",
             ),
@@ -325,6 +344,32 @@ def add_console(app: FastAPI, node: Node) -> None:
         except NodeError as exc:
             return await message_page(s, msg_id, t(s.user.lang, "refused", why=str(exc)), 400)
         return RedirectResponse(f"/m/{msg_id}", status_code=303)
+
+    @router.post("/m/{party}/{n}/translate")
+    async def add_translation(
+        s: MaybeSession,
+        party: str,
+        n: int,
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        into: Annotated[str, Form(max_length=2)] = "en",
+        grade: Annotated[str, Form(max_length=16)] = "working",
+        text: Annotated[str, Form(max_length=100_000)] = "",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_csrf(s, csrf)
+        check_role(s, auth.CAN_TRANSLATE)
+        msg_id = f"{party}/{n}"
+        if not text.strip():
+            return await message_page(s, msg_id, t(s.user.lang, "need_text"), 400)
+        if grade not in GRADES:
+            grade = "working"
+        try:
+            made_by = PersonMaker(type="person", name=s.user.name, role="translator")
+            await node.translate(msg_id, lang_or_default(into), text.strip(), grade, made_by)
+        except (NodeError, ValueError) as exc:
+            return await message_page(s, msg_id, t(s.user.lang, "refused", why=str(exc).splitlines()[0]), 400)
+        return RedirectResponse(f"/m/{msg_id}#translations", status_code=303)
 
     def compose_page(
         s: auth.Session, form: dict[str, Any], error: str | None = None, status: int = 200
@@ -382,6 +427,172 @@ def add_console(app: FastAPI, node: Node) -> None:
 
         msg = parse_as(Message, signed.body)
         return RedirectResponse(f"/m/{msg.id}", status_code=303)
+
+    # -- the record (auditor, admin) and the verifier (anyone signed in) ------------------
+
+    def when(value: str) -> float | None:
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            stamp = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=dt.UTC)
+        return stamp.timestamp()
+
+    def stamp_of(value: float | None) -> str | None:
+        return (
+            None if value is None else dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+
+    @router.get("/record")
+    async def record(
+        s: MaybeSession,
+        party: Annotated[str, Query(max_length=64)] = "",
+        format: Annotated[str, Query(max_length=64)] = "",
+        precedence: Annotated[str, Query(max_length=16)] = "",
+        start: Annotated[str, Query(max_length=32)] = "",
+        end: Annotated[str, Query(max_length=32)] = "",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_role(s, auth.CAN_AUDIT)
+        lang = s.user.lang
+        lo, hi = when(start), when(end)
+        prec = precedence if precedence in PRECEDENCES else ""
+        rows = await node.store.read(
+            lambda c: views.search(c, party.strip() or None, format.strip() or None, prec or None, lo, hi)
+        )
+        query = {"party": party, "format": format, "precedence": prec, "start": start, "end": end}
+        export_q = urlencode(
+            {
+                k: v
+                for k, v in {"peer": party if party in node.peers else "", "start": start, "end": end}.items()
+                if v
+            }
+        )
+        return con.render(
+            "record.html",
+            con.ctx(
+                s,
+                lang,
+                active="record",
+                back="/record",
+                rows=rows,
+                q=query,
+                export_q=export_q,
+                parties=sorted({node.party, *node.peers}),
+                formats=sorted({f.id for f in node.formats.catalog.formats()}),
+                precedences=PRECEDENCES,
+                banner=await con.banner(lang),
+            ),
+        )
+
+    async def make_bundle(peer: str, start: str, end: str) -> bytes:
+        lo, hi = stamp_of(when(start)), stamp_of(when(end))
+        loop = asyncio.get_running_loop()
+        data, _ = await loop.run_in_executor(
+            None,
+            lambda: export_bundle(
+                node.cfg.home, peer if peer in node.peers else None, lo, hi, now=node.clock.now()
+            ),
+        )
+        return data
+
+    def download_name(ext: str) -> str:
+        return f"{node.party}-record-{utc(node.clock.now()).replace(' ', 'T').replace(':', '')}.{ext}"
+
+    @router.get("/record/bundle")
+    async def record_bundle(
+        s: MaybeSession,
+        peer: Annotated[str, Query(max_length=64)] = "",
+        start: Annotated[str, Query(max_length=32)] = "",
+        end: Annotated[str, Query(max_length=32)] = "",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_role(s, auth.CAN_AUDIT)
+        try:
+            data = await make_bundle(peer, start, end)
+        except ValueError as exc:
+            raise HTTPException(400, t(s.user.lang, "refused", why=str(exc))) from None
+        return Response(
+            data,
+            media_type="application/json",
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": f'attachment; filename="{download_name("json")}"',
+            },
+        )
+
+    @router.get("/record/transcript.pdf")
+    async def record_pdf(
+        s: MaybeSession,
+        peer: Annotated[str, Query(max_length=64)] = "",
+        start: Annotated[str, Query(max_length=32)] = "",
+        end: Annotated[str, Query(max_length=32)] = "",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_role(s, auth.CAN_AUDIT)
+        try:
+            data = await make_bundle(peer, start, end)
+            pdf = await asyncio.get_running_loop().run_in_executor(None, transcript_pdf, data)
+        except (ValueError, PdfError) as exc:
+            raise HTTPException(400, t(s.user.lang, "refused", why=str(exc))) from None
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": f'attachment; filename="{download_name("pdf")}"',
+            },
+        )
+
+    def verify_page(
+        s: auth.Session, verdict: Any = None, error: str | None = None, status: int = 200
+    ) -> Response:
+        lang = s.user.lang
+        return con.render(
+            "verify.html",
+            con.ctx(
+                s,
+                lang,
+                active="verify",
+                back="/verify",
+                verdict=verdict,
+                error=error,
+                limit_mb=MAX_UPLOAD >> 20,
+            ),
+            status,
+        )
+
+    @router.get("/verify")
+    async def verify_form(s: MaybeSession) -> Response:
+        return to_login() if s is None else verify_page(s)
+
+    @router.post("/verify")
+    async def verify_upload(request: Request, s: MaybeSession) -> Response:
+        if s is None:
+            return to_login()
+        lang = s.user.lang
+        declared = request.headers.get("content-length")
+        if declared is None or not declared.isdigit():
+            return verify_page(s, error=t(lang, "bundle_missing"), status=411)
+        if int(declared) > MAX_UPLOAD + 64 * 1024:
+            return verify_page(s, error=t(lang, "bundle_too_big", mb=MAX_UPLOAD >> 20), status=413)
+        async with request.form(max_files=1, max_fields=4, max_part_size=MAX_UPLOAD) as form:
+            check_csrf(s, str(form.get("csrf") or ""))
+            upload = form.get("bundle")
+            if upload is None or isinstance(upload, str):
+                return verify_page(s, error=t(lang, "bundle_missing"), status=400)
+            data = await upload.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            return verify_page(s, error=t(lang, "bundle_too_big", mb=MAX_UPLOAD >> 20), status=413)
+        verdict = await asyncio.get_running_loop().run_in_executor(None, verify_bundle, data)
+        return verify_page(s, verdict=verdict, status=200)
 
     @router.get("/links")
     async def links(s: MaybeSession) -> Response:
