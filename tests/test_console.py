@@ -523,3 +523,63 @@ def test_record_search_export_and_verify_reject_a_tampered_bundle(browser: Brows
     expect(verdict).to_have_attribute("data-ok", "yes")
     expect(verdict.locator("h2")).to_have_text("VERIFIED")
     ctx.close()
+
+
+def _air_notice() -> dict[str, Any]:
+    import json
+
+    from detente.core.formats import samples
+
+    sample = Path(samples.__file__).parent / "samples" / "air-activity-notice.json"
+    return dict(json.loads(sample.read_text(encoding="utf-8"))["fields"])
+
+
+def test_map_draws_the_area_of_an_air_activity_notice_on_coastlines_only(browser: Browser, two: Cluster):
+    us = two["US-EUCOM"]
+    fields = _air_notice()
+    fields["notice_id"] = "US-EUCOM/AIR/MAP-TEST"
+    sent = us.api(
+        "POST",
+        "/v1/messages",
+        json={
+            "to": ["RU-MOD"],
+            "precedence": "priority",
+            "format": "air-activity-notice",
+            "version": 1,
+            "lang": "en",
+            "fields": fields,
+        },
+    )
+    msg_id = sent["id"]
+    ctx = context(browser)
+    page = ctx.new_page()
+    sign_in(page, us, "duty")
+    page.get_by_role("link", name="Map").click()
+    expect(page.locator("#map")).to_have_attribute("data-ready", "yes", timeout=15_000)
+    # The notice's polygon is listed and drawn as one Leaflet vector path; the base map is
+    # land only (one GeoJSON layer of coastlines), with no border path and no tile image.
+    expect(page.locator(f"#shape-list li[data-id='{msg_id}'][data-kind='polygon']")).to_have_count(1)
+    expect(page.locator("#map path.shape-polygon")).to_have_count(1)
+    assert page.locator("#map path.land").count() >= 1
+    expect(page.locator("#map path.border")).to_have_count(0)
+    expect(page.locator("#map img.leaflet-tile")).to_have_count(0)
+    expect(page.locator("#map-shapes")).to_have_count(1)
+    shot(page, "en-map")
+
+    # Borders only behind the per-user toggle, which carries the warning.
+    expect(page.locator("#borders-warning")).to_contain_text("Crimea")
+    page.get_by_label("Show country borders").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#map")).to_have_attribute("data-ready", "yes", timeout=15_000)
+    assert page.locator("#map path.border").count() > 0
+    # Another user's map stays coastline-only.
+    other = context(browser).new_page()
+    sign_in(other, us, "watch")
+    other.goto(url(us, "/map"))
+    expect(other.locator("#map")).to_have_attribute("data-ready", "yes", timeout=15_000)
+    expect(other.locator("#map path.border")).to_have_count(0)
+    page.get_by_label("Show country borders").uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#map")).to_have_attribute("data-borders", "off")
+    other.context.close()
+    ctx.close()

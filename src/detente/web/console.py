@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Req
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, insert, select
 
 from detente.core.bundle import verify_bundle
 from detente.core.entries import PersonMaker, TextContent, epoch
@@ -29,6 +29,7 @@ from detente.node import Node, NodeError
 from detente.store.schema import entries
 from detente.web import auth
 from detente.web import console_views as views
+from detente.web.accounts_schema import web_prefs
 from detente.web.api import _list, _view, node_status
 from detente.web.formats import finish_view
 from detente.web.i18n import LANG_NAMES, lang_or_default, t
@@ -593,6 +594,53 @@ def add_console(app: FastAPI, node: Node) -> None:
             return verify_page(s, error=t(lang, "bundle_too_big", mb=MAX_UPLOAD >> 20), status=413)
         verdict = await asyncio.get_running_loop().run_in_executor(None, verify_bundle, data)
         return verify_page(s, verdict=verdict, status=200)
+
+    # -- the map --------------------------------------------------------------------------
+
+    async def borders_on(user: str) -> bool:
+        value = await node.store.read(
+            lambda c: c.execute(select(web_prefs.c.borders).where(web_prefs.c.user == user)).scalar()
+        )
+        return bool(value)
+
+    @router.get("/map")
+    async def map_page(s: MaybeSession) -> Response:
+        if s is None:
+            return to_login()
+        lang = s.user.lang
+        shapes = await node.store.read(lambda c: views.geometry(c))
+        return con.render(
+            "map.html",
+            con.ctx(
+                s,
+                lang,
+                active="map",
+                back="/map",
+                shapes=shapes,
+                shapes_json=views.geometry_json(shapes),
+                borders=await borders_on(s.user.name),
+                banner=await con.banner(lang),
+            ),
+        )
+
+    @router.post("/settings/borders")
+    async def set_borders(
+        s: MaybeSession,
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        borders: Annotated[str, Form(max_length=3)] = "",
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_csrf(s, csrf)
+        on = borders == "on"
+        name = s.user.name
+
+        def save(c: Connection) -> None:
+            c.execute(delete(web_prefs).where(web_prefs.c.user == name))
+            c.execute(insert(web_prefs).values(user=name, borders=on))
+
+        await node.store.write(save)
+        return RedirectResponse("/map", status_code=303)
 
     @router.get("/links")
     async def links(s: MaybeSession) -> Response:

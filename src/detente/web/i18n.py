@@ -321,6 +321,40 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Причины приведены на английском, как их формулирует проверяющая программа.",
         "uk": "Причини наведено англійською, як їх формулює програма перевірки.",
     },
+    # the map
+    "map": {"en": "Map", "ru": "Карта", "uk": "Мапа"},
+    "map_title": {"en": "Areas and positions", "ru": "Районы и координаты", "uk": "Райони та координати"},
+    "map_base": {
+        "en": "Base map: coastlines only (Natural Earth 1:50m). No tiles, nothing loaded from outside this node.",
+        "ru": "Подложка: только береговые линии (Natural Earth 1:50m). Без тайлов, ничего не загружается извне узла.",
+        "uk": "Підкладка: лише берегові лінії (Natural Earth 1:50m). Без тайлів, нічого не завантажується ззовні вузла.",
+    },
+    "borders_layer": {
+        "en": "Show country borders",
+        "ru": "Показывать государственные границы",
+        "uk": "Показувати державні кордони",
+    },
+    "borders_warning": {
+        "en": "Borders are a political statement. The bundled data (Natural Earth 4.1.0) draws Crimea inside Russia; no border drawn here is agreed between the parties.",
+        "ru": "Границы — политическое заявление. Встроенные данные (Natural Earth 4.1.0) показывают Крым в составе России; ни одна показанная здесь граница не согласована сторонами.",
+        "uk": "Кордони — політична заява. Вбудовані дані (Natural Earth 4.1.0) показують Крим у складі Росії; жоден показаний тут кордон не узгоджено сторонами.",
+    },
+    "borders_on": {"en": "Borders are shown.", "ru": "Границы показаны.", "uk": "Кордони показано."},
+    "save": {"en": "Save", "ru": "Сохранить", "uk": "Зберегти"},
+    "map_none": {
+        "en": "No format message held here carries an area or a position.",
+        "ru": "Ни одно сообщение по формату на этом узле не содержит района или координат.",
+        "uk": "Жодне повідомлення за форматом на цьому вузлі не містить району чи координат.",
+    },
+    "map_list": {"en": "Shapes on the map", "ru": "Объекты на карте", "uk": "Об’єкти на мапі"},
+    "shape_circle": {"en": "circle", "ru": "круг", "uk": "коло"},
+    "shape_polygon": {"en": "polygon", "ru": "многоугольник", "uk": "багатокутник"},
+    "shape_position": {"en": "position", "ru": "точка", "uk": "точка"},
+    "map_needs_js": {
+        "en": "The map needs JavaScript; the list below holds the same shapes.",
+        "ru": "Для карты нужен JavaScript; в списке ниже те же объекты.",
+        "uk": "Для мапи потрібен JavaScript; у списку нижче ті самі об’єкти.",
+    },
     # links
     "peer": {"en": "Peer", "ru": "Абонент", "uk": "Абонент"},
     "link_state": {"en": "Link", "ru": "Канал", "uk": "Канал"},
