@@ -49,6 +49,8 @@ from detente.core.entries import (
 )
 from detente.core.keys import SigningKey, VerifyKey
 from detente.formats_shell import FormatRefusal, NodeFormats
+from detente.inclusion import FRAME_TYPES as PROOF_FRAMES
+from detente.inclusion import Inclusion
 from detente.link.frames import FrameError, encode_frame, read_frame
 from detente.link.tls import client_context, server_context, spki_hash_der
 from detente.mt import MachineTranslation
@@ -174,6 +176,8 @@ class Node:
         self.mt = MachineTranslation.from_config(cfg)
         # Witnessing: own checkpoints out, peers' checkpoints judged (detente.witnessing).
         self.witnessing = Witnessing(self)
+        # Peers' entries proven in their logs, and ours in ours when asked (detente.inclusion).
+        self.inclusion = Inclusion(self)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -811,6 +815,10 @@ class Node:
             pass
         elif kind in WITNESS_FRAMES:
             await self.witnessing.on_frame(peer, frame)
+            if kind == "checkpoint":
+                await self.inclusion.after_checkpoint(peer)
+        elif kind in PROOF_FRAMES:
+            await self.inclusion.on_frame(peer, frame)
         elif kind == "error":
             peer.count("error-from-peer")
             self._record_soon(

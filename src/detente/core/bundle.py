@@ -7,7 +7,7 @@ Format (JSON, UTF-8; every byte string is standard base64 of the exact bytes)::
       "exporter": "US-EUCOM",
       "cards":    [{"kind": "card", "body": B64, "sig": B64}, ...],        # self-signed
       "entries":  [{"kind": K, "body": B64, "sig": B64,
-                    "log": {"index": I, "proof": [B64, ...]} | null}, ...],
+                    "log": {"index": I, "proof": [B64, ...], "size"?: S} | null}, ...],
       "logs":     {"US-EUCOM": {"checkpoints": [{"note": B64, "proof": [B64, ...]}, ...]}, ...},
       "evidence": [{"kind": "fork" | "inconsistent", "signer": NAME,
                     "older": B64, "newer": B64, "proof": [B64, ...]}, ...],
@@ -21,7 +21,10 @@ Format (JSON, UTF-8; every byte string is standard base64 of the exact bytes)::
 
 - ``entries`` are sorted by (signer, logged first, log index, hash). ``log`` gives the entry's
   index in its signer's log and its RFC 9162 inclusion proof in the *latest* checkpoint of that
-  signer in ``logs``. Every entry of the exporter must carry one. An entry of a party with no
+  signer in ``logs`` or, when ``size`` is given, in that signer's checkpoint of size ``S`` in
+  ``logs`` (a peer's entry proven against a checkpoint the exporter witnessed earlier; the
+  consistency proofs between the checkpoints carry it to the latest). Every entry of the
+  exporter must carry one. An entry of a party with no
   ``logs`` section (a peer's message or receipt, when the exporter holds no checkpoint of the
   peer's log) may have ``log: null``: its signature is checked, and the verdict counts it as
   covered by signature only.
@@ -104,6 +107,7 @@ MAX_REPORTED_FAILURES = 100
 _TOP_KEYS = {"format", "version", "exporter", "cards", "entries", "logs", "evidence", "manifest"}
 _ENTRY_KEYS = {"kind", "body", "sig", "log"}
 _LOG_KEYS = {"index", "proof"}
+_LOG_KEYS_SIZED = {"index", "proof", "size"}
 
 
 class BundleError(ValueError):
@@ -143,11 +147,14 @@ def build_bundle(
     entries: Sequence[Signed],
     witnessed: Mapping[str, Sequence[tuple[bytes, Sequence[bytes]]]] | None = None,
     evidence: Sequence[Equivocation] = (),
+    proven: Mapping[str, tuple[int, Sequence[bytes], int]] | None = None,
 ) -> bytes:
     """Assemble a bundle, signing its manifest with the exporter's current ``key``.
 
     ``ledger`` is the exporter's log; ``checkpoints`` the exporter's signed checkpoints of it
-    (exact note bytes, increasing sizes; inclusion proofs are against the last). ``witnessed``
+    (exact note bytes, increasing sizes; inclusion proofs are against the last). ``proven``
+    maps the hash of a peer's entry to (index, inclusion proof, size): its place in the peer's
+    ``witnessed`` checkpoint of that size, which must be among that peer's ``witnessed``. ``witnessed``
     maps a peer to its checkpoints this party accepted, each with the consistency proof from
     the one before. ``entries`` may be any mix of the exporter's and others'.
     """
@@ -181,6 +188,10 @@ def build_bundle(
             index, path = ledger.inclusion_proof(signed.hash, latest)
             record["log"] = {"index": index, "proof": [b64(p) for p in path]}
             order = (who, 0, index, signed.hash)
+        elif proven and signed.hash in proven:
+            at, steps, size = proven[signed.hash]
+            record["log"] = {"index": at, "proof": [b64(p) for p in steps], "size": size}
+            order = (who, 0, at, signed.hash)
         else:
             record["log"] = None
             order = (who, 1, 0, signed.hash)
@@ -409,6 +420,7 @@ class _Entry:
     index: int | None
     proof: list[str]
     hash: str
+    size: int | None = None  # the size of the signer's checkpoint the proof is against; None: latest
 
     @property
     def where(self) -> str:
@@ -544,15 +556,19 @@ class _Verifier:
                 entry: AnyEntry | KeyEvent = parse_keyevent(body) if kind == KEYEVENT else parse(kind, body)
                 signer = entry.party if isinstance(entry, KeyEvent) else author(entry)
                 index: int | None = None
+                size: int | None = None
                 proof: list[str] = []
                 if rec["log"] is not None:
-                    log = _dict(rec["log"], "log", _LOG_KEYS)
+                    sized = type(rec["log"]) is dict and "size" in rec["log"]
+                    log = _dict(rec["log"], "log", _LOG_KEYS_SIZED if sized else _LOG_KEYS)
                     index = _int(log["index"], "log index")
                     proof = _proof_strings(log["proof"], "inclusion proof")
+                    if sized:
+                        size = _int(log["size"], "log checkpoint size")
             except (ValueError, EntryError) as exc:
                 self.fail(f"{where}: {exc}")
                 continue
-            e = _Entry(pos, signed, entry, signer, index, proof, digest)
+            e = _Entry(pos, signed, entry, signer, index, proof, digest, size)
             if digest in self.by_hash:
                 self.fail(
                     f"{where}: the same entry appears again (first at entry {self.by_hash[digest].pos})"
@@ -727,6 +743,14 @@ class _Verifier:
                 )
                 continue
             cp, _, k = log.checkpoints[-1]
+            if e.size is not None:
+                named = [c for c in log.checkpoints if c[0].size == e.size]
+                if not named:
+                    self.fail(
+                        f"{e.where}: proven in {e.signer}'s checkpoint of size {e.size}, which is not in the bundle"
+                    )
+                    continue
+                cp, _, k = named[0]
             try:
                 self.inclusion_of(e.signer, cp).check(leaf_hash(bytes.fromhex(e.hash)), e.index, e.proof)
             except ProofError as exc:
@@ -741,9 +765,9 @@ class _Verifier:
                 )
 
     def inclusion_of(self, party: str, cp: Checkpoint) -> _Inclusion:
-        checker = self.inclusions.get(party)
-        if checker is None:
-            checker = self.inclusions[party] = _Inclusion(cp.size, cp.root)
+        checker = self.inclusions.get(f"{party}@{cp.size}")
+        if checker is None or checker.root != cp.root:
+            checker = self.inclusions[f"{party}@{cp.size}"] = _Inclusion(cp.size, cp.root)
         return checker
 
     def check_signature(self, e: _Entry, key: VerifyKey, chain: KeyChain, valid: bool) -> bool:

@@ -33,6 +33,7 @@ from detente.core.encoding import unb64
 from detente.core.entries import Signed, timestamp
 from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.ledger import Ledger
+from detente.inclusion import read_proofs
 from detente.store import Store
 from detente.store.schema import cosignatures, entries, log, own_checkpoints, witnessed
 from detente.store.schema import evidence as evidence_table
@@ -199,7 +200,7 @@ def export_bundle(
     lo, hi = parse_when(start), parse_when(end)
     store = Store(cfg.db)
     try:
-        hashes, rows, wit = store.run(lambda c: (*_read(c), _read_witnessing(c)))
+        hashes, rows, wit, proofs = store.run(lambda c: (*_read(c), _read_witnessing(c), read_proofs(c)))
     finally:
         store.engine.dispose()
     ledger = Ledger(cfg.party, hashes)
@@ -224,6 +225,17 @@ def export_bundle(
     if not notes or parse_checkpoint(parse_note(notes[-1]).text).size < ledger.size:
         notes.append(ledger.sign_checkpoint(key).to_bytes())
     witnessed_logs = {p: w for p, w in wit.witnessed.items() if p != cfg.party and p in peers}
+    # Peers' entries proven in their logs (detente.inclusion), against a checkpoint of theirs
+    # this bundle holds.
+    sizes = {
+        p: {parse_checkpoint(parse_note(n).text).size for n, _ in notes_of}
+        for p, notes_of in witnessed_logs.items()
+    }
+    proven: dict[str, tuple[int, list[bytes], int]] = {}
+    for r in chosen:
+        placed = proofs.get(r.hash)
+        if placed is not None and placed[0] == r.author and placed[2] in sizes.get(r.author, ()):
+            proven[r.hash] = (placed[1], placed[3], placed[2])
     data = build_bundle(
         cfg.party,
         key,
@@ -233,6 +245,7 @@ def export_bundle(
         [r.signed for r in chosen],
         witnessed=witnessed_logs,
         evidence=[*wit.evidence, *evidence],
+        proven=proven,
     )
     counts = {
         "entries": len(chosen),

@@ -119,6 +119,21 @@ witnessed = Table(
     Column("at", Float, nullable=False),
 )
 
+# Proofs that peers' entries this party holds are in the peer's log (detente.inclusion): the
+# entry's index and its RFC 9162 inclusion path (JSON list of base64) in the peer's checkpoint
+# of ``size``, one this party witnessed (a row of ``witnessed``), checked before it was stored.
+peer_proofs = Table(
+    "peer_proofs",
+    metadata,
+    Column("entry_hash", String(64), primary_key=True),
+    Column("party", String(32), nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+Index("peer_proofs_party", peer_proofs.c.party)
+
 # Equivocation evidence against a peer: both signed notes and the proof, exactly as received.
 evidence = Table(
     "evidence",

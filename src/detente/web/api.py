@@ -371,6 +371,7 @@ async def node_status(node: Node) -> dict[str, Any]:
         return {"overdue": overdue, "alarms": alarms, "event_counts": counts}
 
     stored = await node.store.read(go)
+    proofs = await node.store.read(node.inclusion.counts)
     links = []
     for p in node.peers.values():
         last = p.sup.last_heard
@@ -388,6 +389,7 @@ async def node_status(node: Node) -> dict[str, Any]:
                 "counters": dict(p.counters),
                 "catalog": node.formats.peer_status(p.party),
                 "witnessing": node.witnessing.status(p.party),
+                "proofs": proofs.get(p.party),
             }
         )
     return {
