@@ -216,8 +216,9 @@ def test_flash_arrives_live_in_russian_is_acknowledged_and_the_sender_sees_it_li
     text = "Unidentified aircraft crossing the deconfliction line at 1402Z. Confirm your aircraft."
     us_page.get_by_label("Text", exact=True).fill(text)
     us_page.get_by_role("button", name="Sign and send").click()
-    expect(us_page).to_have_url(re.compile(r"/m/US-EUCOM/\d+$"))
-    msg_id = us_page.url.split("/m/", 1)[1]
+    # A FLASH waits for a second person: a releasing officer other than its author.
+    expect(us_page).to_have_url(re.compile(r"/drafts/\d+$"))
+    msg_id = release(browser, us, us_page.url)
 
     # The US side watches its outbox.
     us_page.goto(url(us, "/outbox"))
@@ -391,6 +392,12 @@ def test_passwords_are_stored_as_argon2id(tmp_path: Path):
         auth.add_user(f"sqlite:///{db}", "short", "admin", "short", "uk", 0.0)
 
 
+def signed_in(page: Page, node: LocalNode, name: str) -> None:
+    """Sign in and wait for the inbox, so that the next navigation carries the session."""
+    sign_in(page, node, name)
+    expect(page).to_have_url(re.compile(r"/inbox$"))
+
+
 def open_when_there(page: Page, node: LocalNode, path: str, timeout: float = LIVE / 1000) -> None:
     """Open a console page that exists once a message has crossed the link."""
     end = time.monotonic() + timeout
@@ -418,10 +425,10 @@ def test_a_translators_translation_is_shown_with_its_provenance(browser: Browser
     us, ru = two["US-EUCOM"], two["RU-MOD"]
     us_ctx, ru_ctx = context(browser), context(browser)
     us_page, ru_page = us_ctx.new_page(), ru_ctx.new_page()
-    sign_in(us_page, us, "duty")
+    signed_in(us_page, us, "duty")
     msg_id = send_text(us_page, us, "Request a meeting of the working group on Tuesday at 0900Z.")
 
-    sign_in(ru_page, ru, "lingo")
+    signed_in(ru_page, ru, "lingo")
     expect(ru_page.get_by_role("heading", name="Входящие")).to_be_visible()
     open_when_there(ru_page, ru, f"/m/{msg_id}")
     expect(ru_page.locator("#translations")).to_contain_text("Переводов пока нет.")
@@ -475,16 +482,16 @@ def test_record_search_export_and_verify_reject_a_tampered_bundle(browser: Brows
     us = two["US-EUCOM"]
     ctx = context(browser)
     page = ctx.new_page()
-    sign_in(page, us, "duty")
+    signed_in(page, us, "duty")
     send_text(page, us, "Record check: routine traffic 0001.")
     msg_id = send_text(page, us, "Record check: priority traffic 0002.", "PRIORITY")
     page.get_by_role("button", name="Sign out").click()
     # An operator may not see the record; the verifier is open to everyone signed in.
-    sign_in(page, us, "duty")
+    signed_in(page, us, "duty")
     assert page.goto(url(us, "/record")).status == 403  # type: ignore[union-attr]
     page.get_by_role("button", name="Sign out").click()
 
-    sign_in(page, us, "audit")
+    signed_in(page, us, "audit")
     page.get_by_role("link", name="Record").click()
     page.get_by_label("Party").select_option("RU-MOD")
     page.get_by_label("Precedence").select_option("priority")
@@ -553,7 +560,7 @@ def test_map_draws_the_area_of_an_air_activity_notice_on_coastlines_only(browser
     msg_id = sent["id"]
     ctx = context(browser)
     page = ctx.new_page()
-    sign_in(page, us, "duty")
+    signed_in(page, us, "duty")
     page.get_by_role("link", name="Map").click()
     expect(page.locator("#map")).to_have_attribute("data-ready", "yes", timeout=15_000)
     # The notice's polygon is listed and drawn as one Leaflet vector path; the base map is
@@ -574,7 +581,7 @@ def test_map_draws_the_area_of_an_air_activity_notice_on_coastlines_only(browser
     assert page.locator("#map path.border").count() > 0
     # Another user's map stays coastline-only.
     other = context(browser).new_page()
-    sign_in(other, us, "watch")
+    signed_in(other, us, "audit")
     other.goto(url(us, "/map"))
     expect(other.locator("#map")).to_have_attribute("data-ready", "yes", timeout=15_000)
     expect(other.locator("#map path.border")).to_have_count(0)
@@ -582,4 +589,120 @@ def test_map_draws_the_area_of_an_air_activity_notice_on_coastlines_only(browser
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#map")).to_have_attribute("data-borders", "off")
     other.context.close()
+    ctx.close()
+
+
+def release(browser: Browser, node: LocalNode, draft_url: str, releaser: str = "chief") -> str:
+    """A releasing officer (not the author) releases a draft; the id of the message sent."""
+    ctx = context(browser)
+    page = ctx.new_page()
+    signed_in(page, node, releaser)
+    page.goto(draft_url)
+    page.get_by_role("button", name="Release: sign and send").click()
+    expect(page).to_have_url(re.compile(r"/m/US-EUCOM/\d+$"))
+    msg_id = page.url.split("/m/", 1)[1]
+    ctx.close()
+    return msg_id
+
+
+def _outbound_ids(node: LocalNode) -> set[str]:
+    return {m["id"] for m in node.api("GET", "/v1/messages", params={"box": "out", "limit": 1000})}
+
+
+def test_two_person_release_nothing_is_signed_until_a_second_person_releases(browser: Browser, two: Cluster):
+    us = two["US-EUCOM"]
+    before = _outbound_ids(us)
+    ctx = context(browser)
+    page = ctx.new_page()
+    signed_in(page, us, "duty")
+    page.goto(url(us, "/compose"))
+    page.get_by_label("RU-MOD").check()
+    page.get_by_label("FLASH").check()
+    page.get_by_label("Text", exact=True).fill("Two-person check: missile test window moved to 1600Z.")
+    page.get_by_role("button", name="Sign and send").click()
+    expect(page).to_have_url(re.compile(r"/drafts/\d+$"))
+    draft_url = page.url
+    expect(page.locator("#draft-state")).to_have_attribute("data-state", "waiting")
+    expect(page.locator("#draft-state")).to_contain_text("not signed, not sent")
+    # The author cannot release it (an operator has no release button, and the POST is refused).
+    expect(page.locator("#release")).to_have_count(0)
+    assert _outbound_ids(us) == before  # nothing signed, nothing queued
+    page.get_by_role("link", name="To release").click()
+    expect(page.locator("#drafts tr[data-state='waiting']").first).to_be_visible()
+    shot(page, "en-drafts")
+
+    # A releaser who drafted a FLASH may not release their own.
+    chief = context(browser).new_page()
+    signed_in(chief, us, "chief")
+    chief.goto(url(us, "/compose"))
+    chief.get_by_label("RU-MOD").check()
+    chief.get_by_label("FLASH").check()
+    chief.get_by_label("Text", exact=True).fill("Chief's own FLASH.")
+    chief.get_by_role("button", name="Sign and send").click()
+    expect(chief).to_have_url(re.compile(r"/drafts/\d+$"))
+    expect(chief.locator("#release")).to_have_count(0)
+    expect(chief.get_by_text("Waiting for a releasing officer other than chief.")).to_be_visible()
+    assert _outbound_ids(us) == before
+
+    # The releasing officer releases the operator's draft: now it is signed, sent, receipted.
+    chief.goto(draft_url)
+    chief.get_by_role("button", name="Release: sign and send").click()
+    expect(chief).to_have_url(re.compile(r"/m/US-EUCOM/\d+$"))
+    msg_id = chief.url.split("/m/", 1)[1]
+    assert _outbound_ids(us) == before | {msg_id}
+    expect(chief.locator("#msg-state")).to_have_text(re.compile("receipted|acknowledged"), timeout=LIVE)
+    page.goto(draft_url)
+    expect(page.locator("#draft-state")).to_have_attribute("data-state", "released")
+    expect(page.get_by_text("Released by chief")).to_be_visible()
+    chief.context.close()
+    ctx.close()
+
+
+def test_compose_from_a_format_shows_a_field_error_then_previews_and_sends(browser: Browser, two: Cluster):
+    import json
+
+    us, ru = two["US-EUCOM"], two["RU-MOD"]
+    fields = _air_notice()
+    ctx = context(browser)
+    page = ctx.new_page()
+    signed_in(page, us, "duty")
+    page.goto(url(us, "/compose"))
+    page.locator("#to-format").click()
+    page.get_by_label("Format").select_option("air-activity-notice@1")
+    page.get_by_role("button", name="Open").click()
+    form = page.locator("#format-form")
+    expect(form.get_by_label(re.compile("^Notification number"))).to_be_visible()
+    form.get_by_label("RU-MOD").check()
+    form.get_by_label("PRIORITY").check()
+    form.get_by_label(re.compile("^Notification number")).fill("US-EUCOM/AIR/COMPOSE-1")
+    form.get_by_label(re.compile("^Type of activity")).select_option(fields["activity"])
+    bad_area = {"kind": "circle", "centre": {"lat": "95", "lon": "31"}, "radius_nm": "20"}
+    form.get_by_label(re.compile("^Area")).fill(json.dumps(bad_area))
+    for name in ("window", "altitude", "aircraft"):
+        page.locator(f"#f-{name}").fill(json.dumps(fields[name]))
+    page.get_by_role("button", name="Check and preview").click()
+    area = page.locator(".field[data-field='area']")
+    expect(area).to_have_class(re.compile("invalid"))
+    expect(area.locator(".field-error")).to_contain_text("Area")
+    expect(page.locator("#send-format")).to_have_count(0)
+    shot(page, "en-compose-format-error")
+
+    good_area = {"kind": "circle", "centre": {"lat": "44.5", "lon": "31"}, "radius_nm": "20"}
+    page.locator("#f-area").fill(json.dumps(good_area))
+    page.get_by_role("button", name="Check and preview").click()
+    expect(page.locator(".field-error")).to_have_count(0)
+    ru_preview = page.locator("#preview pre[data-lang='ru']")
+    expect(ru_preview).to_contain_text("УВЕДОМЛЕНИЕ О ПЛАНИРУЕМОЙ ДЕЯТЕЛЬНОСТИ АВИАЦИИ")
+    shot(page, "en-compose-format-preview")
+    page.locator("#send-format").click()
+    expect(page).to_have_url(re.compile(r"/m/US-EUCOM/\d+$"))
+    msg_id = page.url.split("/m/", 1)[1]
+
+    # The peer reads it in Russian, rendered from the signed fields.
+    ru_page = context(browser).new_page()
+    signed_in(ru_page, ru, "duty")
+    expect(ru_page.get_by_role("heading", name="Входящие")).to_be_visible()
+    open_when_there(ru_page, ru, f"/m/{msg_id}")
+    expect(ru_page.locator(".text").first).to_contain_text("УВЕДОМЛЕНИЕ О ПЛАНИРУЕМОЙ ДЕЯТЕЛЬНОСТИ АВИАЦИИ")
+    ru_page.context.close()
     ctx.close()

@@ -8,6 +8,7 @@ changed, as ``<hx-partial>`` elements, so nothing moves or loses focus while not
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,19 +20,22 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Req
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from detente.core.bundle import verify_bundle
-from detente.core.entries import PersonMaker, TextContent, epoch
+from detente.core.entries import Content, FormatContent, Message, PersonMaker, TextContent, epoch, parse_as
+from detente.core.formats.catalog import Format
+from detente.core.formats.lang import Lang
 from detente.export.bundle import export_bundle
 from detente.export.pdf import PdfError, transcript_pdf
+from detente.formats_shell import FormatRefusal
 from detente.node import Node, NodeError
 from detente.store.schema import entries
-from detente.web import auth
+from detente.web import auth, release
 from detente.web import console_views as views
-from detente.web.accounts_schema import web_prefs
+from detente.web.accounts_schema import web_drafts, web_prefs
 from detente.web.api import _list, _view, node_status
-from detente.web.formats import finish_view
+from detente.web.formats import finish_view, refusal_detail
 from detente.web.i18n import LANG_NAMES, lang_or_default, t
 
 HERE = Path(__file__).parent
@@ -421,13 +425,306 @@ def add_console(app: FastAPI, node: Node) -> None:
             return compose_page(s, form, t(lang, "refused", why=f"precedence {precedence!r}"), 400)
         try:
             content = TextContent(type="text", lang=lang_or_default(text_lang), text=text)
-            signed = await node.send_message(sorted(set(to)), precedence, content, None)  # type: ignore[arg-type]
+            recipients = node.check_recipients(sorted(set(to)))
         except (NodeError, ValueError) as exc:
             return compose_page(s, form, t(lang, "refused", why=str(exc).splitlines()[0]), 400)
-        from detente.core.entries import Message, parse_as
+        reason = release.needs_release(node, precedence, False)
+        if reason is not None:
+            draft_id = await save_draft(s, recipients, precedence, content, reason)
+            return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+        try:
+            msg_id = await sign_and_send(recipients, precedence, content)
+        except (NodeError, ValueError) as exc:
+            return compose_page(s, form, t(lang, "refused", why=str(exc).splitlines()[0]), 400)
+        return RedirectResponse(f"/m/{msg_id}", status_code=303)
 
-        msg = parse_as(Message, signed.body)
-        return RedirectResponse(f"/m/{msg.id}", status_code=303)
+    # -- drafts and the two-person release ------------------------------------------------
+
+    async def sign_and_send(
+        recipients: list[str], precedence: str, content: Content, ref: str | None = None
+    ) -> str:
+        signed = await node.send_message(recipients, precedence, content, ref)  # type: ignore[arg-type]
+        return parse_as(Message, signed.body).id
+
+    async def save_draft(
+        s: auth.Session, recipients: list[str], precedence: str, content: Content, reason: str
+    ) -> int:
+        row = {
+            "author": s.user.name,
+            "created": node.clock.now(),
+            "recipients": json.dumps(recipients),
+            "precedence": precedence,
+            "content": json.dumps(content.model_dump(), ensure_ascii=False),
+            "ref": None,
+            "reason": reason,
+            "state": "waiting",
+        }
+        draft_id: int = await node.store.write(
+            lambda c: c.execute(insert(web_drafts).values(**row).returning(web_drafts.c.id)).scalar_one()
+        )
+        await node.record(
+            "draft", f"console user {s.user.name} drafted a {precedence} message ({reason}) for release"
+        )
+        return draft_id
+
+    def draft_view(r: Any, lang: Lang) -> dict[str, Any]:
+        content = json.loads(r.content)
+        parsed: Content = (
+            FormatContent.model_validate(content)
+            if content.get("type") == "format"
+            else TextContent.model_validate(content)
+        )
+        return {
+            **r._asdict(),
+            "to": json.loads(r.recipients),
+            "content": content,
+            "rendered": node.formats.render(parsed, lang, personal=True),
+        }
+
+    async def drafts(state: str | None = None) -> list[Any]:
+        q = select(web_drafts).order_by(web_drafts.c.id.desc()).limit(BOX_LIMIT)
+        if state:
+            q = q.where(web_drafts.c.state == state)
+        return await node.store.read(lambda c: list(c.execute(q).all()))
+
+    @router.get("/drafts")
+    async def drafts_page(s: MaybeSession) -> Response:
+        if s is None:
+            return to_login()
+        lang = s.user.lang
+        rows = [draft_view(r, lang) for r in await drafts()]
+        return con.render(
+            "drafts.html",
+            con.ctx(s, lang, active="drafts", back="/drafts", rows=rows, banner=await con.banner(lang)),
+        )
+
+    async def draft_page(
+        s: auth.Session, draft_id: int, error: str | None = None, status: int = 200
+    ) -> Response:
+        lang = s.user.lang
+        r = await node.store.read(
+            lambda c: c.execute(select(web_drafts).where(web_drafts.c.id == draft_id)).first()
+        )
+        if r is None:
+            return con.render("notfound.html", con.ctx(s, lang, banner=""), 404)
+        d = draft_view(r, lang)
+        may_release = s.user.may(auth.CAN_RELEASE) and s.user.name != d["author"]
+        return con.render(
+            "draft.html",
+            con.ctx(
+                s,
+                lang,
+                active="drafts",
+                back=f"/drafts/{draft_id}",
+                d=d,
+                may_release=may_release,
+                error=error,
+                banner=await con.banner(lang),
+            ),
+            status,
+        )
+
+    @router.get("/drafts/{draft_id}")
+    async def show_draft(s: MaybeSession, draft_id: int) -> Response:
+        return to_login() if s is None else await draft_page(s, draft_id)
+
+    @router.post("/drafts/{draft_id}/release")
+    async def release_draft(
+        s: MaybeSession, draft_id: int, csrf: Annotated[str, Form(max_length=128)] = ""
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_csrf(s, csrf)
+        check_role(s, auth.CAN_RELEASE)
+        lang = s.user.lang
+        me = s.user.name
+        now = node.clock.now()
+
+        def claim(c: Connection) -> Any:
+            # One transaction: only a waiting draft drafted by someone else can be claimed, once.
+            r = c.execute(select(web_drafts).where(web_drafts.c.id == draft_id)).first()
+            if r is None or r.state != "waiting" or r.author == me:
+                return r
+            c.execute(
+                update(web_drafts)
+                .where(web_drafts.c.id == draft_id, web_drafts.c.state == "waiting")
+                .values(state="releasing", released_by=me, released_at=now)
+            )
+            return None
+
+        refused = await node.store.write(claim)
+        if refused is not None:
+            why = "release_own" if refused.author == me else "release_done"
+            return await draft_page(s, draft_id, t(lang, why), 409)
+        r = await node.store.read(
+            lambda c: c.execute(select(web_drafts).where(web_drafts.c.id == draft_id)).first()
+        )
+        d = draft_view(r, lang)
+        content: Content = (
+            FormatContent.model_validate(d["content"])
+            if d["content"]["type"] == "format"
+            else TextContent.model_validate(d["content"])
+        )
+        try:
+            msg_id = await sign_and_send(d["to"], d["precedence"], content, d["ref"])
+        except (NodeError, ValueError) as exc:
+            await node.store.write(
+                lambda c: c.execute(
+                    update(web_drafts)
+                    .where(web_drafts.c.id == draft_id)
+                    .values(state="waiting", released_by=None, released_at=None)
+                )
+            )
+            detail = refusal_detail(exc, lang)
+            return await draft_page(
+                s, draft_id, t(lang, "refused", why=detail[0] if detail else str(exc).splitlines()[0]), 400
+            )
+        await node.store.write(
+            lambda c: c.execute(
+                update(web_drafts)
+                .where(web_drafts.c.id == draft_id)
+                .values(state="released", message_id=msg_id)
+            )
+        )
+        await node.record(
+            "release", f"console user {me} released draft {draft_id} by {d['author']} as {msg_id}", ref=msg_id
+        )
+        return RedirectResponse(f"/m/{msg_id}", status_code=303)
+
+    @router.post("/drafts/{draft_id}/withdraw")
+    async def withdraw_draft(
+        s: MaybeSession, draft_id: int, csrf: Annotated[str, Form(max_length=128)] = ""
+    ) -> Response:
+        if s is None:
+            return to_login()
+        check_csrf(s, csrf)
+        me = s.user.name
+        await node.store.write(
+            lambda c: c.execute(
+                update(web_drafts)
+                .where(
+                    web_drafts.c.id == draft_id, web_drafts.c.state == "waiting", web_drafts.c.author == me
+                )
+                .values(state="withdrawn")
+            )
+        )
+        return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+    # -- compose from a format ----------------------------------------------------------
+
+    def format_page(
+        s: auth.Session,
+        fmt: Format | None,
+        form: dict[str, Any],
+        values: dict[str, str],
+        errors: dict[str, str],
+        previews: list[tuple[str, str]],
+        status: int = 200,
+    ) -> Response:
+        lang = s.user.lang
+        return con.render(
+            "compose_format.html",
+            con.ctx(
+                s,
+                lang,
+                active="compose",
+                back="/compose/format",
+                fmt=fmt,
+                formats=[(f.id, f.version, f.title[lang]) for f in node.formats.catalog.formats()],
+                controls=release.controls(fmt, lang, values, errors) if fmt else [],
+                form_error=errors.get("_form"),
+                has_errors=bool(errors),
+                form=form,
+                peers=sorted(node.peers),
+                precedences=PRECEDENCES,
+                previews=previews,
+                banner="",
+            ),
+            status,
+        )
+
+    def pick_format(name: str) -> Format | None:
+        fid, _, ver = name.partition("@")
+        try:
+            return node.formats.catalog.get(fid, int(ver or "1"))
+        except (ValueError, LookupError):
+            return None
+
+    @router.get("/compose/format")
+    async def compose_format(s: MaybeSession, format: Annotated[str, Query(max_length=80)] = "") -> Response:
+        if s is None:
+            return to_login()
+        check_role(s, auth.CAN_SEND)
+        fmt = pick_format(format) if format else None
+        form = {"to": [], "precedence": "routine", "format": format}
+        return format_page(s, fmt, form, {}, {}, [])
+
+    @router.post("/compose/format")
+    async def send_format(request: Request, s: MaybeSession) -> Response:
+        if s is None:
+            return to_login()
+        async with request.form(max_files=0, max_fields=200, max_part_size=200_000) as data:
+            check_csrf(s, str(data.get("csrf") or ""))
+            check_role(s, auth.CAN_SEND)
+            to = [str(v) for v in data.getlist("to")]
+            precedence = str(data.get("precedence") or "routine")
+            action = str(data.get("action") or "preview")
+            chosen = str(data.get("format") or "")
+            values = {
+                k[2:]: str(v) for k, v in data.multi_items() if k.startswith("f.") and isinstance(v, str)
+            }
+        lang = s.user.lang
+        fmt = pick_format(chosen)
+        form = {"to": to, "precedence": precedence, "format": chosen}
+        if fmt is None:
+            return format_page(s, None, form, values, {"_form": t(lang, "pick_format")}, [], 400)
+        fields, errors = release.parse(fmt, lang, values)
+        if not to:
+            errors.setdefault("_form", t(lang, "need_recipient"))
+        if precedence not in PRECEDENCES:
+            errors.setdefault("_form", t(lang, "refused", why=f"precedence {precedence!r}"))
+        checked = None
+        if not errors:
+            checked, errors = release.check(node.formats.catalog, fmt, fields, lang, lang)
+        if checked is None or errors:
+            return format_page(s, fmt, form, values, errors, [], 422)
+        content = FormatContent(type="format", format=fmt.id, version=fmt.version, lang=lang, fields=checked)
+        previews = [
+            (code, node.formats.render(content, code, personal=True) or "")
+            for code in ("en", "ru", "uk")
+            if code != lang
+        ]
+        if action != "send":
+            return format_page(s, fmt, form, values, {}, previews)
+        try:
+            recipients = node.check_recipients(sorted(set(to)))
+            node.formats.prepare(content, recipients)
+        except (NodeError, ValueError) as exc:
+            detail = refusal_detail(exc, lang) if isinstance(exc, NodeError) else None
+            why = (
+                detail[0]
+                if detail
+                else (exc.message(lang) if isinstance(exc, FormatRefusal) else str(exc).splitlines()[0])
+            )
+            return format_page(s, fmt, form, values, {"_form": t(lang, "refused", why=why)}, previews, 400)
+        reason = release.needs_release(node, precedence, True)
+        if reason is not None:
+            draft_id = await save_draft(s, recipients, precedence, content, reason)
+            return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+        try:
+            msg_id = await sign_and_send(recipients, precedence, content)
+        except (NodeError, ValueError) as exc:
+            detail = refusal_detail(exc, lang)
+            return format_page(
+                s,
+                fmt,
+                form,
+                values,
+                {"_form": t(lang, "refused", why=detail[0] if detail else str(exc))},
+                previews,
+                400,
+            )
+        return RedirectResponse(f"/m/{msg_id}", status_code=303)
 
     # -- the record (auditor, admin) and the verifier (anyone signed in) ------------------
 
