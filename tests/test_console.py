@@ -706,3 +706,81 @@ def test_compose_from_a_format_shows_a_field_error_then_previews_and_sends(brows
     expect(ru_page.locator(".text").first).to_contain_text("УВЕДОМЛЕНИЕ О ПЛАНИРУЕМОЙ ДЕЯТЕЛЬНОСТИ АВИАЦИИ")
     ru_page.context.close()
     ctx.close()
+
+
+def _sample(name: str) -> dict[str, Any]:
+    import json
+
+    from detente.core.formats import samples
+
+    path = Path(samples.__file__).parent / "samples" / f"{name}.json"
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_the_thread_puts_an_incident_report_and_its_response_side_by_side(browser: Browser, two: Cluster):
+    us, ru = two["US-EUCOM"], two["RU-MOD"]
+    report, response = _sample("incident-report"), _sample("incident-response")
+    sent = us.api(
+        "POST",
+        "/v1/messages",
+        json={
+            "to": ["RU-MOD"],
+            "precedence": "immediate",
+            "format": "incident-report",
+            "version": 1,
+            "lang": report["lang"],
+            "fields": report["fields"],
+        },
+    )
+    rep_id = sent["id"]
+    end = time.monotonic() + LIVE / 1000
+    while True:
+        r = ru.client.get(f"/v1/messages/{rep_id}")
+        if r.status_code == 200:
+            break
+        assert time.monotonic() < end, "the report never reached RU-MOD"
+        time.sleep(0.3)
+    answer = ru.api(
+        "POST",
+        "/v1/messages",
+        json={
+            "to": ["US-EUCOM"],
+            "precedence": "immediate",
+            "format": "incident-response",
+            "version": 1,
+            "lang": response["lang"],
+            "fields": response["fields"],
+            "ref": rep_id,
+        },
+    )
+    ctx = context(browser)
+    page = ctx.new_page()
+    signed_in(page, us, "duty")
+    open_when_there(page, us, f"/m/{answer['id']}")
+    thread = page.locator("#thread")
+    expect(thread.locator("ol.thread li")).to_have_count(2)
+    expect(thread.locator("li[aria-current]")).to_contain_text(answer["id"])
+    expect(thread.locator("pre.side-by-side")).to_contain_text("Report:")
+    expect(thread.locator("pre.side-by-side")).to_contain_text("Response:")
+    expect(thread.locator("h3")).to_contain_text("differing points")
+    shot(page, "en-message-thread")
+    ctx.close()
+
+
+def test_format_messages_need_release_only_when_the_config_says_so(tmp_path: Path):
+    from types import SimpleNamespace
+    from typing import cast
+
+    from detente.node import Node
+    from detente.web.release import needs_release
+
+    (tmp_path / "config.toml").write_text('party = "X"\n', encoding="utf-8")
+    node = cast(Node, SimpleNamespace(cfg=SimpleNamespace(home=tmp_path)))
+    assert needs_release(node, "flash", False) == "flash"
+    assert needs_release(node, "flash", True) == "flash"
+    assert needs_release(node, "routine", True) is None
+    (tmp_path / "config.toml").write_text(
+        'party = "X"\n[console]\nrelease_formats = true\n', encoding="utf-8"
+    )
+    assert needs_release(node, "routine", True) == "format"
+    assert needs_release(node, "routine", False) is None

@@ -467,7 +467,7 @@ def add_console(app: FastAPI, node: Node) -> None:
         )
         return draft_id
 
-    def draft_view(r: Any, lang: Lang) -> dict[str, Any]:
+    def draft_view(r: Any, lang: Lang, personal: bool = False) -> dict[str, Any]:
         content = json.loads(r.content)
         parsed: Content = (
             FormatContent.model_validate(content)
@@ -478,7 +478,8 @@ def add_console(app: FastAPI, node: Node) -> None:
             **r._asdict(),
             "to": json.loads(r.recipients),
             "content": content,
-            "rendered": node.formats.render(parsed, lang, personal=True),
+            # Personal data only for the author and releasing officers (who must see what they sign).
+            "rendered": node.formats.render(parsed, lang, personal=personal),
         }
 
     async def drafts(state: str | None = None) -> list[Any]:
@@ -507,7 +508,7 @@ def add_console(app: FastAPI, node: Node) -> None:
         )
         if r is None:
             return con.render("notfound.html", con.ctx(s, lang, banner=""), 404)
-        d = draft_view(r, lang)
+        d = draft_view(r, lang, s.user.name == r.author or s.user.may(auth.CAN_RELEASE))
         may_release = s.user.may(auth.CAN_RELEASE) and s.user.name != d["author"]
         return con.render(
             "draft.html",

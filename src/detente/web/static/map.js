@@ -36,7 +36,9 @@
       });
   }
   var loads = [base("/static/vendor/world-atlas/land-50m.json", "land",
-    { color: "#4a4a4a", weight: 1, fillColor: "#e7e4da", fillOpacity: 1, className: "land" }, "land")];
+    // Strokes only: filled, Antarctica's ring (which runs along the antimeridian) would flood
+    // the sea in Web Mercator; coastlines alone are unambiguous.
+    { color: "#4a4a4a", weight: 1, fill: false, className: "land" }, "land")];
   if (el.dataset.borders === "on") {
     loads.push(base("/static/vendor/world-atlas/countries-50m.json", "countries",
       { color: "#7a4a00", weight: 1, dashArray: "4 3", fill: false, className: "border" }, "border"));
