@@ -13,8 +13,10 @@ import pytest
 
 from detente.cluster import Cluster
 from detente.core.bundle import verify_bundle
-from detente.core.encoding import b64
-from detente.core.ledger import Ledger
+from detente.core.checkpoint import parse_checkpoint, parse_note
+from detente.core.encoding import b64, unb64
+from detente.core.entries import Signed
+from detente.core.ledger import Ledger, verify_entry_inclusion
 from support import wait_until
 from test_bad_input import RawPeer, events
 
@@ -143,7 +145,39 @@ def test_a_wrong_proof_is_a_bad_proof_and_an_entry_left_out_of_the_log_is_an_ala
         found = us["US-EUCOM"].api("GET", "/v1/events")
         bad = next(e for e in found if e["kind"] == "bad-proof")
         assert "UA-GS/2" in bad["detail"]
-        link = next(x for x in us["US-EUCOM"].status()["links"] if x["peer"] == "UA-GS")
+        status = us["US-EUCOM"].status()
+        link = next(x for x in status["links"] if x["peer"] == "UA-GS")
         assert link["proofs"] == {"proven": 1, "awaiting_proof": 2}
+        assert any(a["kind"] == "unlogged-entry" and a["ref"] == "UA-GS/3" for a in status["alarms"])
+    finally:
+        peer.close()
+
+
+def test_a_node_proves_its_own_entries_only_for_a_checkpoint_it_signed(us: Cluster):
+    peer = RawPeer(us, "UA-GS", "US-EUCOM")
+    try:
+        receipts = []
+        for seq in (1, 2):
+            peer.send(peer.entry(seq, text=f"m{seq}"))
+            receipts.append(recv_kind(peer, "receipt"))
+        hashes = [Signed("receipt", r["body"].encode(), unb64(r["sig"])).hash for r in receipts]
+        # US-EUCOM offers its checkpoint once its log holds both receipts.
+        while True:
+            offer = recv_kind(peer, "checkpoint")
+            cp = parse_checkpoint(parse_note(unb64(offer["note"])).text)
+            if cp.size >= 2:
+                break
+        stranger = "ab" * 32
+        peer.send({"t": "prove", "size": cp.size, "hashes": [*hashes, stranger]})
+        answer = recv_kind(peer, "proof")
+        assert answer["size"] == cp.size
+        items = {i["hash"]: i for i in answer["items"]}
+        assert items[stranger] == {"hash": stranger, "missing": True}
+        for h in hashes:
+            item = items[h]
+            verify_entry_inclusion(h, item["index"], [unb64(p) for p in item["path"]], cp)
+        peer.send({"t": "prove", "size": cp.size + 1000, "hashes": hashes})
+        err = recv_kind(peer, "error")
+        assert err["code"] == "no-checkpoint"
     finally:
         peer.close()

@@ -362,7 +362,11 @@ async def node_status(node: Node) -> dict[str, Any]:
             {**r._asdict(), "at": timestamp(r.at)}
             for r in c.execute(
                 select(events)
-                .where(events.c.kind.in_(["link-lost", "link-test-missed", "overdue", "equivocation"]))
+                .where(
+                    events.c.kind.in_(
+                        ["link-lost", "link-test-missed", "overdue", "equivocation", "unlogged-entry"]
+                    )
+                )
                 .order_by(desc(events.c.id))
                 .limit(20)
             )
