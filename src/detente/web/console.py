@@ -568,7 +568,8 @@ def add_console(app: FastAPI, node: Node) -> None:
         )
         try:
             msg_id = await sign_and_send(d["to"], d["precedence"], content, d["ref"])
-        except (NodeError, ValueError) as exc:
+        except BaseException as exc:
+            # Not sent: the draft waits again (whatever went wrong, it must not stay claimed).
             await node.store.write(
                 lambda c: c.execute(
                     update(web_drafts)
@@ -576,6 +577,8 @@ def add_console(app: FastAPI, node: Node) -> None:
                     .values(state="waiting", released_by=None, released_at=None)
                 )
             )
+            if not isinstance(exc, (NodeError, ValueError)):
+                raise
             detail = refusal_detail(exc, lang)
             return await draft_page(
                 s, draft_id, t(lang, "refused", why=detail[0] if detail else str(exc).splitlines()[0]), 400
