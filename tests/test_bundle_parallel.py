@@ -6,8 +6,8 @@ import base64
 import json
 
 import pytest
-from _bundles import bundle_of, exchange
 
+from _bundles import bundle_of, exchange
 from detente.core.bundle import verify_bundle
 from detente.export import parallel
 
