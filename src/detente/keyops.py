@@ -13,13 +13,19 @@ verifier follows the chain of key events from the card's key to the current one.
 nothing signed after it verifies. (Revoking an older key is a matter for the core's
 ``sign_revocation``; the command revokes the current one, the case an operator meets.)
 
-How peers learn the new key (kept simple): the operator gives them a fresh card
-(``detente card DIR``), which they pin again (``detente peer add``) and restart their node;
-the fingerprint read by voice changes with the key. The rotation entry itself is in the log
-and in every export, so a verifier carries trust from the old key to the new one. A peer's
-witness holds the last checkpoint it accepted under the old key; after the new card is pinned
-it refuses new checkpoints ("last checkpoint refused") rather than trust the new key blindly:
-witnessing across a rotation is not done yet.
+How peers learn the new key: over the link (``detente.peerkeys``). When the node starts
+again it announces its key events, exact bytes, in its hello on every link. A peer accepts a
+rotation only if it is signed by the key it pinned for this party (or that an earlier
+accepted rotation handed over) and by the new key; it stores it, verifies entries and
+checkpoints with the new key from the rotation's log index on, keeps witnessing (judging
+consistency from the last checkpoint it accepted under the old key), records ``key-rotated``,
+and puts the rotation in its exports so that its bundle verifies across it. Peers need not
+pin a fresh card (they may; the chain is followed from either key). A rotation not signed by
+the pinned key is refused (``bad-keyevent``) and recorded, and the old key stays in force. A
+revocation of the current key closes the party's key at its peers too.
+
+The TLS certificate of the link is separate from the signing key and is not touched by a
+rotation: the link carries on with the pinned certificate.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ from detente.inclusion import Inclusion
 from detente.link.frames import FrameError, encode_frame, read_frame
 from detente.link.tls import client_context, server_context, spki_hash_der
 from detente.mt import MachineTranslation
+from detente.peerkeys import PeerKeys
 from detente.store import Store
 from detente.store.db import insert_ignore
 from detente.store.schema import deliveries, entries, events, inbound, log
@@ -178,12 +179,15 @@ class Node:
         self.witnessing = Witnessing(self)
         # Peers' entries proven in their logs, and ours in ours when asked (detente.inclusion).
         self.inclusion = Inclusion(self)
+        # Peers' key rotations, carried in the hello (detente.peerkeys).
+        self.peerkeys = PeerKeys(self)
 
     # -- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._load)
         await asyncio.get_running_loop().run_in_executor(None, self.mt.load)
+        await asyncio.get_running_loop().run_in_executor(None, self.peerkeys.load)
         await asyncio.get_running_loop().run_in_executor(None, self.witnessing.load)
         await self.store.start()
         host, port = self.cfg.link_host_port
@@ -663,6 +667,7 @@ class Node:
                 "at": timestamp(now),
                 **self.formats.hello(),
                 **self.witnessing.hello(peer.party),
+                **self.peerkeys.hello(),
             },
         )
         try:
@@ -688,6 +693,7 @@ class Node:
             self._close(writer)
             return
         self.formats.on_hello(peer.party, hello, timestamp(now))
+        await self.peerkeys.on_hello(peer, hello, writer)
         self.witnessing.on_link_up(peer, hello)
         if peer.writer is not None:
             self._close(peer.writer)
@@ -848,6 +854,7 @@ class Node:
             if signed.kind not in STREAM_KINDS:
                 raise EntryError(f"{signed.kind!r} is not a kind that travels on a stream")
             entry = open_signed(signed, {peer.party: peer.key})
+            self.peerkeys.check_open(peer.party)
             assert isinstance(entry, Message | Ack | LinkTest | Translation)
             if entry.sender != peer.party:
                 raise EntryError(f"entry from {entry.sender} arrived on the link from {peer.party}")
@@ -978,6 +985,7 @@ class Node:
         try:
             signed = self._signed_from({**frame, "kind": "receipt"})
             receipt = open_signed(signed, {peer.party: peer.key})
+            self.peerkeys.check_open(peer.party)
             assert isinstance(receipt, Receipt)
             if receipt.sender != peer.party or receipt.to != self.party:
                 raise EntryError(

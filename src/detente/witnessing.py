@@ -4,7 +4,12 @@ The node keeps its own log in memory (a ``Ledger`` rebuilt from the ``log`` tabl
 caught up from it after commits), signs a checkpoint when the log has grown (at most once a
 second) and offers it to every connected peer::
 
-    {"t": "checkpoint", "note": B64, "old": S, "proof": [B64, ...]}
+    {"t": "checkpoint", "note": B64, "old": S, "proof": [B64, ...],
+     "keyevents": [{"index": I, "proof": [B64, ...]}, ...]}
+
+``keyevents`` proves each of the origin's key events (announced in its hello, see
+``detente.peerkeys``) included in the checkpoint; the witness checks the note with the key
+current at its size, and the last accepted note with the key current at that one's size.
 
 ``old`` is the size of the last checkpoint of ours that the peer accepted, as the peer said
 in its hello (``"witnessed": S``) or by cosigning; ``proof`` is the RFC 9162 consistency proof
@@ -227,6 +232,7 @@ class Witnessing:
                 "note": b64(self.latest),
                 "old": base,
                 "proof": [b64(p) for p in proof],
+                "keyevents": self.node.peerkeys.own_proofs(self.ledger, self.latest_size),
             },
         )
         state.outstanding = now
@@ -293,6 +299,11 @@ class Witnessing:
         node = self.node
         now = node.clock.now()
         name = origin(peer.party)
+        keys = node.peerkeys
+        try:  # which key must have signed it depends on its size (a rotation may precede it)
+            new_size = parse_checkpoint(parse_note(note).text).size
+        except (NoteError, CheckpointError):
+            new_size = 0  # refused below, by the witness, with its reason
 
         def judge(conn: Connection) -> tuple[str, Any]:
             row = conn.execute(
@@ -305,11 +316,20 @@ class Witnessing:
             if old != last_size:
                 return "stale", last_size
             try:
-                witness = Witness(name, peer.key, bytes(row.note) if row is not None else None)
+                witness = Witness(
+                    name,
+                    keys.key_for(peer.party, new_size),
+                    bytes(row.note) if row is not None else None,
+                    keys.key_for(peer.party, last_size),
+                )
                 decision = witness.observe(note, proof)
             except WitnessError as exc:
                 return "refused", str(exc)
             if isinstance(decision, Consistent):
+                cp = decision.checkpoint
+                problem = keys.check_proofs(conn, peer.party, cp.size, cp.root, frame.get("keyevents", []))
+                if problem is not None:
+                    return "refused", problem
                 cosigned = cosign(decision.note, origin(node.party), node.key)
                 insert_ignore(
                     conn,

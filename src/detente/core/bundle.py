@@ -32,7 +32,10 @@ Format (JSON, UTF-8; every byte string is standard base64 of the exact bytes)::
   carries the RFC 9162 consistency proof from the previous one (empty for the first). Extra
   signature lines are cosignatures by peers, named ``detente/Q``, checked against Q's card.
 - Key events (``keyevent`` entries, see ``core.keyevents``) are replayed in log order so that
-  each entry and checkpoint is checked against the key current at its log index.
+  each entry and checkpoint is checked against the key current at its log index. A peer's
+  key events sit in the bundle with their place in the peer's log (they reach the exporter
+  over the link, ``detente.peerkeys``). An entry with no log position is checked against its
+  signer's current key, or else against an earlier key of the chain that was not revoked.
 
 ``verify_bundle`` checks all of it offline and fails closed: any check that does not hold,
 and any input it cannot judge (bad JSON, wrong types, sizes beyond the limits below), is a
@@ -726,6 +729,7 @@ class _Verifier:
         )
         if len(valid) != len(keyed):
             raise _Refused("the signature checker answered for the wrong number of signatures")
+        valid = self.earlier_keys(keyed, valid)
         for (e, chain, key), ok in zip(keyed, valid, strict=True):
             if not self.check_signature(e, key, chain, ok):
                 continue
@@ -763,6 +767,27 @@ class _Verifier:
                 self.fail(
                     f"{e.where}: the receipt names log index {e.entry.log_index} but sits at index {e.index}"
                 )
+
+    def earlier_keys(self, keyed: list[tuple[_Entry, KeyChain, VerifyKey]], valid: list[bool]) -> list[bool]:
+        """An entry with no log position may be signed by an earlier key of its signer.
+
+        Another party's message or receipt carries no position in its signer's log, so which
+        key was current when it was signed is unknown: one signed before a rotation verifies
+        under the key the rotation retired, unless that key was revoked.
+        """
+        valid = list(valid)
+        for k, ((e, chain, key), ok) in enumerate(zip(keyed, valid, strict=True)):
+            if ok or e.index is not None or len(chain.keys) < 2:
+                continue
+            others = [c for c in chain.keys if c != key and c.raw not in chain.revoked]
+            data = signing_input(e.signed.kind, e.signed.body)
+            answers = self.verify_many([(c.raw, data, e.signed.sig) for c in others])
+            for c, good in zip(others, answers, strict=False):
+                if good:
+                    keyed[k] = (e, chain, c)
+                    valid[k] = True
+                    break
+        return valid
 
     def inclusion_of(self, party: str, cp: Checkpoint) -> _Inclusion:
         checker = self.inclusions.get(f"{party}@{cp.size}")

@@ -328,18 +328,25 @@ class Equivocation:
 
 
 def check_checkpoint(
-    last: bytes | None, new: bytes, proof: Sequence[bytes], name: str, key: VerifyKey
+    last: bytes | None,
+    new: bytes,
+    proof: Sequence[bytes],
+    name: str,
+    key: VerifyKey,
+    last_key: VerifyKey | None = None,
 ) -> Consistent | Equivocation:
     """Decide whether the ``new`` signed checkpoint may follow ``last`` (exact note bytes).
 
     ``last`` is None on first contact (trust on first use). Both notes must be signed by
-    (``name``, ``key``) and share an origin; anything else, and a rollback to a smaller size,
-    raises ``WitnessError``: such input is refused but proves nothing about the signer.
+    ``name`` (``new`` by ``key``, ``last`` by ``last_key``, which defaults to ``key`` and
+    differs only across a rotation of the signer's key) and share an origin; anything else,
+    and a rollback to a smaller size, raises ``WitnessError``: such input is refused but
+    proves nothing about the signer.
     """
     new_cp, new_note = _open_for_witness(new, name, key, "new")
     if last is None:
         return Consistent(new_cp, new_note)
-    old_cp, _ = _open_for_witness(last, name, key, "last")
+    old_cp, _ = _open_for_witness(last, name, key if last_key is None else last_key, "last")
     if old_cp.origin != new_cp.origin:
         raise WitnessError(f"origin changed from {old_cp.origin!r} to {new_cp.origin!r}")
     if new_cp.size < old_cp.size:
@@ -426,18 +433,22 @@ class Witness:
     The state advances only on ``Consistent``; on ``Equivocation`` it stays where it was.
     """
 
-    def __init__(self, name: str, key: VerifyKey, last: bytes | None = None) -> None:
+    def __init__(
+        self, name: str, key: VerifyKey, last: bytes | None = None, last_key: VerifyKey | None = None
+    ) -> None:
         self.name = name
         self.key = key
+        self.last_key = key if last_key is None else last_key  # differs across a key rotation
         self.last: bytes | None = None
         if last is not None:
-            _open_for_witness(last, name, key, "last")
+            _open_for_witness(last, name, self.last_key, "last")
             self.last = last
 
     def observe(self, note: bytes, proof: Sequence[bytes] = ()) -> Consistent | Equivocation:
-        decision = check_checkpoint(self.last, note, proof, self.name, self.key)
+        decision = check_checkpoint(self.last, note, proof, self.name, self.key, self.last_key)
         if isinstance(decision, Consistent):
             self.last = note
+            self.last_key = self.key
         return decision
 
 

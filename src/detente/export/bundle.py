@@ -35,7 +35,7 @@ from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.ledger import Ledger
 from detente.inclusion import read_proofs
 from detente.store import Store
-from detente.store.schema import cosignatures, entries, log, own_checkpoints, witnessed
+from detente.store.schema import cosignatures, entries, log, own_checkpoints, peer_keyevents, witnessed
 from detente.store.schema import evidence as evidence_table
 
 
@@ -77,6 +77,8 @@ class Witnessing:
     cosigned: list[bytes]  # own checkpoints with every cosignature merged in, increasing size
     witnessed: dict[str, list[tuple[bytes, list[bytes]]]]
     evidence: list[Equivocation]
+    # Peers' key events placed in their logs: (peer, exact entry, index, proof size, proof).
+    keyevents: list[tuple[str, Signed, int, int, list[bytes]]]
 
 
 def _read_witnessing(conn: Connection) -> Witnessing:
@@ -118,7 +120,17 @@ def _read_witnessing(conn: Connection) -> Witnessing:
         )
         for r in conn.execute(select(evidence_table).order_by(evidence_table.c.at))
     ]
-    return Witnessing(cosigned, seen, found)
+    keyevents = [
+        (
+            r.peer,
+            Signed(KEYEVENT, bytes(r.body), bytes(r.sig)),
+            r.idx,
+            r.proof_size,
+            [unb64(p) for p in json.loads(r.proof)],
+        )
+        for r in conn.execute(select(peer_keyevents).where(peer_keyevents.c.proof_size.is_not(None)))
+    ]
+    return Witnessing(cosigned, seen, found, keyevents)
 
 
 def _read(conn: Connection) -> tuple[list[str], list[Row]]:
@@ -236,13 +248,20 @@ def export_bundle(
         placed = proofs.get(r.hash)
         if placed is not None and placed[0] == r.author and placed[2] in sizes.get(r.author, ()):
             proven[r.hash] = (placed[1], placed[3], placed[2])
+    # Peers' key events (carried over the link, detente.peerkeys), placed in the peer's log by
+    # the proofs its checkpoints carried: a verifier follows the peer's keys across them.
+    peer_events: list[Signed] = []
+    for who, signed, index, size, path in wit.keyevents:
+        if size in sizes.get(who, ()):
+            proven[signed.hash] = (index, path, size)
+            peer_events.append(signed)
     data = build_bundle(
         cfg.party,
         key,
         ledger,
         notes,
         cards,
-        [r.signed for r in chosen],
+        [*(r.signed for r in chosen), *peer_events],
         witnessed=witnessed_logs,
         evidence=[*wit.evidence, *evidence],
         proven=proven,

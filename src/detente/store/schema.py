@@ -147,3 +147,21 @@ evidence = Table(
     Column("reason", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+
+# Peers' key events (detente.peerkeys): rotations and revocations a peer announced in its
+# hello, accepted because they chain from its pinned key; exact bytes, in the peer's log order.
+# ``proof`` is the inclusion proof (JSON list of base64) of the entry at ``idx`` in the peer's
+# checkpoint of size ``proof_size``: the latest one this party witnessed, so an export can
+# place the event in the peer's log (null until a witnessed checkpoint covers it).
+peer_keyevents = Table(
+    "peer_keyevents",
+    metadata,
+    Column("peer", String(32), primary_key=True),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("sig", LargeBinary, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("proof_size", BigInteger, nullable=True),
+    Column("proof", Text, nullable=True),
+)
