@@ -174,9 +174,12 @@ def test_a_flash_counts_down_from_ten_minutes_turns_overdue_live_and_acknowledgi
         expect(ru_row.locator(".state-overdue")).to_have_text("просрочено")
         expect(us_row).to_have_class(re.compile(r"\bis-overdue\b"), timeout=LIVE)
         expect(us_row.locator(".state-overdue")).to_have_text("overdue")
-        # The countdown's text is not checked live: console.js takes the node's time once, at
-        # page load, so after the clock's jump it still reads "через 9:5x" beside the overdue
-        # mark. A reload takes up the node's new time, and it reads "overdue by 0:01".
+        # The countdown follows the node's clock live too: each update carries the node's time.
+        ru_row = ru_page.locator(f"tr[data-id='{msg_id}']")
+        expect(ru_row.locator("time.countdown")).to_have_text(
+            re.compile(r"^просрочено на 0:0\d$"), timeout=LIVE
+        )
+        # And a reload shows the same.
         ru_page.reload()
         ru_row = ru_page.locator(f"tr[data-id='{msg_id}']")
         expect(ru_row).to_have_class(re.compile(r"\bis-overdue\b"))

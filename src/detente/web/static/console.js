@@ -10,7 +10,15 @@
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
     return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(sec);
   }
+  var stamp = null;
   function tick() {
+    // Each live update of the rows carries the node's time when it was rendered: follow it,
+    // so a clock that jumps (an NTP step, or the injected clock in tests) moves the countdowns.
+    var row = document.querySelector("tr[data-now]");
+    if (row && row.dataset.now !== stamp) {
+      stamp = row.dataset.now;
+      offset = parseFloat(stamp) - Date.now() / 1000;
+    }
     var now = Date.now() / 1000 + offset;
     document.querySelectorAll("time.countdown[data-due]").forEach(function (el) {
       var left = parseFloat(el.dataset.due) - now;
