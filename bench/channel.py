@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from detente.bench import run_bench
+from detente.devtools.bench import run_bench
 
 
 @click.command()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from detente.cluster import Cluster
+from detente.devtools.cluster import Cluster
 from support import THREE, TWO
 
 PG = os.environ.get("DETENTE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from detente.cluster import LocalNode
+from detente.devtools.cluster import LocalNode
 
 THREE = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD"), ("UA-GS", "Ukrainian GS")]
 TWO = THREE[:2]

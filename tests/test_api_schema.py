@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 
 from detente import config as cfgmod
-from detente.cluster import Cluster
 from detente.core.entries import TextContent
+from detente.devtools.cluster import Cluster
 from detente.node import Node
 from detente.web.api import create_app
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from detente import config as cfgmod
-from detente.cluster import Cluster
 from detente.core.encoding import b64, canonical
 from detente.core.entries import Message, TextContent, sign, timestamp
 from detente.core.keys import SigningKey
+from detente.devtools.cluster import Cluster
 from detente.link.tls import client_context
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from detente.cluster import Cluster, LocalNode
+from detente.devtools.cluster import Cluster, LocalNode
 from detente.store.db import Store
 from detente.web import auth
 from detente.web.i18n import STRINGS

@@ -83,7 +83,7 @@ def nodes(tmp_path: Path) -> Iterator[Nodes]:
             env.nodes[cfg.party] = node
             auth.add_user(cfg.db, "duty", "operator", PASSWORD, lang, clock.now())
             app = create_app(node)
-            add_console(app, node)  # as detente.serve mounts it
+            add_console(app, node)  # as detente.web.serve mounts it
             host, port = cfg.api_host_port
             server = uvicorn.Server(
                 uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")

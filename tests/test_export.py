@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from detente.cluster import Cluster
 from detente.core.bundle import verify_bundle
+from detente.devtools.cluster import Cluster
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_pat
         assert done.returncode == 0, done.stderr
         verdict = verify_bundle(out.read_bytes())
         assert verdict.ok, verdict.report()
-        # The peer's entries are proven in its log once witnessing proved them (detente.inclusion).
+        # The peer's entries are proven in its log once witnessing proved them (detente.node.inclusion).
         assert verdict.covered >= 5 and verdict.covered + verdict.signature_only == verdict.entries
         checked = cli("verify", str(out))
         assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from detente.cli import main
-from detente.cluster import Cluster
 from detente.core.formats import builtin_catalog
 from detente.core.formats.samples import sample
-from detente.formats_shell import read_fields_file
+from detente.devtools.cluster import Cluster
+from detente.node.catalog import read_fields_file
 from support import TWO
 
 pytestmark = pytest.mark.integration

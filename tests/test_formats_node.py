@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from detente.cluster import Cluster, LocalNode
 from detente.core.formats import (
     PartyTotals,
     builtin_catalog,
@@ -20,6 +19,7 @@ from detente.core.formats import (
 )
 from detente.core.formats.catalog import builtin_files
 from detente.core.formats.samples import sample
+from detente.devtools.cluster import Cluster, LocalNode
 from support import THREE, TWO, store_rows, wait_until
 
 pytestmark = pytest.mark.integration

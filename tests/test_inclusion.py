@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from detente.cluster import Cluster
 from detente.core.bundle import verify_bundle
 from detente.core.checkpoint import parse_checkpoint, parse_note
 from detente.core.encoding import b64, unb64
 from detente.core.entries import Signed
 from detente.core.ledger import Ledger, verify_entry_inclusion
+from detente.devtools.cluster import Cluster
 from support import wait_until
 from test_bad_input import RawPeer, events
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from detente import config as cfgmod
-from detente.cluster import Cluster, LocalNode
 from detente.core.encoding import unb64
 from detente.core.entries import Receipt, Signed, open_signed, parse_as
 from detente.core.keys import VerifyKey
+from detente.devtools.cluster import Cluster, LocalNode
 from support import store_rows, wait_until
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from detente import config as cfgmod
-from detente.cluster import Cluster
 from detente.core.bundle import verify_bundle
+from detente.devtools.cluster import Cluster
 
 pytestmark = pytest.mark.integration
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from detente import config as cfgmod
-from detente.cluster import Cluster, LocalNode
 from detente.core.bundle import verify_bundle
 from detente.core.entries import timestamp
 from detente.core.keyevents import sign_rotation
 from detente.core.keys import SigningKey
-from detente.keyops import _append
+from detente.devtools.cluster import Cluster, LocalNode
+from detente.node.keyops import _append
 from support import wait_until
 
 pytestmark = pytest.mark.integration

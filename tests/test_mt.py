@@ -16,7 +16,7 @@ import pytest
 from detente import config as cfgmod
 from detente.config import ConfigError
 from detente.core.entries import MachineMaker, Translation
-from detente.mt import MT_LABEL, NO_MODEL, MachineTranslation, MTError, Translator, read_config
+from detente.node.mt import MT_LABEL, NO_MODEL, MachineTranslation, MTError, Translator, read_config
 
 HAVE_MT = all(importlib.util.find_spec(m) is not None for m in ("ctranslate2", "sentencepiece"))
 needs_mt = pytest.mark.skipif(
@@ -200,9 +200,9 @@ def test_received_russian_free_text_gets_a_labelled_machine_translation_between_
     from click.testing import CliRunner
 
     from detente.cli import main as cli_main
-    from detente.cluster import Cluster
     from detente.core.encoding import unb64
     from detente.core.entries import Signed, open_signed
+    from detente.devtools.cluster import Cluster
 
     section = f'\n[translation]\nmodel_dir = "{tiny_model}"\nsource = "ru"\ntarget = "en"\nname = "tiny"\nversion = "0.1-test"\n'
     cluster = Cluster(tmp_path / "nodes", [("US-EUCOM", "US"), ("RU-MOD", "RU")], tweak=lambda t: t + section)

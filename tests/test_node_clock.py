@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from detente import config as cfgmod
-from detente.cluster import free_port
 from detente.core.entries import Message, TextContent, parse_as, timestamp
+from detente.devtools.cluster import free_port
 from detente.node import Node
 from detente.web.api import node_status
 

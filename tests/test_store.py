@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from detente.cluster import Cluster
+from detente.devtools.cluster import Cluster
 from detente.store import Store
 from detente.store.db import insert_ignore
 from detente.store.schema import events, inbound

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 from detente import config as cfgmod
 from detente.cli import main as cli_main
-from detente.cluster import Cluster, LocalNode
 from detente.core.bundle import verify_bundle
 from detente.core.encoding import unb64
 from detente.core.entries import Message, Signed, Translation, open_signed
 from detente.core.keys import VerifyKey
+from detente.devtools.cluster import Cluster, LocalNode
 from detente.export.bundle import export_bundle
 
 pytestmark = pytest.mark.integration

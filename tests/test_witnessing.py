@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from detente.cluster import Cluster, LocalNode
 from detente.core.bundle import verify_bundle
+from detente.devtools.cluster import Cluster, LocalNode
 
 pytestmark = pytest.mark.integration
 

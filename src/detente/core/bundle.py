@@ -34,7 +34,7 @@ Format (JSON, UTF-8; every byte string is standard base64 of the exact bytes)::
 - Key events (``keyevent`` entries, see ``core.keyevents``) are replayed in log order so that
   each entry and checkpoint is checked against the key current at its log index. A peer's
   key events sit in the bundle with their place in the peer's log (they reach the exporter
-  over the link, ``detente.peerkeys``). An entry with no log position is checked against its
+  over the link, ``detente.node.peerkeys``). An entry with no log position is checked against its
   signer's current key, or else against an earlier key of the chain that was not revoked.
 
 ``verify_bundle`` checks all of it offline and fails closed: any check that does not hold,

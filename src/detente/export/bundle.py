@@ -33,7 +33,7 @@ from detente.core.encoding import unb64
 from detente.core.entries import Signed, timestamp
 from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.ledger import Ledger
-from detente.inclusion import read_proofs
+from detente.node.inclusion import read_proofs
 from detente.store import Store
 from detente.store.schema import cosignatures, entries, log, own_checkpoints, peer_keyevents, witnessed
 from detente.store.schema import evidence as evidence_table
@@ -237,7 +237,7 @@ def export_bundle(
     if not notes or parse_checkpoint(parse_note(notes[-1]).text).size < ledger.size:
         notes.append(ledger.sign_checkpoint(key).to_bytes())
     witnessed_logs = {p: w for p, w in wit.witnessed.items() if p != cfg.party and p in peers}
-    # Peers' entries proven in their logs (detente.inclusion), against a checkpoint of theirs
+    # Peers' entries proven in their logs (detente.node.inclusion), against a checkpoint of theirs
     # this bundle holds.
     sizes = {
         p: {parse_checkpoint(parse_note(n).text).size for n, _ in notes_of}
@@ -248,7 +248,7 @@ def export_bundle(
         placed = proofs.get(r.hash)
         if placed is not None and placed[0] == r.author and placed[2] in sizes.get(r.author, ()):
             proven[r.hash] = (placed[1], placed[3], placed[2])
-    # Peers' key events (carried over the link, detente.peerkeys), placed in the peer's log by
+    # Peers' key events (carried over the link, detente.node.peerkeys), placed in the peer's log by
     # the proofs its checkpoints carried: a verifier follows the peer's keys across them.
     peer_events: list[Signed] = []
     for who, signed, index, size, path in wit.keyevents:

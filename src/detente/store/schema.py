@@ -87,7 +87,7 @@ events = Table(
 )
 Index("events_kind", events.c.kind)
 
-# Witnessing (detente.witnessing). This party's own signed checkpoints, exact note bytes.
+# Witnessing (detente.node.witnessing). This party's own signed checkpoints, exact note bytes.
 own_checkpoints = Table(
     "own_checkpoints",
     metadata,
@@ -119,7 +119,7 @@ witnessed = Table(
     Column("at", Float, nullable=False),
 )
 
-# Proofs that peers' entries this party holds are in the peer's log (detente.inclusion): the
+# Proofs that peers' entries this party holds are in the peer's log (detente.node.inclusion): the
 # entry's index and its RFC 9162 inclusion path (JSON list of base64) in the peer's checkpoint
 # of ``size``, one this party witnessed (a row of ``witnessed``), checked before it was stored.
 peer_proofs = Table(
@@ -148,7 +148,7 @@ evidence = Table(
     Column("at", Float, nullable=False),
 )
 
-# Peers' key events (detente.peerkeys): rotations and revocations a peer announced in its
+# Peers' key events (detente.node.peerkeys): rotations and revocations a peer announced in its
 # hello, accepted because they chain from its pinned key; exact bytes, in the peer's log order.
 # ``proof`` is the inclusion proof (JSON list of base64) of the entry at ``idx`` in the peer's
 # checkpoint of size ``proof_size``: the latest one this party witnessed, so an export can

@@ -28,8 +28,8 @@ from detente.core.formats.catalog import Format
 from detente.core.formats.lang import Lang
 from detente.export.bundle import export_bundle
 from detente.export.pdf import PdfError, transcript_pdf
-from detente.formats_shell import FormatRefusal
 from detente.node import Node, NodeError
+from detente.node.catalog import FormatRefusal
 from detente.store.schema import entries
 from detente.web import auth, release
 from detente.web import console_views as views

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from detente.core.entries import Content, FormatContent, TextContent
 from detente.core.formats import LANGS, Lang
-from detente.formats_shell import FormatRefusal, NodeFormats
+from detente.node.catalog import FormatRefusal, NodeFormats
 
 LangQuery = Annotated[Lang, Query(description="language of the rendering: en, ru or uk")]
 PersonalQuery = Annotated[

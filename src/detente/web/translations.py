@@ -21,8 +21,8 @@ from sqlalchemy import Connection, select
 
 from detente.core.encoding import b64
 from detente.core.entries import EntryError, Lang, PersonMaker, Translation, parse_as
-from detente.mt import MT_LABEL
 from detente.node import Node
+from detente.node.mt import MT_LABEL
 from detente.store.schema import entries
 
 

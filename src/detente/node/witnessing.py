@@ -8,7 +8,7 @@ second) and offers it to every connected peer::
      "keyevents": [{"index": I, "proof": [B64, ...]}, ...]}
 
 ``keyevents`` proves each of the origin's key events (announced in its hello, see
-``detente.peerkeys``) included in the checkpoint; the witness checks the note with the key
+``detente.node.peerkeys``) included in the checkpoint; the witness checks the note with the key
 current at its size, and the last accepted note with the key current at that one's size.
 
 ``old`` is the size of the last checkpoint of ours that the peer accepted, as the peer said
@@ -63,9 +63,9 @@ from detente.store.db import insert_ignore
 from detente.store.schema import cosignatures, evidence, log, own_checkpoints, witnessed
 
 if TYPE_CHECKING:
-    from detente.node import Node, PeerLink
+    from detente.node.node import Node, PeerLink
 
-logger = logging.getLogger("detente.witnessing")
+logger = logging.getLogger("detente.node.witnessing")
 
 SIGN_EVERY = 1.0  # seconds: at most one new checkpoint per second
 RETRY_AFTER = 10.0  # seconds without an answer before a checkpoint is offered again

@@ -13,7 +13,7 @@ verifier follows the chain of key events from the card's key to the current one.
 nothing signed after it verifies. (Revoking an older key is a matter for the core's
 ``sign_revocation``; the command revokes the current one, the case an operator meets.)
 
-How peers learn the new key: over the link (``detente.peerkeys``). When the node starts
+How peers learn the new key: over the link (``detente.node.peerkeys``). When the node starts
 again it announces its key events, exact bytes, in its hello on every link. A peer accepts a
 rotation only if it is signed by the key it pinned for this party (or that an earlier
 accepted rotation handed over) and by the new key; it stores it, verifies entries and

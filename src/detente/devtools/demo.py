@@ -18,12 +18,12 @@ from typing import Any
 import httpx2
 
 from detente import config as cfgmod
-from detente.cluster import Cluster, LocalNode
 from detente.core.encoding import unb64
 from detente.core.entries import Signed, open_signed
 from detente.core.formats import PartyTotals, compare_totals, mismatches, render_totals
 from detente.core.formats.samples import sample
 from detente.core.keys import VerifyKey
+from detente.devtools.cluster import Cluster, LocalNode
 
 PARTIES = [
     ("US-EUCOM", "United States European Command"),

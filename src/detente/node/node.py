@@ -48,18 +48,18 @@ from detente.core.entries import (
     timestamp,
 )
 from detente.core.keys import SigningKey, VerifyKey
-from detente.formats_shell import FormatRefusal, NodeFormats
-from detente.inclusion import FRAME_TYPES as PROOF_FRAMES
-from detente.inclusion import Inclusion
 from detente.link.frames import FrameError, encode_frame, read_frame
 from detente.link.tls import client_context, server_context, spki_hash_der
-from detente.mt import MachineTranslation
-from detente.peerkeys import PeerKeys
+from detente.node.catalog import FormatRefusal, NodeFormats
+from detente.node.inclusion import FRAME_TYPES as PROOF_FRAMES
+from detente.node.inclusion import Inclusion
+from detente.node.mt import MachineTranslation
+from detente.node.peerkeys import PeerKeys
+from detente.node.witnessing import FRAME_TYPES as WITNESS_FRAMES
+from detente.node.witnessing import Witnessing
 from detente.store import Store
 from detente.store.db import insert_ignore
 from detente.store.schema import deliveries, entries, events, inbound, log
-from detente.witnessing import FRAME_TYPES as WITNESS_FRAMES
-from detente.witnessing import Witnessing
 
 logger = logging.getLogger("detente.node")
 
@@ -173,13 +173,13 @@ class Node:
         self.keys[self.party] = self.key.public
         # Formats: the catalog is checked here, so a bad operator file stops the node at start.
         self.formats = NodeFormats(cfg)
-        # Machine translation: off unless config.toml names a model (see detente.mt).
+        # Machine translation: off unless config.toml names a model (see detente.node.mt).
         self.mt = MachineTranslation.from_config(cfg)
-        # Witnessing: own checkpoints out, peers' checkpoints judged (detente.witnessing).
+        # Witnessing: own checkpoints out, peers' checkpoints judged (detente.node.witnessing).
         self.witnessing = Witnessing(self)
-        # Peers' entries proven in their logs, and ours in ours when asked (detente.inclusion).
+        # Peers' entries proven in their logs, and ours in ours when asked (detente.node.inclusion).
         self.inclusion = Inclusion(self)
-        # Peers' key rotations, carried in the hello (detente.peerkeys).
+        # Peers' key rotations, carried in the hello (detente.node.peerkeys).
         self.peerkeys = PeerKeys(self)
 
     # -- life cycle ----------------------------------------------------------------------

@@ -42,7 +42,7 @@ from typing import Any, get_args
 from detente.config import Config, ConfigError
 from detente.core.entries import Lang, MachineMaker
 
-logger = logging.getLogger("detente.mt")
+logger = logging.getLogger("detente.node.mt")
 
 MT_LABEL: dict[str, str] = {
     "en": "machine translation, not authoritative",

@@ -51,9 +51,9 @@ from detente.store.schema import entries, log, peer_keyevents
 if TYPE_CHECKING:
     import asyncio
 
-    from detente.node import Node, PeerLink
+    from detente.node.node import Node, PeerLink
 
-logger = logging.getLogger("detente.peerkeys")
+logger = logging.getLogger("detente.node.peerkeys")
 
 MAX_EVENTS = 64
 MAX_PROOF = 128

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from detente.cluster import Cluster, LocalNode
+from detente.devtools.cluster import Cluster, LocalNode
 
 PARTIES = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian Ministry of Defence")]
 

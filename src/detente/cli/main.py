@@ -151,7 +151,7 @@ def peer_list(home: Path) -> None:
 @click.option("-v", "--verbose", is_flag=True)
 def serve(home: Path, verbose: bool) -> None:
     """Run the node: peer links, the HTTP API and the store."""
-    from detente.serve import serve as run
+    from detente.web.serve import serve as run
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -214,7 +214,7 @@ def send(
             raise click.ClickException("give either --text or --format with --fields, not both")
         if fields_file is None:
             raise click.ClickException("--format needs --fields FILE.toml or FILE.json")
-        from detente.formats_shell import read_fields_file
+        from detente.node.catalog import read_fields_file
 
         try:
             fields = read_fields_file(fields_file)
@@ -435,7 +435,7 @@ def formats(home: Path, lang: str, as_json: bool) -> None:
 
     Read from DIR without the running node, so an operator file can be checked before a start.
     """
-    from detente.formats_shell import load_catalog
+    from detente.node.catalog import load_catalog
 
     try:
         catalog, _ = load_catalog(_load(home))
@@ -467,7 +467,7 @@ def formats(home: Path, lang: str, as_json: bool) -> None:
 )
 def demo(duration: float | None) -> None:
     """Three parties on loopback exchanging realistic traffic."""
-    from detente.demo import run_demo
+    from detente.devtools.demo import run_demo
 
     ok = run_demo(duration)
     sys.exit(0 if ok else 1)
@@ -480,7 +480,7 @@ def demo(duration: float | None) -> None:
 @json_opt
 def bench(messages: int, burst: int, db: str | None, as_json: bool) -> None:
     """Two real nodes: end-to-end latency, burst throughput, peak RSS."""
-    from detente.bench import run_bench
+    from detente.devtools.bench import run_bench
 
     result = run_bench(messages, burst, db)
     _out(result, as_json, result["summary"])
@@ -555,13 +555,13 @@ def verify(bundle: Path, as_json: bool) -> None:
     sys.exit(1 if not verdict.ok else 2 if verdict.equivocations else 0)
 
 
-# Console accounts live in a module of their own (detente.web.user_cli).
-from detente.web.user_cli import user as _user  # noqa: E402
+# Console accounts live in a module of their own (detente.cli.users).
+from detente.cli.users import user as _user  # noqa: E402
 
 main.add_command(_user)
 
-# Signing-key rotation and revocation (detente.key_cli, detente.keyops).
-from detente.key_cli import key as _key  # noqa: E402
+# Signing-key rotation and revocation (detente.cli.keys, detente.node.keyops).
+from detente.cli.keys import key as _key  # noqa: E402
 
 main.add_command(_key)
 

@@ -45,9 +45,9 @@ from detente.store.db import insert_ignore
 from detente.store.schema import entries, log, own_checkpoints, peer_proofs, witnessed
 
 if TYPE_CHECKING:
-    from detente.node import Node, PeerLink
+    from detente.node.node import Node, PeerLink
 
-logger = logging.getLogger("detente.inclusion")
+logger = logging.getLogger("detente.node.inclusion")
 
 MAX_HASHES = 500
 MAX_PATH = 64

@@ -1,4 +1,4 @@
-"""``detente key …``: rotate or revoke the node's signing key (see ``detente.keyops``)."""
+"""``detente key …``: rotate or revoke the node's signing key (see ``detente.node.keyops``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def rotate_cmd(home: Path, reason: str) -> None:
     The old key is kept as keys/sign.pem.old-<n> (mode 0600). Give peers the new card
     (detente card DIR) to pin again: its fingerprint has changed.
     """
-    from detente.keyops import KeyOpError, rotate
+    from detente.node.keyops import KeyOpError, rotate
 
     try:
         done = rotate(home, reason)
@@ -42,7 +42,7 @@ def rotate_cmd(home: Path, reason: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask to confirm.")
 def revoke_cmd(home: Path, reason: str, yes: bool) -> None:
     """Revoke the current signing key: the log is closed, nothing signed after it verifies."""
-    from detente.keyops import KeyOpError, revoke
+    from detente.node.keyops import KeyOpError, revoke
 
     if not yes:
         click.confirm("Revoking the current key closes this party's log for good. Continue?", abort=True)

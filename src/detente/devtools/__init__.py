@@ -1,0 +1,1 @@
+"""Tools for developers and demonstrations, not the product: local clusters, the demo, the bench."""

@@ -1,0 +1,8 @@
+"""The running node: the composition root, its driver, operator commands and node-side services.
+
+Everything here is shell: it turns the core's decisions into I/O (store, links, events).
+"""
+
+from detente.node.node import Clock, Node, NodeError, SystemClock
+
+__all__ = ["Clock", "Node", "NodeError", "SystemClock"]
