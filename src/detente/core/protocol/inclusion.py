@@ -1,0 +1,159 @@
+"""Proof that what a peer sent is in that peer's log: inclusion proofs asked for, checked, kept.
+
+A peer's entry is signed, so its author cannot deny it; but a peer could sign an entry and
+leave it out of its log. So after this node accepts (witnesses) a peer's checkpoint of size S,
+it asks that peer where the entries it received from it, and holds no proof for yet, sit in
+that checkpoint::
+
+    {"t": "prove", "size": S, "hashes": [HEX, ...]}            (at most terms.MAX_PROVE)
+
+The peer answers from its own log, only for a size it signed a checkpoint of (otherwise an
+``error`` frame with code ``no-checkpoint``)::
+
+    {"t": "proof", "size": S, "items": [{"hash": HEX, "index": I, "path": [B64, ...]}, ...]}
+
+An item for an entry logged at or after S carries its index and no path (asked again at a
+later checkpoint); an entry the peer never logged is ``{"hash": HEX, "missing": true}``.
+
+The asking node checks each path against the root of the peer's checkpoint of size S that it
+witnessed and keeps it, so an export proves the peer's entries in the peer's log. A path that
+does not verify, or an index with no path below S, is a ``bad-proof``. A peer logs an entry
+before it sends it, and only entries held before the checkpoint was accepted are asked about,
+so a peer that says it never logged one is caught leaving signed entries out of its log: an
+``unlogged-entry`` alarm.
+
+One request is outstanding per peer; a full answer brings the next request at once, so a
+backlog is worked through without waiting for the next checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from detente.core import terms
+from detente.core.checkpoint import Checkpoint
+from detente.core.encoding import EncodingError, b64, unb64
+from detente.core.ledger import Ledger, LedgerError, origin, verify_entry_inclusion
+from detente.core.merkle import HASH_SIZE, ProofError
+from detente.core.protocol.frames import ErrorFrame, Proof, ProofItem, Prove
+from detente.core.protocol.txns import PendingProofs, ProofRow
+
+RETRY_AFTER = 10.0  # seconds without an answer before asking again
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something wrong with one answer item: a bad proof, or an entry the peer never logged."""
+
+    code: str  # "bad-proof" | "unlogged-entry"
+    detail: str
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    rows: tuple[ProofRow, ...]
+    findings: tuple[Finding, ...]
+    ask_again: bool  # the request was full: there may be more to ask about
+
+
+@dataclass
+class PeerInclusion:
+    """The open request to one peer and what it answered that is not stored."""
+
+    party: str
+    size: int | None = None  # the checkpoint size of the request awaiting an answer
+    asked: dict[str, str] = field(default_factory=dict)  # entry hash -> entry id (or hash)
+    sent_at: float = float("-inf")
+    later: dict[str, int] = field(default_factory=dict)  # hash -> index at or beyond a size asked
+    disputed: set[str] = field(default_factory=set)  # bad-proof or unlogged: not asked again
+
+    # -- asking ----------------------------------------------------------------------------------
+
+    def want(self, size: int, since: float, now: float) -> PendingProofs | None:
+        """What to look up before asking about checkpoint ``size`` (None: a request is open)."""
+        if self.size is not None and now - self.sent_at < RETRY_AFTER:
+            return None
+        skip = frozenset(self.disputed | {h for h, i in self.later.items() if i >= size})
+        return PendingProofs(self.party, since, skip, terms.MAX_PROVE)
+
+    def ask(self, size: int, pending: dict[str, str], now: float, link_up: bool) -> Prove | None:
+        if not pending or not link_up:
+            self.size = None
+            return None
+        self.size, self.asked, self.sent_at = size, dict(pending), now
+        return Prove(size, tuple(pending))
+
+    def expects(self, frame: Proof) -> bool:
+        return self.size is not None and frame.size == self.size
+
+    def check(self, frame: Proof, root: bytes, now: float) -> Checked:
+        """Check every item against the root of the peer's checkpoint we witnessed."""
+        asked, full = self.asked, len(self.asked) == terms.MAX_PROVE
+        size = frame.size
+        assert isinstance(size, int)
+        self.size, self.asked = None, {}
+        rows: list[ProofRow] = []
+        findings: list[Finding] = []
+        for item in frame.items:
+            finding, row = self._item(item, asked, size, root, now)
+            if finding is not None:
+                findings.append(finding)
+            if row is not None:
+                rows.append(row)
+                self.later.pop(row.entry_hash, None)
+        return Checked(tuple(rows), tuple(findings), full)
+
+    def _item(
+        self, item: ProofItem, asked: dict[str, str], size: int, root: bytes, now: float
+    ) -> tuple[Finding | None, ProofRow | None]:
+        h = item.hash
+        if not isinstance(h, str) or h not in asked:
+            return Finding("bad-proof", f"proof answer names an entry not asked about: {str(h)[:80]}"), None
+        ref = asked[h]
+        if item.missing:
+            self.disputed.add(h)
+            detail = (
+                f"{self.party} signed and sent {ref} ({h[:16]}…) but says its log does not hold it "
+                f"(asked against its checkpoint of size {size})"
+            )
+            return Finding("unlogged-entry", detail, ref), None
+        index, path = item.index, item.path
+        if type(index) is not int or index < 0:
+            self.disputed.add(h)
+            return Finding("bad-proof", f"proof of {ref} has no index", ref), None
+        if path is None and index >= size:
+            self.later[h] = index
+            return None, None
+        try:
+            if not isinstance(path, list) or len(path) > terms.MAX_PATH:
+                raise ProofError("the path is not a short list")
+            steps = [unb64(p, length=HASH_SIZE) for p in path if isinstance(p, str)]
+            if len(steps) != len(path):
+                raise ProofError("a path element is not a string")
+            verify_entry_inclusion(h, index, steps, Checkpoint(origin(self.party), size, root))
+        except (ProofError, EncodingError, ValueError) as exc:
+            self.disputed.add(h)
+            return Finding("bad-proof", f"proof of {ref} at index {index} in size {size} fails: {exc}", ref), None
+        return None, ProofRow(h, self.party, index, size, tuple(path), now)
+
+
+def answer(prove: Prove, where: dict[str, int] | None, ledger: Ledger) -> Proof | ErrorFrame:
+    """Our answer to a ``prove``: ``where`` maps hashes in our log to their index (None: we
+    never signed a checkpoint of that size)."""
+    if where is None:
+        return ErrorFrame("no-checkpoint", f"no checkpoint of size {prove.size} was signed here")
+    items: list[ProofItem] = []
+    for h in dict.fromkeys(prove.hashes):
+        index = where.get(h)
+        if index is None:
+            items.append(ProofItem(hash=h, missing=True))
+        elif index >= prove.size:
+            items.append(ProofItem(hash=h, index=index))
+        else:
+            try:
+                at, path = ledger.inclusion_proof(h, prove.size)
+            except (LedgerError, ValueError):  # the in-memory log lags the table: asked again later
+                continue
+            items.append(ProofItem(hash=h, index=at, path=[b64(p) for p in path]))
+    return Proof(prove.size, tuple(items))

@@ -1,0 +1,639 @@
+"""``PeerSession``: every rule of the link with one pinned peer, as one pure object.
+
+A session owns the peer's machines: the hello, delivery (``Outbound`` and ``Inbound`` streams
+and the outbox of signed entries), supervision (heartbeats, link tests), witnessing, inclusion
+proofs, the peer's keys and its catalog. The node's driver feeds it what happens (a link
+opened, a frame, a closed link, an operator's entry queued, time passing) and carries out the
+actions it returns (``core.protocol.actions``). One table, ``FRAME_HANDLERS``, maps each frame
+type to its handler; every refusal is a ``CodedError`` whose code the peer is told, the event is
+recorded under and the counter is bumped by.
+
+The session trusts nothing it is sent: an entry is verified with the key the peer's key chain
+says is current, must come from the link's party and be addressed to us; a receipt must name
+what we sent at that sequence number; a checkpoint is judged against the last one we accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from detente.core import terms
+from detente.core.checkpoint import CheckpointError, NoteError, parse_checkpoint, parse_note
+from detente.core.delivery import Alarm, Inbound, Outbound, Supervisor, SupervisorPolicy
+from detente.core.entries import (
+    STREAM_KINDS,
+    Ack,
+    Card,
+    Content,
+    EntryError,
+    LinkTest,
+    Message,
+    Precedence,
+    Receipt,
+    Signed,
+    Translation,
+    open_signed,
+    sign,
+    timestamp,
+)
+from detente.core.errors import CodedError, FrameRefused
+from detente.core.keyevents import KeyEventError
+from detente.core.keys import SigningKey, VerifyKey
+from detente.core.protocol import inclusion
+from detente.core.protocol.actions import (
+    Action,
+    Close,
+    Held,
+    LinkTestDue,
+    Persist,
+    Publish,
+    Query,
+    Receipted,
+    Record,
+    Send,
+)
+from detente.core.protocol.frames import (
+    AnnouncedKeyEvent,
+    CheckpointFrame,
+    Cosignature,
+    EntryFrame,
+    ErrorFrame,
+    Frame,
+    Heartbeat,
+    Hello,
+    Need,
+    Proof,
+    Prove,
+    ReceiptFrame,
+    Witnessed,
+    parse_frame,
+    parse_hello,
+)
+from detente.core.protocol.inclusion import PeerInclusion
+from detente.core.protocol.peerkeys import PeerKeys
+from detente.core.protocol.txns import (
+    AcceptEntry,
+    CheckpointRefused,
+    Cosign,
+    EntryAccepted,
+    EntryConflict,
+    Equivocated,
+    Held as HeldRow,
+    MarkSent,
+    Priority,
+    ProveLookup,
+    RecordReceipt,
+    SaveCosignature,
+    SaveKeyEvents,
+    SaveProofs,
+    Stale,
+    StreamEntry,
+    WitnessedNote,
+)
+from detente.core.protocol.witnessing import OwnLog, PeerWitnessing
+
+MARK_BATCH = 500  # first sends recorded per statement
+
+
+@dataclass
+class Local:
+    """What every session shares about this node (pure: keys, log, catalog)."""
+
+    party: str
+    key: SigningKey
+    own: OwnLog
+    holds_format: Callable[[Content], bool]
+    catalog: str
+    formats: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class EventBudget:
+    """A hostile peer must not fill the store with copies of one complaint: at most
+    ``terms.RECORD_BURST`` events of a kind per peer per minute are stored; counters still
+    count every one."""
+
+    windows: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def admit(self, kind: str, detail: str, peer: str, now: float) -> str | None:
+        """The detail to store, or None when this one is only counted."""
+        start, n = self.windows.get(kind, (now, 0))
+        if now - start >= terms.RECORD_WINDOW:
+            start, n = now, 0
+        self.windows[kind] = (start, n + 1)
+        if n == terms.RECORD_BURST:
+            return f"{detail} (further '{kind}' events from {peer} this minute are counted, not stored)"
+        if n > terms.RECORD_BURST:
+            return None
+        return detail
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A session's durable state, loaded by the store at start."""
+
+    unreceipted: tuple[tuple[int, Precedence, Signed], ...] = ()
+    held_seqs: tuple[int, ...] = ()
+    keyevents: tuple[tuple[int, Signed], ...] = ()
+    cosigned: tuple[int, float] | None = None  # (size, at) of our last checkpoint it cosigned
+    witnessed: tuple[int, float] | None = None  # (size, at) of its last checkpoint we accepted
+
+
+class PeerSession:
+    """The link protocol with one pinned peer."""
+
+    def __init__(
+        self,
+        local: Local,
+        card: Card,
+        policy: SupervisorPolicy,
+        now: float,
+        jitter: Callable[[], float],
+    ) -> None:
+        self.local = local
+        self.card = card
+        self.party = card.party
+        # The pair's rule: the party whose name sorts first dials; accepting the other
+        # direction too would give two links for one pair.
+        self.dialer = local.party < card.party
+        self.keys = PeerKeys(card.party, VerifyKey.from_b64(card.sign_key))
+        self.out = Outbound(jitter=jitter)
+        self.inn = Inbound()
+        self.sup = Supervisor(policy, now)
+        self.wit = PeerWitnessing(card.party)
+        self.proofs = PeerInclusion(card.party)
+        self.outbox: dict[int, Signed] = {}
+        self.counters: dict[str, int] = {}
+        self.budget = EventBudget()
+        self.link: int | None = None  # the driver's id of the current link
+        self.connected_since: float | None = None
+        self.last_error: str | None = None
+        self.catalog: tuple[str | None, tuple[tuple[str, int], ...] | None] = (None, None)
+        self.accepting = 0  # entries being stored: gaps seen meanwhile are not yet gaps
+        self._gaps_seen: set[int] = set()
+        self._unmarked: list[int] = []
+        self._marking = False
+        self.handlers: Mapping[type[Any], Callable[[Any, float], list[Action]]] = {
+            EntryFrame: self._on_entry,
+            ReceiptFrame: self._on_receipt,
+            Need: self._on_need,
+            Heartbeat: self._on_heartbeat,
+            CheckpointFrame: self._on_checkpoint,
+            Cosignature: self._on_cosignature,
+            Witnessed: self._on_witnessed,
+            Prove: self._on_prove,
+            Proof: self._on_proof,
+            ErrorFrame: self._on_error,
+        }
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def restore(self, state: Restored) -> list[Action]:
+        self.out.restore((seq, prec) for seq, prec, _ in state.unreceipted)
+        self.outbox = {seq: signed for seq, _, signed in state.unreceipted}
+        self.inn.restore(state.held_seqs)
+        if state.cosigned is not None:
+            self.wit.cosigned_size, self.wit.cosigned_at = state.cosigned
+            self.wit.base = state.cosigned[0]
+        if state.witnessed is not None:
+            self.wit.witnessed_size, self.wit.witnessed_at = state.witnessed
+        problem = self.keys.restore(list(state.keyevents))
+        return [Record("keyevents-ignored", problem, peer=self.party)] if problem else []
+
+    @property
+    def key(self) -> VerifyKey:
+        """The peer's current signing key (its pinned key, or where its rotations led)."""
+        return self.keys.current
+
+    @property
+    def up(self) -> bool:
+        return self.link is not None
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counters[what] = self.counters.get(what, 0) + n
+
+    # -- the link ------------------------------------------------------------------------------------
+
+    def hello(self, now: float) -> Hello:
+        own = self.local.own
+        return Hello(
+            v=terms.PROTOCOL,
+            party=self.local.party,
+            at=timestamp(now),
+            catalog=self.local.catalog,
+            formats=self.local.formats,
+            witnessed=self.wit.witnessed_size or 0,
+            keyevents=tuple(AnnouncedKeyEvent(i, s) for i, s in own.keyevents),
+        )
+
+    def on_hello(self, link: int, obj: Mapping[str, Any], now: float) -> list[Action]:
+        """The peer's first frame on link ``link``. On success the link is the session's link;
+        otherwise the actions say what to send on it before it is closed."""
+        try:
+            hello = parse_hello(obj, self.party)
+        except FrameRefused as exc:
+            self.last_error = exc.detail
+            self.count("bad-frame")
+            return [
+                Send(ErrorFrame(exc.code, "expected hello for protocol 1")),
+                *self._record("bad-frame", exc.detail, now),
+                Close(exc.detail),
+            ]
+        actions: list[Action] = []
+        self.catalog = (hello.catalog, hello.formats)
+        actions += self._keyevents(hello, now)
+        self.wit.link_up(hello.witnessed)
+        self.link = link
+        self.connected_since = now
+        self.last_error = None
+        self.sup.on_connected(now)
+        actions.append(Publish({"type": "link", "peer": self.party, "up": True}))
+        # Everything unreceipted goes out at once, highest precedence first.
+        actions += self._send_seqs(self.out.link_up(now), now)
+        return actions
+
+    def on_link_closed(self, link: int, now: float, stopping: bool) -> list[Action]:
+        if self.link != link:
+            return []
+        self.link = None
+        self.connected_since = None
+        self.out.link_down()
+        actions: list[Action] = []
+        # Contact lost is an alarm however it happens: a closed connection is as much a loss as
+        # silence (the supervisor has already raised it for silence).
+        if self.sup.connected and not stopping:
+            self.count("link-lost")
+            actions += self._record("link-lost", f"link to {self.party} closed", now)
+        self.sup.on_disconnected()
+        actions.append(Publish({"type": "link", "peer": self.party, "up": False}))
+        return actions
+
+    def on_bad_frame(self, detail: str, now: float) -> list[Action]:
+        """The link could not be read (oversized or not JSON): say so and close it."""
+        self.count("bad-frame")
+        return [
+            Send(ErrorFrame("bad-frame", detail)),
+            *self._record("bad-frame", f"link closed: {detail}", now),
+            Close(detail),
+        ]
+
+    def on_frame(self, obj: Mapping[str, Any], now: float) -> list[Action]:
+        """A frame on the open link."""
+        self.sup.on_frame(now)
+        try:
+            frame = parse_frame(obj)
+            return self.handlers[type(frame)](frame, now)
+        except CodedError as exc:
+            return self._refuse(exc.code, exc.detail, now)
+
+    def _refuse(self, code: str, detail: str, now: float, ref: str | None = None) -> list[Action]:
+        self.count(code)
+        return [Send(ErrorFrame(code, detail, ref)), *self._record(code, detail, now, ref)]
+
+    def _record(self, kind: str, detail: str, now: float, ref: str | None = None) -> list[Action]:
+        stored = self.budget.admit(kind, detail, self.party, now)
+        return [] if stored is None else [Record(kind, stored, ref, self.party)]
+
+    # -- keys ----------------------------------------------------------------------------------------
+
+    def _keyevents(self, hello: Hello, now: float) -> list[Action]:
+        try:
+            if hello.keyevents_error is not None:
+                raise KeyEventError(hello.keyevents_error)
+            accepted = self.keys.announced(hello.keyevents)
+        except (KeyEventError, EntryError, ValueError) as exc:
+            detail = f"key event from {self.party} refused: {exc}"
+            self.count("bad-keyevent")
+            return [Send(ErrorFrame("bad-keyevent", detail)), Record("bad-keyevent", detail, peer=self.party)]
+        if accepted is None:
+            return []
+        # Installed at once: the store's writer commits these (FLASH priority, queued first)
+        # before any entry the new key signs can be stored.
+        self.keys.install(accepted)
+        self.count("key-events-accepted", len(accepted.fresh))
+        notices: list[Action] = [Record(kind, detail, ref, self.party) for kind, detail, ref in accepted.notices]
+        return [Persist(SaveKeyEvents(self.party, accepted.fresh, now)), *notices]
+
+    # -- delivery: our entries out -------------------------------------------------------------------
+
+    def enqueue(self, seq: int, precedence: Precedence, signed: Signed, now: float) -> list[Action]:
+        """An operator's entry was durably queued for this peer at ``seq``."""
+        self.outbox[seq] = signed
+        return self._send_seqs(self.out.enqueue(seq, precedence, now), now)
+
+    def _send_seqs(self, seqs: list[int], now: float) -> list[Action]:
+        if not seqs or self.link is None:
+            return []
+        actions: list[Action] = [Send(EntryFrame(self.outbox[s])) for s in seqs if s in self.outbox]
+        self.sup.on_sent(now)
+        pending = self.out.pending
+        self._unmarked.extend(s for s in seqs if s in pending and pending[s].attempts == 1)
+        return actions + self._mark(now)
+
+    def _mark(self, now: float) -> list[Action]:
+        if not self._unmarked or self._marking:
+            return []
+        self._marking = True
+        seqs, self._unmarked = self._unmarked[:MARK_BATCH], self._unmarked[MARK_BATCH:]
+
+        def then(_: object, at: float) -> list[Action]:
+            self._marking = False
+            return self._mark(at)
+
+        return [Persist(MarkSent(self.party, tuple(seqs), now), then)]
+
+    def _on_receipt(self, frame: ReceiptFrame, now: float) -> list[Action]:
+        signed = frame.signed
+        try:
+            receipt = open_signed(signed, {self.party: self.key})
+            self.keys.check_open()
+        except EntryError as exc:
+            raise CodedError(str(exc), code=_code(exc, "bad-receipt")) from exc
+        assert isinstance(receipt, Receipt)
+        if receipt.sender != self.party or receipt.to != self.local.party:
+            raise CodedError(
+                f"receipt from {receipt.sender} to {receipt.to} arrived on the link from {self.party}",
+                code="bad-receipt",
+            )
+        sent = self.outbox.get(receipt.seq)
+        if sent is None:
+            self.count("duplicate-receipts")
+            return []  # already receipted (a resend crossed the first receipt) or never pending
+        if sent.hash != receipt.entry_hash:
+            raise CodedError(
+                f"receipt for seq {receipt.seq} names hash {receipt.entry_hash[:12]}…, not what we sent",
+                code="bad-receipt",
+            )
+        pending = self.out.pending.get(receipt.seq)
+        priority = Priority.of(pending.precedence) if pending else Priority.FLASH
+        txn = RecordReceipt(self.party, receipt.seq, signed, receipt, now, priority)
+
+        def then(_: object, at: float) -> list[Action]:
+            if not self.out.receipted(receipt.seq, at):
+                return []
+            self.outbox.pop(receipt.seq, None)
+            self.count("receipted")
+            if sent.kind == "linktest":
+                self.sup.link_test_answered(receipt.entry, at)
+            return [Publish({"type": "receipted", "id": receipt.entry, "peer": self.party}), Receipted(receipt.entry)]
+
+        return [Persist(txn, then)]
+
+    def _on_need(self, frame: Need, now: float) -> list[Action]:
+        return self._send_seqs(self.out.need(frame.seqs, now), now)
+
+    def _on_heartbeat(self, frame: Heartbeat, now: float) -> list[Action]:
+        return []
+
+    def _on_error(self, frame: ErrorFrame, now: float) -> list[Action]:
+        self.count("error-from-peer")
+        return self._record("peer-error", f"{self.party} reports: {frame.detail}", now)
+
+    # -- delivery: the peer's entries in -------------------------------------------------------------
+
+    def _on_entry(self, frame: EntryFrame, now: float) -> list[Action]:
+        signed = frame.signed
+        if signed.kind not in STREAM_KINDS:
+            raise CodedError(f"{signed.kind!r} is not a kind that travels on a stream", code="bad-entry")
+        try:
+            entry = open_signed(signed, {self.party: self.key})
+            self.keys.check_open()
+        except EntryError as exc:
+            raise CodedError(str(exc), code=_code(exc, "bad-entry")) from exc
+        assert isinstance(entry, Message | Ack | LinkTest | Translation)
+        if entry.sender != self.party:
+            raise CodedError(f"entry from {entry.sender} arrived on the link from {self.party}", code="bad-entry")
+        if self.local.party not in entry.seq:
+            raise CodedError(f"entry {entry.id} is not addressed to {self.local.party}", code="bad-entry")
+        seq = entry.seq[self.local.party]
+        txn = AcceptEntry(
+            self.party, seq, signed, entry, now, self._receipt_signer(entry, signed, seq, now), self.inn.holds(seq)
+        )
+        self.accepting += 1
+
+        def then(result: EntryAccepted | EntryConflict, at: float) -> list[Action]:
+            self.accepting -= 1
+            return self._accepted(entry, seq, result, at)
+
+        return [Persist(txn, then)]
+
+    def _receipt_signer(
+        self, entry: StreamEntry, signed: Signed, seq: int, now: float
+    ) -> Callable[[int], tuple[Signed, Receipt]]:
+        def sign_at(log_index: int) -> tuple[Signed, Receipt]:
+            receipt = Receipt(
+                v=1,
+                kind="receipt",
+                sender=self.local.party,
+                to=self.party,
+                entry=entry.id,
+                entry_hash=signed.hash,
+                seq=seq,
+                log_index=log_index,
+                stored=timestamp(now),
+            )
+            return sign(self.local.key, receipt), receipt
+
+        return sign_at
+
+    def _accepted(
+        self, entry: StreamEntry, seq: int, result: EntryAccepted | EntryConflict, now: float
+    ) -> list[Action]:
+        if isinstance(result, EntryConflict):
+            return self._refuse("conflict", result.reason, now, entry.id)
+        self.inn.accepted(seq)
+        actions: list[Action] = [Send(ReceiptFrame(result.receipt))]
+        if not result.fresh:
+            self.count("duplicates-dropped")
+            return actions
+        self.count("received")
+        if isinstance(entry, Message) and not self.local.holds_format(entry.content):
+            # Held and receipted all the same (it is signed and must not be lost), but flagged.
+            self.count("unknown-format")
+            c = entry.content
+            actions += self._record(
+                "unknown-format",
+                f"{entry.id} is in format {getattr(c, 'format', '?')} v{getattr(c, 'version', '?')}, "
+                "which this node does not hold; it is stored and receipted but cannot be shown",
+                now,
+                entry.id,
+            )
+        actions.append(Publish({"type": "received", "id": entry.id, "kind": entry.kind, "from": self.party}))
+        actions.append(Held(entry))
+        return actions
+
+    # -- witnessing ----------------------------------------------------------------------------------
+
+    def _on_checkpoint(self, frame: CheckpointFrame, now: float) -> list[Action]:
+        txn = self.wit.judge_checkpoint(frame, self.keys, self.local.party, self.local.key, now)
+
+        def then(judgement: object, at: float) -> list[Action]:
+            return [*self._judged(judgement, at), *self._ask_proofs(at)]
+
+        return [Persist(txn, then)]
+
+    def _judged(self, judgement: object, now: float) -> list[Action]:
+        if isinstance(judgement, CheckpointRefused):
+            return self._refuse("bad-checkpoint", f"checkpoint refused: {judgement.reason}", now)
+        if isinstance(judgement, Stale):
+            return [Send(Witnessed(judgement.size))]
+        if isinstance(judgement, Cosign):
+            self.wit.accepted(judgement.size, now)
+            self.count("checkpoints-cosigned")
+            return [Send(Cosignature(judgement.cosigned))]
+        assert isinstance(judgement, Equivocated)
+        self.wit.equivocations += 1
+        self.count("equivocation")
+        actions: list[Action] = [
+            Send(ErrorFrame("equivocation", f"not cosigned: {judgement.evidence.reason}"))
+        ]
+        if judgement.fresh:
+            actions.append(
+                Record("equivocation", f"{self.party} equivocates: {judgement.evidence.reason}", peer=self.party)
+            )
+        return actions
+
+    def _on_cosignature(self, frame: Cosignature, now: float) -> list[Action]:
+        txn = self.wit.cosignature(frame, self.key, now)
+
+        def then(problem: str | None, at: float) -> list[Action]:
+            if problem is not None:
+                return self._refuse("bad-cosignature", problem, at)
+            self.wit.cosigned(txn)
+            self.count("cosignatures-received")
+            return []
+
+        return [Persist(txn, then)]
+
+    def _on_witnessed(self, frame: Witnessed, now: float) -> list[Action]:
+        self.wit.witnessed(frame.size)
+        return []
+
+    def offer_checkpoint(self, now: float) -> list[Action]:
+        if self.link is None:
+            return []
+        frame = self.wit.offer(self.local.own, now)
+        return [Send(frame)] if frame is not None else []
+
+    # -- inclusion -----------------------------------------------------------------------------------
+
+    def _ask_proofs(self, now: float) -> list[Action]:
+        size, since = self.wit.witnessed_size, self.wit.witnessed_at
+        if size is None or since is None:
+            return []
+        read = self.proofs.want(size, since, now)
+        if read is None:
+            return []
+
+        def then(pending: dict[str, str], at: float) -> list[Action]:
+            prove = self.proofs.ask(size, pending, at, self.link is not None)
+            if prove is None:
+                return []
+            self.count("proofs-asked")
+            return [Send(prove)]
+
+        return [Query(read, then)]
+
+    def _on_proof(self, frame: Proof, now: float) -> list[Action]:
+        if not self.proofs.expects(frame):
+            self.count("unasked-proofs")
+            return []
+        size = frame.size
+        assert isinstance(size, int)
+
+        def then(note: bytes | None, at: float) -> list[Action]:
+            if note is None:
+                return []
+            try:
+                root = parse_checkpoint(parse_note(note).text).root
+            except (NoteError, CheckpointError):  # pragma: no cover - the witness checked it
+                return []
+            checked = self.proofs.check(frame, root, at)
+            actions: list[Action] = []
+            for f in checked.findings:
+                self.count(f.code)
+                if f.code == "bad-proof":
+                    actions += self._refuse(f.code, f.detail, at, f.ref)
+                else:
+                    actions += self._record(f.code, f.detail, at, f.ref)
+            if checked.rows:
+                self.count("proofs-accepted", len(checked.rows))
+                actions.append(Persist(SaveProofs(checked.rows)))
+            if checked.ask_again:
+                actions += self._ask_proofs(at)
+            return actions
+
+        return [Query(WitnessedNote(self.party, size), then)]
+
+    def _on_prove(self, frame: Prove, now: float) -> list[Action]:
+        def then(where: dict[str, int] | None, at: float) -> list[Action]:
+            answer = inclusion.answer(frame, where, self.local.own.ledger)
+            if isinstance(answer, Proof):
+                self.count("proofs-given")
+            return [Send(answer)]
+
+        return [Query(ProveLookup(frame.size, frame.hashes), then)]
+
+    # -- time ----------------------------------------------------------------------------------------
+
+    def poll(self, now: float) -> list[Action]:
+        """Time passed: heartbeats, silence, link tests, resends, gaps."""
+        actions: list[Action] = []
+        tick = self.sup.poll(now)
+        if tick.send_heartbeat and self.link is not None:
+            actions.append(Send(Heartbeat(timestamp(now))))
+        if tick.link_lost and self.link is not None:
+            actions.append(Close(f"no heartbeat from {self.party}"))
+        for alarm in tick.alarms:
+            p = self.sup.policy
+            detail = (
+                f"no heartbeat from {self.party} for {p.heartbeat * p.missed_heartbeats:g} s"
+                if alarm is Alarm.LINK_LOST
+                else f"link test to {self.party} not answered in time"
+            )
+            self.count(alarm.value)
+            actions.append(Record(alarm.value, detail, peer=self.party))
+        if tick.send_link_test:
+            actions.append(LinkTestDue())
+        actions += self._send_seqs(self.out.poll(now), now)
+        # Ask for a gap only while no entry is being stored and only if it was already there a
+        # tick earlier: precedence overtaking and concurrent handling open short gaps on every
+        # busy link, and those close by themselves.
+        gaps = set(self.inn.gaps(100)) if self.accepting == 0 else set()
+        persistent = sorted(gaps & self._gaps_seen)
+        self._gaps_seen = gaps
+        if persistent and self.link is not None:
+            actions.append(Send(Need(tuple(persistent))))
+        actions += self.offer_checkpoint(now)
+        return actions
+
+    def next_wakeup(self) -> float | None:
+        times = [self.sup.next_wakeup()]
+        resend = self.out.next_wakeup()
+        if resend is not None:
+            times.append(resend)
+        return min(times)
+
+    # -- status --------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "connected": self.link is not None,
+            "connected_since": timestamp(self.connected_since) if self.connected_since else None,
+            "last_error": self.last_error,
+            "queue_depth": self.out.depth(),
+            "counters": dict(self.counters),
+            "witnessing": self.wit.status(),
+        }
+
+
+def _code(exc: Exception, default: str) -> str:
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code not in ("refused", "bad-entry"):
+        return code
+    # Until every entry error carries its code, a signature failure is told apart by its class
+    # of message: core.entries raises "bad signature on ..." and "an Ed25519 signature is ...".
+    text = str(exc)
+    return "bad-signature" if "signature" in text else default

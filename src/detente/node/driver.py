@@ -1,0 +1,312 @@
+"""The driver: the only code that turns the protocol's actions into I/O.
+
+It owns the tasks of a running node: accepting and dialling links (through a ``Transport``),
+reading frames into each peer's ``PeerSession``, carrying out the actions the sessions return
+(frames onto links, named transactions into the store's writer, events into the events table,
+notices to live views and to the node's services), and one timer that sleeps until the earliest
+moment any machine needs (``next_wakeup``), woken early when work arrives.
+
+Frames are handled as they arrive, and a session's store transactions run concurrently, so the
+store's single writer can commit many at once; the durable (peer, seq) key keeps that safe for
+duplicates. A link stops reading while too many of its transactions are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from detente.core import terms
+from detente.core.entries import timestamp
+from detente.core.protocol import txns
+from detente.core.protocol.actions import (
+    Action,
+    Close,
+    Held,
+    LinkTestDue,
+    Persist,
+    Publish,
+    Query,
+    Receipted,
+    Record,
+    Send,
+)
+from detente.core.protocol.session import PeerSession
+from detente.link.frames import FrameError
+from detente.link.transport import Connection, DialError, LinkClosed, PeerAddress, Transport
+from detente.store import txns as store_txns
+
+if TYPE_CHECKING:
+    from detente.node.node import Node
+
+logger = logging.getLogger("detente.node")
+
+IN_FLIGHT = 1024  # store transactions one link may have outstanding before it stops reading
+MAX_NAP = 1.0  # seconds: the timer re-reads the clock at least this often (clock steps, NTP)
+REFUSED_KEPT = 20
+
+
+class Driver:
+    def __init__(self, node: Node, transport: Transport) -> None:
+        self.node = node
+        self.transport = transport
+        self.sessions: dict[str, PeerSession] = node.peers
+        self.conns: dict[int, Connection] = {}
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight: dict[int, int] = {}
+        self._drained: dict[int, asyncio.Event] = {}
+        self._nudge = asyncio.Event()
+        self.stopping = False
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.transport.listen(self._accepted, self._refuse_connection)
+        for session in self.sessions.values():
+            if session.dialer:
+                self.spawn(self._dial_forever(session), f"dial-{session.party}")
+        self.spawn(self._timer(), "timer")
+
+    async def stop(self) -> None:
+        self.stopping = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for conn in list(self.conns.values()):
+            conn.close()
+        await self.transport.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def nudge(self) -> None:
+        """Something changed: the timer recomputes when it must next wake."""
+        self._nudge.set()
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def execute(self, session: PeerSession | None, actions: list[Action], conn: Connection | None = None) -> None:
+        """Carry out ``actions`` in order. ``conn``: the link they concern (default: the
+        session's current link)."""
+        for action in actions:
+            if isinstance(action, Send):
+                target = conn or self._conn_of(session)
+                if target is not None and not target.is_closing():
+                    target.write(action.frame.to_wire())
+            elif isinstance(action, Close):
+                target = conn or self._conn_of(session)
+                if target is not None:
+                    target.close()
+            elif isinstance(action, Persist):
+                self._store_op(session, conn, self._write(action.txn), action.then)
+            elif isinstance(action, Query):
+                self._store_op(session, conn, self._read(action.read), action.then)
+            elif isinstance(action, Record):
+                self.spawn(self.node.record(action.kind, action.detail, action.peer, action.ref), f"record-{action.kind}")
+            elif isinstance(action, Publish):
+                self.node.publish(action.event)
+            elif isinstance(action, Held):
+                self.node.on_held(action.entry)
+            elif isinstance(action, Receipted):
+                self.node.on_receipted(action.entry_id)
+            elif isinstance(action, LinkTestDue):
+                assert session is not None
+                self.spawn(self.node.send_link_test(session.party), f"linktest-{session.party}")
+
+    def _conn_of(self, session: PeerSession | None) -> Connection | None:
+        if session is None or session.link is None:
+            return None
+        return self.conns.get(session.link)
+
+    def _write(self, txn: txns.Txn) -> Awaitable[Any]:
+        fn = store_txns.WRITES[type(txn)]
+        store = self.node.store
+        if isinstance(txn, txns.AcceptEntry) and txn.known:
+            # A resend of what is held: the stored receipt answers it and nothing is written.
+            return store.read(lambda c: fn(c, store.counters, txn))
+        return store.write(lambda c: fn(c, store.counters, txn), txn.priority)
+
+    def _read(self, read: txns.Read) -> Awaitable[Any]:
+        fn = store_txns.READS[type(read)]
+        return self.node.store.read(lambda c: fn(c, read))
+
+    def _store_op(
+        self,
+        session: PeerSession | None,
+        conn: Connection | None,
+        op: Awaitable[Any],
+        then: Callable[[Any, float], list[Action]] | None,
+    ) -> None:
+        link = session.link if session is not None else None
+        if link is not None:
+            self._in_flight[link] = self._in_flight.get(link, 0) + 1
+
+        async def run() -> None:
+            try:
+                result = await op
+                if then is not None:
+                    self.execute(session, then(result, self.node.clock.now()), conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("a store transaction for %s failed", session.party if session else "the node")
+                if session is not None:
+                    session.count("internal-error")
+            finally:
+                if link is not None:
+                    left = self._in_flight.get(link, 1) - 1
+                    self._in_flight[link] = left
+                    if left < IN_FLIGHT and link in self._drained:
+                        self._drained[link].set()
+                self.nudge()
+
+        self.spawn(run(), "store-op")
+
+    # -- links -------------------------------------------------------------------------------------
+
+    def _refuse_connection(self, where: str, reason: str, party: str | None = None) -> None:
+        node = self.node
+        node.refused_total += 1
+        node.refused.append({"at": node.clock.now(), "from": where, "reason": reason})
+        del node.refused[:-REFUSED_KEPT]
+        session = self.sessions.get(party) if party else None
+        if session is not None:
+            self.execute(session, session._record("refused", f"connection from {where}: {reason}", node.clock.now()))
+        else:
+            self.spawn(node.record_limited("refused", f"connection from {where}: {reason}"), "record-refused")
+
+    async def _accepted(self, conn: Connection) -> None:
+        session = next((s for s in self.sessions.values() if s.card.tls_spki == conn.peer_spki), None)
+        if session is None:
+            self._refuse_connection(conn.where, "certificate is not pinned for any peer")
+            conn.close()
+            return
+        if session.dialer:
+            # The pair's rule: the party whose name sorts first dials. Accepting the other
+            # direction too would give two links for one pair.
+            self._refuse_connection(
+                conn.where, f"{session.party} dialled, but this node dials {session.party}", session.party
+            )
+            conn.close()
+            return
+        await self._run_link(session, conn)
+
+    async def _dial_forever(self, session: PeerSession) -> None:
+        card = session.card
+        address = PeerAddress(card.party, card.link, card.tls_cert, card.tls_spki)
+        attempts = 0
+        while True:
+            try:
+                conn = await self.transport.dial(address)
+            except DialError as exc:
+                session.last_error = str(exc)
+                if exc.refused:
+                    self.execute(session, session._record("refused", str(exc), self.node.clock.now()))
+            else:
+                attempts = 0
+                await self._run_link(session, conn)
+            attempts += 1
+            await asyncio.sleep(self.node.dial_backoff(attempts))
+
+    async def _run_link(self, session: PeerSession, conn: Connection) -> None:
+        node = self.node
+        link = next(self._ids)
+        conn.write(session.hello(node.clock.now()).to_wire())
+        max_frame = node.cfg.max_frame
+        try:
+            first = await asyncio.wait_for(conn.read(max_frame), terms.HANDSHAKE_TIMEOUT)
+        except LinkClosed:
+            # Under TLS 1.3 a client learns that the server refused its certificate only now.
+            session.last_error = (
+                f"{session.party} closed the link before its hello: it refused our certificate "
+                "(is our card pinned there?)"
+            )
+            self.execute(session, session._record("refused", session.last_error, node.clock.now()))
+            conn.close()
+            return
+        except (FrameError, TimeoutError) as exc:
+            session.last_error = f"no valid hello from {session.party}: {exc or exc.__class__.__name__}"
+            self.execute(session, session._record("bad-frame", session.last_error, node.clock.now()))
+            conn.close()
+            return
+        previous = self._conn_of(session)
+        actions = session.on_hello(link, first, node.clock.now())
+        if session.link != link:
+            self.execute(session, actions, conn)
+            conn.close()
+            return
+        if previous is not None:
+            previous.close()
+        node.formats.on_hello(session.party, first, timestamp(node.clock.now()))
+        self.conns[link] = conn
+        self._drained[link] = asyncio.Event()
+        self.execute(session, actions, conn)
+        self.nudge()
+        try:
+            while True:
+                if self._in_flight.get(link, 0) >= IN_FLIGHT:
+                    self._drained[link].clear()
+                    await self._drained[link].wait()
+                frame = await conn.read(max_frame)
+                self.execute(session, session.on_frame(frame, node.clock.now()), conn)
+        except FrameError as exc:
+            self.execute(session, session.on_bad_frame(str(exc), node.clock.now()), conn)
+        except (LinkClosed, ConnectionError, OSError):
+            pass
+        finally:
+            self.execute(session, session.on_link_closed(link, node.clock.now(), self.stopping), conn)
+            conn.close()
+            self.conns.pop(link, None)
+            self._in_flight.pop(link, None)
+            self._drained.pop(link, None)
+
+    # -- time --------------------------------------------------------------------------------------
+
+    async def _timer(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("a supervision step failed")
+            self._nudge.clear()
+            now = self.node.clock.now()
+            wake = self.node.next_wakeup()
+            nap = MAX_NAP if wake is None else min(MAX_NAP, max(0.0, wake - now))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudge.wait(), nap)
+
+    async def tick(self) -> None:
+        """One supervision step: every session's timers, deadlines, our checkpoint."""
+        node = self.node
+        now = node.clock.now()
+        for session in self.sessions.values():
+            self.execute(session, session.poll(now))
+        for entry_id in node.deadlines.poll(now):
+            await node.record("overdue", f"{entry_id} passed its acknowledgement deadline", ref=entry_id)
+        await self.sign_checkpoint(now)
+
+    async def sign_checkpoint(self, now: float) -> None:
+        own = self.node.own
+        if not own.sign_due(now):
+            return
+        fresh = await self.node.store.read(lambda c: store_txns.log_since(c, txns.LogSince(own.ledger.size)))
+        own.catch_up(own.ledger.size, fresh)
+        txn = own.sign(now)
+        if txn is None:
+            return
+        await self.node.store.write(lambda c: store_txns.save_own_checkpoint(c, self.node.store.counters, txn), txn.priority)
+        own.signed(txn)
+        for session in self.sessions.values():
+            self.execute(session, session.offer_checkpoint(now))

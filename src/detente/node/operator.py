@@ -1,0 +1,238 @@
+"""Operator commands: send a message, answer one, translate one, test a link.
+
+The same commands serve the API, the CLI and the console. Each checks what it can before
+anything is numbered, then numbers, signs and queues the entry in one store transaction and
+hands it to the recipients' sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from detente.core.entries import (
+    LINK_TEST_TEXT,
+    Ack,
+    Content,
+    LinkTest,
+    MachineMaker,
+    Message,
+    PersonMaker,
+    Precedence,
+    Signed,
+    TextContent,
+    Translation,
+    parse_as,
+    sign,
+    timestamp,
+)
+from detente.core.protocol.txns import Priority, StreamEntry
+from detente.node.catalog import FormatRefusal
+from detente.store import txns as store_txns
+
+if TYPE_CHECKING:
+    from detente.node.node import Node
+
+logger = logging.getLogger("detente.node")
+
+Build = Callable[[str, dict[str, int], str], StreamEntry]
+
+
+class NodeError(ValueError):
+    """An operator request the node refuses (unknown peer, unknown message, ...)."""
+
+
+class Operator:
+    """The commands; ``Node`` inherits them."""
+
+    def check_recipients(self: Node, to: list[str]) -> list[str]:
+        recipients = sorted(set(to))
+        if not recipients:
+            raise NodeError("a message needs at least one recipient")
+        for party in recipients:
+            if party == self.party:
+                raise NodeError("a party does not send to itself")
+            if party not in self.peers:
+                known = ", ".join(sorted(self.peers)) or "none"
+                raise NodeError(f"{party} is not a pinned peer (pinned: {known})")
+        return recipients
+
+    def check_content(self: Node, recipients: list[str], content: Content) -> Content:
+        """What will be signed; a format message must validate and be held by every recipient."""
+        try:
+            return self.formats.prepare(content, recipients)
+        except FormatRefusal as exc:
+            raise NodeError(str(exc)) from exc
+
+    async def send_message(
+        self: Node, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
+    ) -> Signed:
+        recipients = self.check_recipients(to)
+        content = self.check_content(recipients, content)
+        now = self.clock.now()
+        due = now + self.cfg.deadlines[precedence]
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return Message(
+                v=1,
+                kind="message",
+                id=entry_id,
+                sender=self.party,
+                to=recipients,
+                seq=seqs,
+                created=created,
+                precedence=precedence,
+                ack_due=timestamp(due),
+                ref=ref,
+                content=content,
+            )
+
+        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due)
+        self.deadlines.watch(entry.id, due)
+        return signed
+
+    async def acknowledge(self: Node, msg_id: str, answer: str, by: str, text: str | None) -> Signed:
+        row = await self.store.read(lambda c: store_txns.entry_row(c, msg_id))
+        if row is None or row.kind != "message":
+            raise NodeError(f"no message {msg_id}")
+        if row.mine:
+            raise NodeError(f"{msg_id} is this party's own message; only its recipients acknowledge it")
+        now = self.clock.now()
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return Ack(
+                v=1,
+                kind="ack",
+                id=entry_id,
+                sender=self.party,
+                to=[row.author],
+                seq=seqs,
+                created=created,
+                msg=msg_id,
+                msg_hash=row.hash,
+                answer=answer,  # type: ignore[arg-type]
+                by=by,
+                text=text,
+            )
+
+        precedence: Precedence = row.precedence or "routine"
+        signed, _ = await self.create([row.author], build, precedence, now, ref=msg_id)
+        self.deadlines.settled(msg_id)
+        self.publish({"type": "ack", "id": msg_id})
+        return signed
+
+    async def translate(
+        self: Node, msg_id: str, lang: str, text: str, grade: str, made_by: PersonMaker | MachineMaker
+    ) -> Signed:
+        """Sign a translation of a message's free text, for every other party of the message.
+
+        The original is untouched: the translation is an entry of its own naming the message's
+        id and hash, who or what made it, and its grade.
+        """
+        row = await self.store.read(lambda c: store_txns.entry_row(c, msg_id))
+        if row is None or row.kind != "message":
+            raise NodeError(f"no message {msg_id}")
+        msg = parse_as(Message, row.body)
+        if not isinstance(msg.content, TextContent):
+            raise NodeError(
+                f"{msg_id} is a format message: it is rendered in every language from its signed "
+                "fields; only free text is translated"
+            )
+        if msg.content.lang == lang:
+            raise NodeError(f"{msg_id} is already written in {lang}")
+        recipients = sorted(p for p in {msg.sender, *msg.to} if p != self.party and p in self.peers)
+        if not recipients:
+            raise NodeError(f"none of {msg_id}'s other parties is a pinned peer")
+        now = self.clock.now()
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return Translation(
+                v=1,
+                kind="translation",
+                id=entry_id,
+                sender=self.party,
+                to=recipients,
+                seq=seqs,
+                created=created,
+                msg=msg_id,
+                msg_hash=row.hash,
+                lang=lang,  # type: ignore[arg-type]
+                text=text,
+                grade=grade,  # type: ignore[arg-type]
+                made_by=made_by,
+            )
+
+        try:  # refuse here what would fail inside the write, before anything is numbered
+            build(f"{self.party}/1", {p: 1 for p in recipients}, timestamp(now))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise NodeError(f"invalid translation: {where + ': ' if where else ''}{first['msg']}") from exc
+        precedence: Precedence = row.precedence or "routine"
+        signed, _ = await self.create(recipients, build, precedence, now, ref=msg_id)
+        self.publish({"type": "translation", "id": msg_id})
+        return signed
+
+    async def machine_translate(self: Node, msg: Message) -> None:
+        """Add a machine translation of received free text (never authoritative: grade sight)."""
+        assert isinstance(msg.content, TextContent)
+        try:
+            text = await self.mt.translate(msg.content.text)
+            await self.translate(msg.id, self.mt.target, text, "sight", self.mt.made_by())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("machine translation of %s failed: %s", msg.id, exc)
+            await self.record("mt-failed", f"machine translation of {msg.id} failed: {exc}", ref=msg.id)
+
+    async def send_link_test(self: Node, party: str) -> Signed:
+        self.check_recipients([party])
+        now = self.clock.now()
+
+        def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
+            return LinkTest(
+                v=1,
+                kind="linktest",
+                id=entry_id,
+                sender=self.party,
+                to=[party],
+                seq=seqs,
+                created=created,
+                text=LINK_TEST_TEXT,
+            )
+
+        signed, entry = await self.create([party], build, "flash", now)
+        self.peers[party].sup.link_test_sent(entry.id, now)
+        return signed
+
+    async def create(
+        self: Node,
+        recipients: list[str],
+        build: Build,
+        precedence: Precedence,
+        now: float,
+        ref: str | None = None,
+        ack_due: float | None = None,
+    ) -> tuple[Signed, StreamEntry]:
+        """Number, sign and durably queue a stream entry, then hand it to the sessions."""
+
+        def build_signed(entry_id: str, seqs: dict[str, int]) -> tuple[Signed, StreamEntry]:
+            entry = build(entry_id, seqs, timestamp(now))
+            return sign(self.key, entry), entry
+
+        store = self.store
+        signed, entry = await store.write(
+            lambda c: store_txns.create_entry(
+                c, store.counters, self.party, recipients, build_signed, precedence, now, ref, ack_due
+            ),
+            Priority.of(precedence),
+        )
+        self.publish({"type": "queued", "id": entry.id, "kind": entry.kind})
+        for party, seq in entry.seq.items():
+            session = self.peers[party]
+            self.driver.execute(session, session.enqueue(seq, precedence, signed, now))
+        return signed, entry
