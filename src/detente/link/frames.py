@@ -20,9 +20,18 @@ class FrameError(ValueError):
 async def read_frame(reader: asyncio.StreamReader, limit: int) -> dict[str, Any]:
     header = await reader.readexactly(HEADER.size)
     (size,) = HEADER.unpack(header)
+    check_size(size, limit)
+    return decode_frame(await reader.readexactly(size))
+
+
+def check_size(size: int, limit: int) -> None:
+    """Refuse a frame by its announced size, before any of it is buffered."""
     if size > limit:
         raise FrameError(f"frame of {size} bytes exceeds the limit of {limit} bytes")
-    data = await reader.readexactly(size)
+
+
+def decode_frame(data: bytes) -> dict[str, Any]:
+    """The frame whose JSON body is ``data`` (the length header already taken off)."""
     try:
         obj = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -33,5 +42,10 @@ async def read_frame(reader: asyncio.StreamReader, limit: int) -> dict[str, Any]
 
 
 def encode_frame(obj: dict[str, Any]) -> bytes:
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = encode_body(obj)
     return HEADER.pack(len(data)) + data
+
+
+def encode_body(obj: dict[str, Any]) -> bytes:
+    """The frame's JSON body, without the length header."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

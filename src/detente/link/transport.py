@@ -75,7 +75,12 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def listen(self, on_connection: OnConnection, on_refused: OnRefused) -> None:
-        """Start accepting; each authenticated connection is handed to ``on_connection``."""
+        """Start accepting; each authenticated connection is handed to ``on_connection``.
+
+        The connection is the handler's while the handler runs, in a task the transport owns;
+        the transport closes it when the handler returns. A connection refused before it was
+        attributed to a pinned peer is reported to ``on_refused`` and never handed over.
+        """
 
     @abc.abstractmethod
     async def dial(self, peer: PeerAddress) -> Connection:
@@ -83,4 +88,4 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None:
-        """Stop listening."""
+        """Stop listening, and cancel the handlers of accepted connections still running."""
