@@ -96,7 +96,7 @@ def nodes(tmp_path: Path) -> Iterator[Nodes]:
                 raise OSError(f"the API could not listen on {cfg.api}")
         us, ru = env.nodes["US-EUCOM"], env.nodes["RU-MOD"]
         await _wait_for(
-            lambda: us.peers["RU-MOD"].writer is not None and ru.peers["US-EUCOM"].writer is not None
+            lambda: us.peers["RU-MOD"].up and ru.peers["US-EUCOM"].up
         )
 
     async def down() -> None:
@@ -166,8 +166,8 @@ def test_a_flash_counts_down_from_ten_minutes_turns_overdue_live_and_acknowledgi
         # Ten minutes and a second later on the nodes' clock, one supervision step each: the
         # message is overdue on both sides, and both consoles mark it without a reload.
         clock.advance(601)
-        nodes.run(ru._supervise_once())
-        nodes.run(us._supervise_once())
+        nodes.run(ru.tick())
+        nodes.run(us.tick())
         assert nodes.run(node_status(ru))["overdue"] == [msg_id]
         assert nodes.run(node_status(us))["overdue"] == [msg_id]
         expect(ru_row).to_have_class(re.compile(r"\bis-overdue\b"), timeout=LIVE)
@@ -204,8 +204,8 @@ def test_a_flash_counts_down_from_ten_minutes_turns_overdue_live_and_acknowledgi
         expect(ru_row.locator("time.countdown")).to_have_count(0)
         # Another supervision step later, nothing is overdue on either node.
         clock.advance(1)
-        nodes.run(ru._supervise_once())
-        nodes.run(us._supervise_once())
+        nodes.run(ru.tick())
+        nodes.run(us.tick())
         assert nodes.run(node_status(ru))["overdue"] == []
         assert nodes.run(node_status(us))["overdue"] == []
     finally:

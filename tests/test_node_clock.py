@@ -67,7 +67,7 @@ async def pair(tmp_path: Path):
     us, ru = Node(us_cfg, clock), Node(ru_cfg, clock)
     await us.start()
     await ru.start()
-    await wait_for(lambda: us.peers["RU-MOD"].writer is not None and ru.peers["US-EUCOM"].writer is not None)
+    await wait_for(lambda: us.peers["RU-MOD"].up and ru.peers["US-EUCOM"].up)
     try:
         yield us, ru, clock
     finally:
@@ -89,10 +89,10 @@ async def test_a_flash_message_becomes_overdue_after_ten_minutes_without_acknowl
     msg_id = parse_as(Message, signed.body).id
     assert await us.wait_receipted(msg_id, 10)
     clock.advance(599)
-    await us._supervise_once()
+    await us.tick()
     assert (await node_status(us))["overdue"] == []
     clock.advance(2)
-    await us._supervise_once()
+    await us.tick()
     status = await node_status(us)
     assert status["overdue"] == [msg_id]
     assert "overdue" in await kinds(us)
@@ -104,7 +104,7 @@ async def test_the_recipient_sees_its_own_unacknowledged_message_overdue_too(pai
     msg_id = parse_as(Message, signed.body).id
     assert await us.wait_receipted(msg_id, 10)
     clock.advance(1801)
-    await ru._supervise_once()
+    await ru.tick()
     assert (await node_status(ru))["overdue"] == [msg_id]
 
 
@@ -116,8 +116,8 @@ async def test_an_acknowledged_message_is_never_overdue(pair):
     await ru.acknowledge(msg_id, "understood", "duty officer", None)
     await wait_for(lambda: not us.deadlines._due.get(msg_id))
     clock.advance(700)
-    await us._supervise_once()
-    await ru._supervise_once()
+    await us.tick()
+    await ru.tick()
     assert (await node_status(us))["overdue"] == []
     assert "overdue" not in await kinds(us)
 
@@ -125,18 +125,18 @@ async def test_an_acknowledged_message_is_never_overdue(pair):
 async def test_three_missed_heartbeats_report_the_link_lost(pair):
     us, _, clock = pair
     clock.advance(14)
-    await us._supervise_once()
-    assert us.peers["RU-MOD"].writer is not None
+    await us.tick()
+    assert us.peers["RU-MOD"].up
     clock.advance(2)
-    await us._supervise_once()
+    await us.tick()
     assert "link-lost" in await kinds(us)
-    await wait_for(lambda: us.peers["RU-MOD"].writer is None or us.peers["RU-MOD"].writer.is_closing())
+    await wait_for(lambda: not us.peers["RU-MOD"].up)
 
 
 async def test_a_link_test_is_sent_on_schedule_and_answered(pair):
     us, _, clock = pair
     clock.advance(3600)
-    await us._supervise_once()
+    await us.tick()
     await wait_for(lambda: us.peers["RU-MOD"].sup.last_test_ok is not None)
     assert "link-test-missed" not in await kinds(us)
 
@@ -144,9 +144,9 @@ async def test_a_link_test_is_sent_on_schedule_and_answered(pair):
 async def test_an_unanswered_link_test_raises_an_alarm(pair):
     us, ru, clock = pair
     await ru.stop()
-    await wait_for(lambda: us.peers["RU-MOD"].writer is None)
+    await wait_for(lambda: not us.peers["RU-MOD"].up)
     clock.advance(3600)
-    await us._supervise_once()
+    await us.tick()
     clock.advance(61)
-    await us._supervise_once()
+    await us.tick()
     assert "link-test-missed" in await kinds(us)

@@ -33,10 +33,10 @@ from detente.core.encoding import unb64
 from detente.core.entries import Signed, timestamp
 from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.ledger import Ledger
-from detente.store.txns import read_proofs
 from detente.store import Store
 from detente.store.schema import cosignatures, entries, log, own_checkpoints, peer_keyevents, witnessed
 from detente.store.schema import evidence as evidence_table
+from detente.store.txns import read_proofs
 
 
 class ExportError(ValueError):

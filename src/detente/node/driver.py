@@ -95,7 +95,9 @@ class Driver:
 
     # -- actions -----------------------------------------------------------------------------------
 
-    def execute(self, session: PeerSession | None, actions: list[Action], conn: Connection | None = None) -> None:
+    def execute(
+        self, session: PeerSession | None, actions: list[Action], conn: Connection | None = None
+    ) -> None:
         """Carry out ``actions`` in order. ``conn``: the link they concern (default: the
         session's current link)."""
         for action in actions:
@@ -112,7 +114,10 @@ class Driver:
             elif isinstance(action, Query):
                 self._store_op(session, conn, self._read(action.read), action.then)
             elif isinstance(action, Record):
-                self.spawn(self.node.record(action.kind, action.detail, action.peer, action.ref), f"record-{action.kind}")
+                self.spawn(
+                    self.node.record(action.kind, action.detail, action.peer, action.ref),
+                    f"record-{action.kind}",
+                )
             elif isinstance(action, Publish):
                 self.node.publish(action.event)
             elif isinstance(action, Held):
@@ -159,7 +164,9 @@ class Driver:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("a store transaction for %s failed", session.party if session else "the node")
+                logger.exception(
+                    "a store transaction for %s failed", session.party if session else "the node"
+                )
                 if session is not None:
                     session.count("internal-error")
             finally:
@@ -181,7 +188,9 @@ class Driver:
         del node.refused[:-REFUSED_KEPT]
         session = self.sessions.get(party) if party else None
         if session is not None:
-            self.execute(session, session._record("refused", f"connection from {where}: {reason}", node.clock.now()))
+            self.execute(
+                session, session._record("refused", f"connection from {where}: {reason}", node.clock.now())
+            )
         else:
             self.spawn(node.record_limited("refused", f"connection from {where}: {reason}"), "record-refused")
 
@@ -292,7 +301,14 @@ class Driver:
         node = self.node
         now = node.clock.now()
         for session in self.sessions.values():
-            self.execute(session, session.poll(now))
+            actions = session.poll(now)
+            # Alarms are stored before the step returns: whoever moved the clock sees them.
+            for action in actions:
+                if isinstance(action, Record):
+                    await node.record(action.kind, action.detail, action.peer, action.ref)
+                elif isinstance(action, LinkTestDue):
+                    await node.send_link_test(session.party)
+            self.execute(session, [a for a in actions if not isinstance(a, Record | LinkTestDue)])
         for entry_id in node.deadlines.poll(now):
             await node.record("overdue", f"{entry_id} passed its acknowledgement deadline", ref=entry_id)
         await self.sign_checkpoint(now)
@@ -306,7 +322,9 @@ class Driver:
         txn = own.sign(now)
         if txn is None:
             return
-        await self.node.store.write(lambda c: store_txns.save_own_checkpoint(c, self.node.store.counters, txn), txn.priority)
+        await self.node.store.write(
+            lambda c: store_txns.save_own_checkpoint(c, self.node.store.counters, txn), txn.priority
+        )
         own.signed(txn)
         for session in self.sessions.values():
             self.execute(session, session.offer_checkpoint(now))

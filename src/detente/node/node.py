@@ -91,7 +91,8 @@ class Node(Operator):
         )
         now = self.clock.now()
         self.peers: dict[str, PeerSession] = {
-            party: PeerSession(local, card, policy, now, rng) for party, card in cfgmod.pinned_peers(cfg).items()
+            party: PeerSession(local, card, policy, now, rng)
+            for party, card in cfgmod.pinned_peers(cfg).items()
         }
         self.driver = Driver(self, transport or self._tls_transport())
 
@@ -100,11 +101,15 @@ class Node(Operator):
 
         host, port = self.cfg.link_host_port
         return TlsTransport(
-            cert=str(self.cfg.path("keys", "tls.crt")),
-            key=str(self.cfg.path("keys", "tls.key")),
-            peers=[PeerAddress(s.party, s.card.link, s.card.tls_cert, s.card.tls_spki) for s in self.peers.values()],
+            cert_file=str(self.cfg.path("keys", "tls.crt")),
+            key_file=str(self.cfg.path("keys", "tls.key")),
+            peers=[
+                PeerAddress(s.party, s.card.link, s.card.tls_cert, s.card.tls_spki)
+                for s in self.peers.values()
+            ],
             host=host,
             port=port,
+            max_frame=self.cfg.max_frame,
         )
 
     @property
@@ -147,7 +152,7 @@ class Node(Operator):
 
     def dial_backoff(self, attempts: int) -> float:
         """Capped and jittered: a peer that comes back is found within seconds."""
-        return min(5.0, 0.2 * 2 ** min(attempts, 5)) * (0.5 + self._rng() / 2)
+        return min(5.0, 0.2 * 2.0 ** min(attempts, 5)) * (0.5 + self._rng() / 2)
 
     def spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -175,7 +180,11 @@ class Node(Operator):
             self.deadlines.watch(entry.id, epoch(entry.ack_due))
         if isinstance(entry, Ack):
             self.deadlines.settled(entry.msg)
-        if isinstance(entry, Message) and isinstance(entry.content, TextContent) and self.mt.wants(entry.content.lang):
+        if (
+            isinstance(entry, Message)
+            and isinstance(entry.content, TextContent)
+            and self.mt.wants(entry.content.lang)
+        ):
             self.spawn(self.machine_translate(entry), "mt")
 
     def on_receipted(self, entry_id: str) -> None:

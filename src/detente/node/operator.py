@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -35,7 +35,15 @@ from detente.node.catalog import FormatRefusal
 from detente.store import txns as store_txns
 
 if TYPE_CHECKING:
-    from detente.node.node import Node
+    from detente.config import Config
+    from detente.core.delivery import Deadlines
+    from detente.core.keys import SigningKey
+    from detente.core.protocol.session import PeerSession
+    from detente.node.catalog import NodeFormats
+    from detente.node.driver import Driver
+    from detente.node.mt import MachineTranslation
+    from detente.node.node import Clock
+    from detente.store import Store
 
 logger = logging.getLogger("detente.node")
 
@@ -47,9 +55,27 @@ class NodeError(ValueError):
 
 
 class Operator:
-    """The commands; ``Node`` inherits them."""
+    """The commands; ``Node`` inherits them and provides what they use."""
 
-    def check_recipients(self: Node, to: list[str]) -> list[str]:
+    if TYPE_CHECKING:
+        party: str
+        cfg: Config
+        key: SigningKey
+        clock: Clock
+        store: Store
+        peers: dict[str, PeerSession]
+        formats: NodeFormats
+        mt: MachineTranslation
+        deadlines: Deadlines
+        driver: Driver
+
+        def publish(self, event: dict[str, Any]) -> None: ...
+
+        async def record(
+            self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
+        ) -> None: ...
+
+    def check_recipients(self, to: list[str]) -> list[str]:
         recipients = sorted(set(to))
         if not recipients:
             raise NodeError("a message needs at least one recipient")
@@ -61,7 +87,7 @@ class Operator:
                 raise NodeError(f"{party} is not a pinned peer (pinned: {known})")
         return recipients
 
-    def check_content(self: Node, recipients: list[str], content: Content) -> Content:
+    def check_content(self, recipients: list[str], content: Content) -> Content:
         """What will be signed; a format message must validate and be held by every recipient."""
         try:
             return self.formats.prepare(content, recipients)
@@ -69,7 +95,7 @@ class Operator:
             raise NodeError(str(exc)) from exc
 
     async def send_message(
-        self: Node, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
+        self, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
     ) -> Signed:
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
@@ -95,7 +121,7 @@ class Operator:
         self.deadlines.watch(entry.id, due)
         return signed
 
-    async def acknowledge(self: Node, msg_id: str, answer: str, by: str, text: str | None) -> Signed:
+    async def acknowledge(self, msg_id: str, answer: str, by: str, text: str | None) -> Signed:
         row = await self.store.read(lambda c: store_txns.entry_row(c, msg_id))
         if row is None or row.kind != "message":
             raise NodeError(f"no message {msg_id}")
@@ -126,7 +152,7 @@ class Operator:
         return signed
 
     async def translate(
-        self: Node, msg_id: str, lang: str, text: str, grade: str, made_by: PersonMaker | MachineMaker
+        self, msg_id: str, lang: str, text: str, grade: str, made_by: PersonMaker | MachineMaker
     ) -> Signed:
         """Sign a translation of a message's free text, for every other party of the message.
 
@@ -177,7 +203,7 @@ class Operator:
         self.publish({"type": "translation", "id": msg_id})
         return signed
 
-    async def machine_translate(self: Node, msg: Message) -> None:
+    async def machine_translate(self, msg: Message) -> None:
         """Add a machine translation of received free text (never authoritative: grade sight)."""
         assert isinstance(msg.content, TextContent)
         try:
@@ -189,7 +215,7 @@ class Operator:
             logger.warning("machine translation of %s failed: %s", msg.id, exc)
             await self.record("mt-failed", f"machine translation of {msg.id} failed: {exc}", ref=msg.id)
 
-    async def send_link_test(self: Node, party: str) -> Signed:
+    async def send_link_test(self, party: str) -> Signed:
         self.check_recipients([party])
         now = self.clock.now()
 
@@ -210,7 +236,7 @@ class Operator:
         return signed
 
     async def create(
-        self: Node,
+        self,
         recipients: list[str],
         build: Build,
         precedence: Precedence,

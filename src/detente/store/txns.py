@@ -59,7 +59,9 @@ class Counters:
     def load(conn: Connection, counters: dict[str, int], own_party: str, peers: list[str]) -> None:
         counters["log"] = conn.execute(select(func.count()).select_from(log)).scalar_one()
         n = 0
-        for (entry_id,) in conn.execute(select(entries.c.id).where(entries.c.mine, entries.c.id.is_not(None))):
+        for (entry_id,) in conn.execute(
+            select(entries.c.id).where(entries.c.mine, entries.c.id.is_not(None))
+        ):
             n = max(n, int(entry_id.rsplit("/", 1)[1]))
         counters["n"] = n
         for party in peers:
@@ -106,7 +108,9 @@ def _entry_row(
 # -- writes --------------------------------------------------------------------------------------------
 
 
-def accept_entry(conn: Connection, counters: dict[str, int], txn: t.AcceptEntry) -> t.EntryAccepted | t.EntryConflict:
+def accept_entry(
+    conn: Connection, counters: dict[str, int], txn: t.AcceptEntry
+) -> t.EntryAccepted | t.EntryConflict:
     row = conn.execute(SELECT_HELD, {"b_peer": txn.peer, "b_seq": txn.seq}).first()
     held = None
     if row is not None:
@@ -172,7 +176,9 @@ def record_receipt(conn: Connection, counters: dict[str, int], txn: t.RecordRece
         ),
         "hash",
     )
-    conn.execute(MARK_RECEIPTED, {"b_peer": txn.peer, "b_seq": txn.seq, "b_at": txn.now, "b_hash": txn.signed.hash})
+    conn.execute(
+        MARK_RECEIPTED, {"b_peer": txn.peer, "b_seq": txn.seq, "b_at": txn.now, "b_hash": txn.signed.hash}
+    )
 
 
 def mark_sent(conn: Connection, counters: dict[str, int], txn: t.MarkSent) -> None:
@@ -291,7 +297,9 @@ def save_proofs(conn: Connection, counters: dict[str, int], txn: t.SaveProofs) -
 
 
 def save_event(conn: Connection, counters: dict[str, int], txn: t.SaveEvent) -> None:
-    conn.execute(events.insert().values(at=txn.at, kind=txn.kind, peer=txn.peer, ref=txn.ref, detail=txn.detail))
+    conn.execute(
+        events.insert().values(at=txn.at, kind=txn.kind, peer=txn.peer, ref=txn.ref, detail=txn.detail)
+    )
 
 
 WRITES: dict[type[Any], Callable[[Connection, dict[str, int], Any], Any]] = {
@@ -401,7 +409,9 @@ def load_session(conn: Connection, party: str) -> Restored:
     )
 
 
-def load_own(conn: Connection, own_party: str) -> tuple[list[str], tuple[int, bytes] | None, list[tuple[int, Signed]]]:
+def load_own(
+    conn: Connection, own_party: str
+) -> tuple[list[str], tuple[int, bytes] | None, list[tuple[int, Signed]]]:
     """Our log's hashes, our latest checkpoint (size, note) and our own key events."""
     hashes = log_since(conn, t.LogSince(0))
     row = conn.execute(
@@ -496,7 +506,9 @@ def proof_counts(conn: Connection, peers: list[str]) -> dict[str, dict[str, int]
     proven: dict[str, int] = dict(
         conn.execute(select(peer_proofs.c.party, func.count()).group_by(peer_proofs.c.party)).all()
     )
-    return {p: {"proven": proven.get(p, 0), "awaiting_proof": held.get(p, 0) - proven.get(p, 0)} for p in peers}
+    return {
+        p: {"proven": proven.get(p, 0), "awaiting_proof": held.get(p, 0) - proven.get(p, 0)} for p in peers
+    }
 
 
 def read_proofs(conn: Connection) -> dict[str, tuple[str, int, int, list[bytes]]]:

@@ -35,6 +35,7 @@ from detente.core.entries import (
 )
 from detente.node import Node, NodeError
 from detente.store.schema import deliveries, entries, events
+from detente.store.txns import proof_counts
 from detente.web.formats import (
     LangQuery,
     PersonalQuery,
@@ -375,33 +376,14 @@ async def node_status(node: Node) -> dict[str, Any]:
         return {"overdue": overdue, "alarms": alarms, "event_counts": counts}
 
     stored = await node.store.read(go)
-    proofs = await node.store.read(node.inclusion.counts)
-    links = []
-    for p in node.peers.values():
-        last = p.sup.last_heard
-        links.append(
-            {
-                "peer": p.party,
-                "state": "up" if p.writer is not None else "down",
-                "address": p.card.link,
-                "dials": p.dialer,
-                "connected_since": timestamp(p.connected_since) if p.connected_since else None,
-                "last_heartbeat": timestamp(last) if last else None,
-                "last_link_test_ok": timestamp(p.sup.last_test_ok) if p.sup.last_test_ok else None,
-                "queue_depth": p.out.depth(),
-                "last_error": p.last_error,
-                "counters": dict(p.counters),
-                "catalog": node.formats.peer_status(p.party),
-                "witnessing": node.witnessing.status(p.party),
-                "proofs": proofs.get(p.party),
-            }
-        )
+    proofs = await node.store.read(lambda c: proof_counts(c, list(node.peers)))
+    links = [{**node.link_status(p), "proofs": proofs.get(p.party)} for p in node.peers.values()]
     return {
         "party": node.party,
         "time": timestamp(now),
         "catalog": node.formats.status(),
         "machine_translation": node.mt.status(),
-        "log": node.witnessing.own_status(),
+        "log": node.own_status(),
         "links": links,
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
         **stored,

@@ -162,7 +162,7 @@ class Console:
         return await self.node.store.read(go)
 
     def links_down(self) -> list[str]:
-        return sorted(p.party for p in self.node.peers.values() if p.writer is None)
+        return sorted(p.party for p in self.node.peers.values() if not p.up)
 
     async def banner(self, lang: str) -> str:
         return self.fragment(

@@ -134,7 +134,9 @@ class PeerInclusion:
             verify_entry_inclusion(h, index, steps, Checkpoint(origin(self.party), size, root))
         except (ProofError, EncodingError, ValueError) as exc:
             self.disputed.add(h)
-            return Finding("bad-proof", f"proof of {ref} at index {index} in size {size} fails: {exc}", ref), None
+            return Finding(
+                "bad-proof", f"proof of {ref} at index {index} in size {size} fails: {exc}", ref
+            ), None
         return None, ProofRow(h, self.party, index, size, tuple(path), now)
 
 

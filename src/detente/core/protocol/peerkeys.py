@@ -57,7 +57,6 @@ def build_chain(party: str, pinned: VerifyKey, events: list[tuple[int, Signed]])
     return chain
 
 
-
 @dataclass(frozen=True, slots=True)
 class Announcement:
     """Events accepted from a hello: store them, then say what they did."""

@@ -60,7 +60,6 @@ from detente.core.protocol.frames import (
     Cosignature,
     EntryFrame,
     ErrorFrame,
-    Frame,
     Heartbeat,
     Hello,
     Need,
@@ -80,12 +79,10 @@ from detente.core.protocol.txns import (
     EntryAccepted,
     EntryConflict,
     Equivocated,
-    Held as HeldRow,
     MarkSent,
     Priority,
     ProveLookup,
     RecordReceipt,
-    SaveCosignature,
     SaveKeyEvents,
     SaveProofs,
     Stale,
@@ -313,7 +310,9 @@ class PeerSession:
         # before any entry the new key signs can be stored.
         self.keys.install(accepted)
         self.count("key-events-accepted", len(accepted.fresh))
-        notices: list[Action] = [Record(kind, detail, ref, self.party) for kind, detail, ref in accepted.notices]
+        notices: list[Action] = [
+            Record(kind, detail, ref, self.party) for kind, detail, ref in accepted.notices
+        ]
         return [Persist(SaveKeyEvents(self.party, accepted.fresh, now)), *notices]
 
     # -- delivery: our entries out -------------------------------------------------------------------
@@ -377,7 +376,10 @@ class PeerSession:
             self.count("receipted")
             if sent.kind == "linktest":
                 self.sup.link_test_answered(receipt.entry, at)
-            return [Publish({"type": "receipted", "id": receipt.entry, "peer": self.party}), Receipted(receipt.entry)]
+            return [
+                Publish({"type": "receipted", "id": receipt.entry, "peer": self.party}),
+                Receipted(receipt.entry),
+            ]
 
         return [Persist(txn, then)]
 
@@ -404,12 +406,20 @@ class PeerSession:
             raise CodedError(str(exc), code=_code(exc, "bad-entry")) from exc
         assert isinstance(entry, Message | Ack | LinkTest | Translation)
         if entry.sender != self.party:
-            raise CodedError(f"entry from {entry.sender} arrived on the link from {self.party}", code="bad-entry")
+            raise CodedError(
+                f"entry from {entry.sender} arrived on the link from {self.party}", code="bad-entry"
+            )
         if self.local.party not in entry.seq:
             raise CodedError(f"entry {entry.id} is not addressed to {self.local.party}", code="bad-entry")
         seq = entry.seq[self.local.party]
         txn = AcceptEntry(
-            self.party, seq, signed, entry, now, self._receipt_signer(entry, signed, seq, now), self.inn.holds(seq)
+            self.party,
+            seq,
+            signed,
+            entry,
+            now,
+            self._receipt_signer(entry, signed, seq, now),
+            self.inn.holds(seq),
         )
         self.accepting += 1
 
@@ -491,7 +501,9 @@ class PeerSession:
         ]
         if judgement.fresh:
             actions.append(
-                Record("equivocation", f"{self.party} equivocates: {judgement.evidence.reason}", peer=self.party)
+                Record(
+                    "equivocation", f"{self.party} equivocates: {judgement.evidence.reason}", peer=self.party
+                )
             )
         return actions
 
