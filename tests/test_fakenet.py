@@ -263,3 +263,80 @@ def test_with_faults_set_to_zero_the_network_heals():
         return await drain(await inbox.accepted.get())
 
     assert simulate(main) == [1]
+
+
+def chaotic_exchange(seed: int) -> tuple[float, str, list[str]]:
+    """RU-MOD's operator sends one numbered frame a second for 45 s to US-EUCOM, each answered by
+    a receipt; RU-MOD resends what is unanswered on every new link. Meanwhile: faults, a
+    partition, a crash and restart of US-EUCOM, then a healed network."""
+
+    async def main(clock: Any) -> tuple[float, str, list[str]]:
+        net = FakeNet(random.Random(seed), Faults(drop=0.2, duplicate=0.1, delay=0.3, max_delay=1.5))
+        held: list[int] = []  # US-EUCOM's durable store: survives its crash
+
+        async def serve(conn: Connection) -> None:
+            while True:
+                n = (await conn.read(LIMIT))["n"]
+                if n not in held:
+                    held.append(n)
+                conn.write({"t": "receipt", "n": n})
+
+        async def us_node() -> None:
+            await node(net, "US-EUCOM").listen(serve, lambda where, why: None)
+
+        async def chaos() -> None:
+            for at, act in [
+                (5, lambda: net.partition("RU-MOD", "US-EUCOM")),
+                (15, lambda: net.heal("RU-MOD", "US-EUCOM")),
+                (20, lambda: net.crash("US-EUCOM")),
+                (40, lambda: setattr(net, "faults", Faults())),
+            ]:
+                await clock.sleep_until(EPOCH + at)
+                act()
+                if at == 20:
+                    await clock.sleep_until(EPOCH + 25)
+                    await us_node()
+
+        unanswered: set[int] = set()
+        link: list[Connection] = []  # RU-MOD's current link, if any
+
+        async def operator() -> None:
+            for n in range(45):
+                unanswered.add(n)
+                if link and not link[0].is_closing():
+                    link[0].write({"t": "entry", "n": n})
+                await clock.sleep_until(EPOCH + n + 1)
+
+        ru = node(net, "RU-MOD")
+        await us_node()
+        background = asyncio.gather(chaos(), operator())
+        last_answer = 0.0
+        while (unanswered or not background.done()) and clock.now() < EPOCH + 600:
+            try:
+                conn = await ru.dial(address("US-EUCOM"))
+            except DialError:
+                await clock.sleep_until(clock.now() + 1)
+                continue
+            link[:] = [conn]
+            for n in sorted(unanswered):
+                conn.write({"t": "entry", "n": n})
+            try:
+                while unanswered or not background.done():
+                    unanswered.discard((await asyncio.wait_for(conn.read(LIMIT), 3))["n"])
+                    last_answer = clock.now()
+            except (LinkClosed, TimeoutError):
+                conn.close()
+        await background
+        assert not unanswered
+        assert sorted(held) == list(range(45)), "each frame is held exactly once"
+        return last_answer, net.digest(), list(net.trace)
+
+    return run_simulation(main, EPOCH)
+
+
+def test_a_resending_exchange_converges_through_chaos_and_replays_from_its_seed():
+    finished, digest, trace = chaotic_exchange(11)
+    assert finished >= EPOCH + 44, "the exchange lived through the partition and the crash"
+    assert any(line.endswith("unreachable") for line in trace), "dials failed in the partition"
+    assert any(line.endswith("refused") for line in trace), "dials failed while US-EUCOM was down"
+    assert chaotic_exchange(11) == (finished, digest, trace)

@@ -311,6 +311,8 @@ class FakeNet:
     async def _serve(self, on_connection: OnConnection, conn: FakeConnection) -> None:
         try:
             await on_connection(conn)
+        except LinkClosed:
+            pass  # the link ended while the handler read from it: its normal end
         except Exception:
             logger.exception("connection handler for %s failed", conn.where)
         finally:

@@ -219,6 +219,8 @@ class TlsTransport(Transport):
                 on_refused(where, "certificate is not pinned for any peer")
                 return
             await on_connection(connection)
+        except LinkClosed:
+            pass  # the link ended while the handler read from it: its normal end
         except Exception:
             # A handler's failure ends its connection, never the listener.
             logger.exception("connection handler for %s failed", where)
