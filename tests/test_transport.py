@@ -195,3 +195,33 @@ async def test_a_frame_that_is_not_a_json_object_is_a_frame_error(parties):
         writer.close()
     finally:
         await listener.close()
+
+
+async def test_the_transport_closes_an_accepted_connection_when_its_handler_returns(parties):
+    ru, us = parties["RU-MOD"], parties["US-EUCOM"]
+    server = transport(us, [ru])
+
+    async def answer_once(conn: Connection) -> None:
+        conn.write({"t": "hello", "n": await conn.read(LIMIT)})
+
+    await server.listen(answer_once, lambda where, why: None)
+    host, port = server.address
+    try:
+        dialed = await transport(ru, [us]).dial(dataclasses.replace(us.address, link=f"{host}:{port}"))
+        dialed.write({"t": "hello"})
+        assert await asyncio.wait_for(dialed.read(LIMIT), WAIT) == {"t": "hello", "n": {"t": "hello"}}
+        with pytest.raises(LinkClosed):
+            await asyncio.wait_for(dialed.read(LIMIT), WAIT)
+    finally:
+        await server.close()
+
+
+async def test_closing_the_transport_ends_the_handlers_of_accepted_connections(parties):
+    ru, us = parties["RU-MOD"], parties["US-EUCOM"]
+    listener = Listener(us, [ru])  # its handlers wait until released, which never happens here
+    address = await listener.start()
+    dialed = await transport(ru, [us]).dial(address)
+    await asyncio.wait_for(listener.accepted.get(), WAIT)
+    await asyncio.wait_for(listener.transport.close(), WAIT)
+    with pytest.raises(LinkClosed):
+        await asyncio.wait_for(dialed.read(LIMIT), WAIT)

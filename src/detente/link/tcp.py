@@ -113,15 +113,13 @@ class TlsTransport(Transport):
         self._max_frame = max_frame
         self._timeout = handshake_timeout
         self._listener: socket.socket | None = None
+        self._bound: tuple[str, int] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def address(self) -> tuple[str, int]:
         """The address listened on (with the port the system chose, when asked for port 0)."""
-        if self._listener is None:
-            return self._host, self._port
-        host, port = self._listener.getsockname()[:2]
-        return str(host), int(port)
+        return self._bound or (self._host, self._port)
 
     async def listen(self, on_connection: OnConnection, on_refused: OnRefused) -> None:
         if self._listener is not None:
@@ -131,6 +129,8 @@ class TlsTransport(Transport):
         listener = socket.create_server((self._host, self._port), reuse_port=False, backlog=64)
         listener.setblocking(False)
         self._listener = listener
+        host, port = listener.getsockname()[:2]
+        self._bound = (str(host), int(port))
         self._spawn(self._accept_forever(listener, ctx, on_connection, on_refused), "link-accept")
 
     async def dial(self, peer: PeerAddress) -> TlsConnection:
@@ -159,14 +159,16 @@ class TlsTransport(Transport):
 
     async def close(self) -> None:
         """Stop listening, and end handshakes and handlers of accepted connections."""
-        if self._listener is not None:
-            self._listener.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # Closed only once the accept loop is cancelled, which takes its descriptor out of the
+        # selector: a descriptor closed while registered can be reused by a new socket.
+        if self._listener is not None:
+            self._listener.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -182,7 +184,13 @@ class TlsTransport(Transport):
     ) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            conn, addr = await loop.sock_accept(listener)
+            try:
+                conn, addr = await loop.sock_accept(listener)
+            except OSError as exc:
+                # Out of descriptors, typically: keep listening, without spinning on the error.
+                logger.warning("accepting a connection failed: %s", reason(exc))
+                await asyncio.sleep(0.5)
+                continue
             # asyncio turns Nagle's algorithm off only for sockets whose protocol number says
             # TCP, and sockets accepted from socket.create_server carry 0: without this a small
             # frame waits up to 40 ms for the peer's delayed acknowledgement.
@@ -219,6 +227,8 @@ class TlsTransport(Transport):
                 on_refused(where, "certificate is not pinned for any peer")
                 return
             await on_connection(connection)
+        except LinkClosed:
+            pass  # the link ended while the handler read from it: its normal end
         except Exception:
             # A handler's failure ends its connection, never the listener.
             logger.exception("connection handler for %s failed", where)

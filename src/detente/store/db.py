@@ -73,24 +73,31 @@ _IGNORING: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
 class Store:
-    """A database with one batching writer thread and a small pool of reader threads."""
+    """A database with one batching writer thread and a small pool of reader threads.
 
-    def __init__(self, url: str) -> None:
+    ``inline=True`` (for the deterministic simulation) runs each batch and each read in the
+    event loop's thread instead: the same queue, the same group commit of whatever is queued
+    when the writer task runs, the same restoring of counters on rollback, and no thread
+    whose timing could change the order of events from one run to the next.
+    """
+
+    def __init__(self, url: str, inline: bool = False) -> None:
         self.url = url
+        self.inline = inline
         self.engine = make_engine(url)
         try:
             metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store at {_safe(url)}: {exc.__class__.__name__}") from exc
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="detente-writer")
-        self._readers = ThreadPoolExecutor(2, thread_name_prefix="detente-reader")
+        self._writer = None if inline else ThreadPoolExecutor(1, thread_name_prefix="detente-writer")
+        self._readers = None if inline else ThreadPoolExecutor(2, thread_name_prefix="detente-reader")
         # (priority, arrival, fn, future): a FLASH write overtakes queued ROUTINE writes.
         self._queue: asyncio.PriorityQueue[tuple[int, int, WriteFn, asyncio.Future[Any]]] | None = None
         self._arrivals = itertools.count()
         self._task: asyncio.Task[None] | None = None
         self.commits = 0
         # Numbers the writer hands out (entry numbers, stream sequence numbers, log indexes).
-        # Only the writer thread touches them; a batch that rolls back restores them, so a
+        # Only the writer (thread, or task when inline) touches them; a batch that rolls back restores them, so a
         # failed write never leaves a gap a peer would wait for.
         self.counters: dict[str, int] = {}
 
@@ -109,8 +116,10 @@ class Store:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
         self.engine.dispose()
 
     async def write(self, fn: Callable[[Connection], T], priority: int = 0) -> T:
@@ -128,6 +137,8 @@ class Store:
             with self.engine.connect() as conn:
                 return fn(conn)
 
+        if self._readers is None:
+            return go()
         return await asyncio.get_running_loop().run_in_executor(self._readers, go)
 
     async def _drain(self) -> None:
@@ -137,7 +148,10 @@ class Store:
             batch = [(await self._queue.get())[2:]]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait()[2:])
-            outcomes = await loop.run_in_executor(self._writer, self._commit_batch, batch)
+            if self._writer is None:
+                outcomes = self._commit_batch(batch)
+            else:
+                outcomes = await loop.run_in_executor(self._writer, self._commit_batch, batch)
             for (_, fut), (ok, value) in zip(batch, outcomes, strict=True):
                 if fut.done():
                     continue
