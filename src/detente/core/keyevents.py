@@ -65,6 +65,8 @@ class KeyEvent(BaseModel):
 class KeyEventError(EntryError):
     """A key event is malformed, badly signed, or breaks the party's chain of keys."""
 
+    code = "bad-keyevent"
+
 
 def _draft_bytes(fields: dict[str, object]) -> bytes:
     draft = {k: v for k, v in fields.items() if k != "new_key_sig"}

@@ -33,6 +33,7 @@ from detente.core.entries import (
     parse_as,
     timestamp,
 )
+from detente.core.terms import RANK, Answer
 from detente.node import Node, NodeError
 from detente.store.schema import deliveries, entries, events
 from detente.web.formats import (
@@ -65,7 +66,7 @@ class SendRequest(_Strict):
 
 
 class AckRequest(_Strict):
-    answer: Literal["understood", "unable", "refused"] = "understood"
+    answer: Answer = "understood"
     by: Annotated[str, Field(min_length=1, max_length=64)] = "duty officer"
     text: Annotated[str, Field(max_length=10_000)] | None = None
 
@@ -250,9 +251,8 @@ def _list(node: Node, c: Connection, box: str, limit: int) -> list[dict[str, Any
         q = q.where(entries.c.mine)
     ids = [r.id for r in c.execute(q.order_by(desc(entries.c.held_since)).limit(limit))]
     views = [v for v in (_view(node, c, i, brief=True) for i in ids) if v is not None]
-    rank = {"flash": 0, "immediate": 1, "priority": 2, "routine": 3}
     # Precedence first, then newest first: a FLASH never sinks below routine traffic.
-    views.sort(key=lambda v: (rank[v["precedence"]], -v["held_since"]))
+    views.sort(key=lambda v: (RANK[v["precedence"]], -v["held_since"]))
     return views
 
 
