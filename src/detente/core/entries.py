@@ -94,9 +94,10 @@ class FormatContent(_Strict):
     def _fields_are_signable(self) -> FormatContent:
         # Whatever is signed must be readable by every recipient: refuse here what the
         # canonical encoding or a recipient's nesting limit would refuse later.
-        canonical(self.fields)
+        # Depth first: the recipient's limit on fields is the tighter one, and the clearer reason.
         if _depth(self.fields) > 16:
             raise ValueError("fields nest deeper than 16 levels")
+        canonical(self.fields)
         return self
 
 
