@@ -275,7 +275,7 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
         "held_since": row.held_since,
     }
     dels = c.execute(select(deliveries).where(deliveries.c.entry_id == entry_id)).all() if row.mine else []
-    life = _lifecycle(node, row, dels, acks)
+    life = _lifecycle(node, row, dels, acks, node.clock.now())
     if row.mine:
         per = []
         for d, who in zip(dels, life.recipients, strict=True):  # one recipient per delivery row
@@ -336,9 +336,8 @@ def _acks(c: Connection, entry_id: str) -> list[Ack]:
     return [parse_as(Ack, a.body) for a in rows]
 
 
-def _lifecycle(node: Node, row: Any, dels: Sequence[Any], acks: list[Ack]) -> Lifecycle:
+def _lifecycle(node: Node, row: Any, dels: Sequence[Any], acks: list[Ack], now: float) -> Lifecycle:
     """The core's lifecycle table applied to a message row, its delivery rows and its acks."""
-    now = node.clock.now()
     # A later answer from the same party stands over an earlier one.
     answers: dict[str, Answer] = {a.sender: a.answer for a in acks}
     if row.mine:
@@ -350,16 +349,7 @@ async def node_status(node: Node) -> dict[str, Any]:
     now = node.clock.now()
 
     def go(c: Connection) -> dict[str, Any]:
-        overdue = [
-            r.id
-            for r in c.execute(_maybe_overdue(node.party, now))
-            if _lifecycle(
-                node,
-                r,
-                c.execute(select(deliveries).where(deliveries.c.entry_id == r.id)).all() if r.mine else [],
-                _acks(c, r.id),
-            ).overdue
-        ]
+        overdue = _overdue(node, c, now)
         alarms = [
             {**r._asdict(), "at": timestamp(r.at)}
             for r in c.execute(
@@ -410,6 +400,16 @@ async def node_status(node: Node) -> dict[str, Any]:
     }
 
 
+def _overdue(node: Node, c: Connection, now: float) -> list[str]:
+    """Ids of the messages the lifecycle table calls overdue at ``now``."""
+    out = []
+    for r in c.execute(_maybe_overdue(node.party, now)):
+        dels = c.execute(select(deliveries).where(deliveries.c.entry_id == r.id)).all() if r.mine else []
+        if _lifecycle(node, r, dels, _acks(c, r.id), now).overdue:
+            out.append(r.id)
+    return out
+
+
 def _maybe_overdue(party: str, now: float) -> Any:
     """Messages past their deadline that some recipient may not have answered.
 
@@ -427,7 +427,7 @@ def _maybe_overdue(party: str, now: float) -> Any:
         .where(
             deliveries.c.entry_id == entries.c.id,
             ~select(ack.c.hash)
-            .where(ack.c.kind == "ack", ack.c.ref == entries.c.id, ack.c.author == deliveries.c.peer)
+            .where(ack.c.kind == "ack", ack.c.ref == deliveries.c.entry_id, ack.c.author == deliveries.c.peer)
             .exists(),
         )
         .exists()
