@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _bundles import T0, Party, bundle_of, exchange, send
+from _bundles import T0, Party, bundle_of, exchange, make_card, send
 from detente.core.bundle import build_bundle, verify_bundle
 from detente.core.checkpoint import Witness, cosign, parse_note
 from detente.core.keyevents import KeyChain, KeyEventError, parse_keyevent, sign_revocation, sign_rotation
@@ -438,3 +438,28 @@ def test_wrong_types_and_huge_values_fail_clearly(mutate):
     verdict = verify_bundle(dump(d))
     assert not verdict.ok
     assert len(verdict.report()) < 100_000
+
+
+def test_a_card_made_after_two_rotations_verifies_the_whole_history():
+    # The same rule as the node's (core.keyevents.chain_from_pinned): the chain starts at the key
+    # the first rotation retires and must pass through the card's key, wherever that sits.
+    a, b, _, k1 = rotated()
+    k2 = SigningKey.from_seed(b"\x98" * 32)
+    a.log(sign_rotation(k1, k2, a.name, T0, "second rotation"))
+    a.key = k2
+    send(a, b, "after the second rotation")
+    notes = [a.ledger.sign_checkpoint(k2).to_bytes()]
+    fresh = make_card(a.name, k2)
+    verdict = verify_bundle(build_bundle(a.name, k2, a.ledger, notes, [fresh, b.card], a.held))
+    assert verdict.ok, verdict.report()
+    assert any("rotated its signing key 2 time(s)" in n for n in verdict.notes)
+
+
+def test_a_card_whose_key_the_key_events_never_reach_fails():
+    a, b, _, new = rotated()
+    stranger = make_card(a.name, SigningKey.from_seed(b"\x97" * 32))
+    notes = [a.ledger.sign_checkpoint(new).to_bytes()]
+    failed(
+        build_bundle(a.name, new, a.ledger, notes, [stranger, b.card], a.held),
+        "the card's key is not in the party's chain of key events",
+    )

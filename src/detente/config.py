@@ -26,9 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from detente.core.encoding import b64, unb64
 from detente.core.entries import Card, EntryError, Signed, open_signed, parse, sign
 from detente.core.keys import SigningKey, VerifyKey, fingerprint
+from detente.core.terms import DEFAULT_DEADLINES
 from detente.link.tls import make_certificate, spki_hash_pem
-
-DEFAULT_DEADLINES = {"flash": 600.0, "immediate": 1800.0, "priority": 10800.0, "routine": 21600.0}
 
 
 class ConfigError(ValueError):

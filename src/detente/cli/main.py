@@ -15,6 +15,7 @@ import httpx2
 
 from detente import config as cfgmod
 from detente.core.entries import timestamp
+from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES
 
 
 def _load(home: Path) -> cfgmod.Config:
@@ -171,12 +172,12 @@ def serve(home: Path, verbose: bool) -> None:
 @click.option("--to", "to", required=True, help="Recipients, comma-separated (e.g. RU-MOD,UA-GS).")
 @click.option(
     "--precedence",
-    type=click.Choice(["flash", "immediate", "priority", "routine"], case_sensitive=False),
+    type=click.Choice(PRECEDENCES, case_sensitive=False),
     default="routine",
     show_default=True,
 )
 @click.option("--text", default=None, help="Free text, in its author's language.")
-@click.option("--lang", type=click.Choice(["en", "ru", "uk"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True)
 @click.option("--ref", default=None, help="Id of the message this one answers.")
 @click.option("--wait", type=float, default=0, help="Seconds to wait for every receipt.")
 @click.option("--format", "format_id", default=None, help="Format id (see 'detente formats DIR').")
@@ -276,7 +277,7 @@ def _split_id(message_id: str) -> str:
 @click.argument("message_id")
 @click.option(
     "--lang",
-    type=click.Choice(["en", "ru", "uk"]),
+    type=click.Choice(LANGS),
     default="en",
     show_default=True,
     help="Language to render the message in (from its signed fields).",
@@ -339,7 +340,7 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
 @click.option("--text", default=None)
 @click.option(
     "--answer",
-    type=click.Choice(["understood", "unable", "refused"]),
+    type=click.Choice(ANSWERS),
     default="understood",
     show_default=True,
 )
@@ -359,13 +360,11 @@ def ack(home: Path, message_id: str, text: str | None, answer: str, by: str, as_
 @main.command()
 @home_arg
 @click.argument("message_id")
-@click.option(
-    "--lang", type=click.Choice(["en", "ru", "uk"]), required=True, help="Language translated into."
-)
+@click.option("--lang", type=click.Choice(LANGS), required=True, help="Language translated into.")
 @click.option("--text", required=True, help="The translation.")
 @click.option(
     "--grade",
-    type=click.Choice(["sight", "working", "official"]),
+    type=click.Choice(GRADES),
     default="working",
     show_default=True,
     help="sight: a quick reading; working: checked for use; official: agreed wording.",
@@ -428,7 +427,7 @@ def status(home: Path, as_json: bool) -> None:
 
 @main.command()
 @home_arg
-@click.option("--lang", type=click.Choice(["en", "ru", "uk"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True)
 @json_opt
 def formats(home: Path, lang: str, as_json: bool) -> None:
     """The format catalog this node loads (built-in plus DIR/formats/*.json), and its digest.

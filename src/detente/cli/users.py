@@ -9,7 +9,7 @@ from typing import TextIO
 import click
 
 from detente import config as cfgmod
-from detente.web.accounts_schema import LANGS, ROLES
+from detente.core.terms import LANGS, ROLES
 
 
 @click.group()

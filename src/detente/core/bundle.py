@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -81,7 +80,14 @@ from detente.core.entries import (
     parse,
 )
 from detente.core.keyevents import KIND as KEYEVENT
-from detente.core.keyevents import KeyChain, KeyEvent, KeyEventError, parse_keyevent
+from detente.core.keyevents import (
+    KeyChain,
+    KeyEvent,
+    KeyEventError,
+    UnpinnedChain,
+    chain_from_pinned,
+    parse_keyevent,
+)
 from detente.core.keys import BadSignature, SigningKey, VerifyKey
 from detente.core.ledger import Ledger, origin, party_of
 from detente.core.merkle import (
@@ -605,18 +611,14 @@ class _Verifier:
                 events.setdefault(e.signer, []).append((e.index, e.entry, e.signed))
         for party, card_key in self.cards.items():
             evs = events.pop(party, [])
-            initial = card_key
-            if evs:
-                first = evs[0][1]
-                with contextlib.suppress(ValueError):
-                    initial = VerifyKey.from_b64(first.key) if first.event == "rotate" else card_key
             try:
-                chain = KeyChain.build(party, initial, evs)
+                chain = chain_from_pinned(party, card_key, evs)
+            except UnpinnedChain as exc:
+                self.fail(f"keys of {party}: the card's key is not in the party's chain of key events")
+                chain = exc.chain
             except KeyEventError as exc:
                 self.fail(f"keys of {party}: {exc}")
                 chain = KeyChain(party, card_key)
-            if not chain.holds(card_key):
-                self.fail(f"keys of {party}: the card's key is not in the party's chain of key events")
             if len(chain.keys) > 1:
                 self.notes.append(f"{party} rotated its signing key {len(chain.keys) - 1} time(s)")
             self.chains[party] = chain

@@ -17,9 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from detente.core.entries import PRECEDENCES, Precedence
-
-RANK: dict[str, int] = {p: i for i, p in enumerate(PRECEDENCES)}
+from detente.core.terms import RANK as RANK  # re-exported: the node orders its writes by it
+from detente.core.terms import Precedence
 
 
 @dataclass(frozen=True, slots=True)

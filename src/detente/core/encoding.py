@@ -4,6 +4,13 @@ Every signed value is RFC 8785 (JSON Canonicalization Scheme) JSON. The bytes a 
 are a per-kind domain-separation prefix followed by that JSON, so a signature over a receipt
 can never be replayed as a signature over a message. Integers are kept below 2**53 by the
 models (RFC 8785 cannot carry larger ones exactly); anything larger travels as a string.
+
+The encoder and the strict parser agree: whatever ``canonical`` writes for an object,
+``parse_canonical`` accepts and reads back as an equal object. So ``canonical`` refuses up front
+what the parser would refuse later: nesting deeper than ``MAX_DEPTH``, and whole-number floats
+beyond 2**53 - 1 (ECMAScript writes ``1e16`` as ``10000000000000000``, which reads back as an
+integer too large to carry exactly). A property test over generated objects holds the two
+together.
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ from typing import Any
 import rfc8785
 
 MAX_SAFE_INT = 2**53 - 1
+MAX_DEPTH = 32  # levels of objects and arrays, the top-level object included
+# From here up, ECMAScript (so RFC 8785) writes a whole number with an exponent, which reads
+# back as a float; below it, as bare digits, which read back as an integer.
+_EXPONENT_FROM = 1e21
 
 
 class EncodingError(ValueError):
@@ -24,16 +35,45 @@ class EncodingError(ValueError):
 
 
 def canonical(value: Any) -> bytes:
-    """Return the RFC 8785 canonical JSON bytes of ``value``."""
-    if _plain(value):
-        # For values without floats and without keys beyond the BMP, RFC 8785 output is what
-        # the C encoder writes with sorted keys and no ASCII escaping: the same bytes, about
-        # ten times faster. A property test holds the two paths to identical output.
-        return _FAST.encode(value).encode("utf-8")
+    """Return the RFC 8785 canonical JSON bytes of ``value``.
+
+    Refuses (``EncodingError``) what RFC 8785 cannot encode and what ``parse_canonical`` would
+    not read back: see the module's docstring.
+    """
     try:
-        return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        if _plain(value):
+            # For values without floats and without keys beyond the BMP, RFC 8785 output is
+            # what the C encoder writes with sorted keys and no ASCII escaping: the same bytes,
+            # about ten times faster. A property test holds the two paths to identical output.
+            out = _FAST.encode(value).encode("utf-8")
+        else:
+            _check_floats(value)
+            out = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, UnicodeError) as exc:
+        # UnicodeError: a lone surrogate in a key, met while sorting keys by UTF-16 code units.
         raise EncodingError(f"value cannot be canonically encoded: {exc}") from exc
+    except RecursionError as exc:
+        raise EncodingError(f"value nests deeper than {MAX_DEPTH} levels") from exc
+    # Counting brackets is cheap; only a body that might be too deep is scanned properly.
+    if out.count(b"[") + out.count(b"{") > MAX_DEPTH:
+        _check_depth(out.decode("utf-8"), MAX_DEPTH, "value")
+    return out
+
+
+def _check_floats(value: Any) -> None:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            stack.extend(v.values())
+        elif t is list:
+            stack.extend(v)
+        elif t is float and v.is_integer() and MAX_SAFE_INT < abs(v) < _EXPONENT_FROM:
+            raise EncodingError(
+                f"value cannot be canonically encoded: {v!r} is a whole number beyond 2**53 - 1, "
+                "which JSON cannot carry exactly (send it as a string)"
+            )
 
 
 _FAST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
@@ -65,6 +105,7 @@ def _plain(value: Any) -> bool:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
 _BMP_ONLY = re.compile("[\u0000-\ud7ff\ue000-\uffff]*")
 
 
@@ -78,7 +119,7 @@ def signing_input(kind: str, body: bytes) -> bytes:
     return domain(kind) + body
 
 
-def parse_canonical(body: bytes, *, max_depth: int = 32) -> dict[str, Any]:
+def parse_canonical(body: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     """Parse ``body`` as a JSON object and insist it is in canonical form.
 
     Refusing non-canonical bytes keeps one meaning to one byte string: two parties can never
@@ -143,7 +184,7 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_flag_float)
 
 
-def _check_depth(text: str, max_depth: int) -> None:
+def _check_depth(text: str, max_depth: int, what: str = "body") -> None:
     # A cheap scan before json.loads so hostile nesting is refused without recursion.
     depth = 0
     in_string = False
@@ -161,7 +202,7 @@ def _check_depth(text: str, max_depth: int) -> None:
         elif ch in "[{":
             depth += 1
             if depth > max_depth:
-                raise EncodingError(f"body nests deeper than {max_depth} levels")
+                raise EncodingError(f"{what} nests deeper than {max_depth} levels")
         elif ch in "]}":
             depth -= 1
 

@@ -21,7 +21,15 @@ from detente.core.encoding import (
     parse_canonical,
     sha256_hex,
 )
+from detente.core.errors import CodedError
 from detente.core.keys import BadSignature, SigningKey, VerifyKey
+from detente.core.terms import KINDS as KINDS  # re-exported: code that handles entries looks here
+from detente.core.terms import PRECEDENCES as PRECEDENCES
+from detente.core.terms import STREAM_KINDS as STREAM_KINDS
+from detente.core.terms import Answer as Answer
+from detente.core.terms import Grade as Grade
+from detente.core.terms import Lang as Lang
+from detente.core.terms import Precedence as Precedence
 
 VERSION = 1
 PARTY_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$"
@@ -44,12 +52,6 @@ Timestamp = Annotated[str, Field(pattern=TIME_PATTERN), AfterValidator(_real_tim
 Hash = Annotated[str, Field(pattern=HASH_PATTERN)]
 Seq = Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
 EntryId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]*/[1-9][0-9]{0,15}$", max_length=50)]
-Precedence = Literal["flash", "immediate", "priority", "routine"]
-PRECEDENCES: tuple[Precedence, ...] = ("flash", "immediate", "priority", "routine")
-Lang = Literal["en", "ru", "uk"]
-
-STREAM_KINDS = ("message", "ack", "linktest", "translation")
-KINDS = (*STREAM_KINDS, "receipt", "card")
 
 # The line test text: content-free, both alphabets and every digit, so that it cannot be
 # misread (hotline operators learned that test texts with content were a risk of their own).
@@ -59,8 +61,16 @@ LINK_TEST_TEXT = (
 )
 
 
-class EntryError(ValueError):
+class EntryError(CodedError):
     """An entry is malformed, unverifiable or not what it claims to be."""
+
+    code = "bad-entry"
+
+
+class BadEntrySignature(EntryError):
+    """An entry's signature does not verify under its author's key (or is not a signature)."""
+
+    code = "bad-signature"
 
 
 class _Strict(BaseModel):
@@ -84,9 +94,10 @@ class FormatContent(_Strict):
     def _fields_are_signable(self) -> FormatContent:
         # Whatever is signed must be readable by every recipient: refuse here what the
         # canonical encoding or a recipient's nesting limit would refuse later.
-        canonical(self.fields)
+        # Depth first: the recipient's limit on fields is the tighter one, and the clearer reason.
         if _depth(self.fields) > 16:
             raise ValueError("fields nest deeper than 16 levels")
+        canonical(self.fields)
         return self
 
 
@@ -142,7 +153,7 @@ class Ack(_StreamEntry):
     kind: Literal["ack"]
     msg: EntryId
     msg_hash: Hash
-    answer: Literal["understood", "unable", "refused"]
+    answer: Answer
     by: Annotated[str, Field(min_length=1, max_length=64)]
     text: Annotated[str, Field(max_length=10_000)] | None
 
@@ -169,7 +180,6 @@ class MachineMaker(_Strict):
 
 
 MadeBy = Annotated[PersonMaker | MachineMaker, Field(discriminator="type")]
-Grade = Literal["sight", "working", "official"]
 
 
 class Translation(_StreamEntry):
@@ -302,11 +312,11 @@ def open_signed(signed: Signed, key_of: dict[str, VerifyKey]) -> AnyEntry:
     if key is None:
         raise EntryError(f"no signing key is pinned for {who!r}")
     if len(signed.sig) != 64:
-        raise EntryError("an Ed25519 signature is 64 bytes")
+        raise BadEntrySignature("an Ed25519 signature is 64 bytes")
     try:
         key.verify(signed.kind, signed.body, signed.sig)
     except BadSignature as exc:
-        raise EntryError(f"bad signature on {signed.kind} from {who}") from exc
+        raise BadEntrySignature(f"bad signature on {signed.kind} from {who}") from exc
     return entry
 
 

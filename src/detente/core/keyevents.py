@@ -13,12 +13,14 @@ A ``keyevent`` entry travels like every other entry, as ``Signed("keyevent", bod
   its rotation valid (the log fixes its order) and refuses anything else it signed.
 
 ``KeyChain`` replays a party's key events in log order and answers which key was current
-for each log index. Pure: no I/O.
+for each log index. ``chain_from_pinned`` is the one rule for where a chain starts, used by the
+node (a peer's announced events) and by the bundle verifier (the events beside a card).
+Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -64,6 +66,8 @@ class KeyEvent(BaseModel):
 
 class KeyEventError(EntryError):
     """A key event is malformed, badly signed, or breaks the party's chain of keys."""
+
+    code = "bad-keyevent"
 
 
 def _draft_bytes(fields: dict[str, object]) -> bytes:
@@ -230,3 +234,48 @@ class KeyChain:
 
     def holds(self, key: VerifyKey) -> bool:
         return any(k == key for k in self._keys)
+
+
+class UnpinnedChain(KeyEventError):
+    """The key events chain, but never through the pinned key: they are some other keys' history.
+
+    ``chain`` is what they do chain to, for a verifier that goes on to report what else fails.
+    """
+
+    def __init__(self, detail: str, chain: KeyChain) -> None:
+        super().__init__(detail)
+        self.chain = chain
+
+
+def parse_events(events: Iterable[tuple[int, Signed]]) -> list[tuple[int, KeyEvent, Signed]]:
+    """Exact key events (log index, entry) parsed and put in log order."""
+    parsed: list[tuple[int, KeyEvent, Signed]] = []
+    for index, signed in sorted(events, key=lambda e: e[0]):
+        if signed.kind != KIND:
+            raise KeyEventError(f"entry at index {index} is a {signed.kind!r}, not a key event")
+        parsed.append((index, parse_keyevent(signed.body), signed))
+    return parsed
+
+
+def chain_from_pinned(
+    party: str, pinned: VerifyKey, events: Sequence[tuple[int, KeyEvent, Signed]]
+) -> KeyChain:
+    """``party``'s chain of keys from its key events (in log order), held to its pinned key.
+
+    Where the chain starts: at the key the first event retires if that event is a rotation,
+    else at the pinned key. A party is pinned from whichever card it handed over, made before
+    or after any number of its rotations; its log holds every event from the start. Starting
+    from the first rotation lets all of them chain, and requiring the chain to hold the pinned
+    key keeps trust anchored: each rotation is signed by both its keys, so every key of a chain
+    that holds the pinned key is vouched for, link by link, by the pinned key itself.
+
+    Raises ``KeyEventError`` where the events do not chain, ``UnpinnedChain`` where they chain
+    but never pass through ``pinned``.
+    """
+    initial = pinned
+    if events and events[0][1].event == "rotate":
+        initial = _key(events[0][1].key, "the first rotation's retired key")
+    chain = KeyChain.build(party, initial, events)
+    if not chain.holds(pinned):
+        raise UnpinnedChain(f"the key events do not chain through {party}'s pinned key", chain)
+    return chain

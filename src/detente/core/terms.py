@@ -5,7 +5,45 @@ Each is defined once here; modules that need one import it rather than spelling 
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
+
+# -- what people choose ------------------------------------------------------------------------
+# Each Literal and its tuple spell the same words in the same order; a test holds them together.
+
+Precedence = Literal["flash", "immediate", "priority", "routine"]
+PRECEDENCES: Final[tuple[Precedence, ...]] = ("flash", "immediate", "priority", "routine")
+# Highest first: a FLASH is written, sent and listed before routine traffic.
+RANK: Final[dict[str, int]] = {p: i for i, p in enumerate(PRECEDENCES)}
+
+# Seconds a recipient has to acknowledge, unless a node's config.toml says otherwise.
+DEFAULT_DEADLINES: Final[dict[str, float]] = {  # one per precedence
+    "flash": 600.0,
+    "immediate": 1800.0,
+    "priority": 10800.0,
+    "routine": 21600.0,
+}
+
+Lang = Literal["en", "ru", "uk"]
+LANGS: Final[tuple[Lang, ...]] = ("en", "ru", "uk")
+
+# A person's answer to a message: understood, unable to comply, or refused.
+Answer = Literal["understood", "unable", "refused"]
+ANSWERS: Final[tuple[Answer, ...]] = ("understood", "unable", "refused")
+
+# How far a translation may be relied on: a quick reading, checked for use, agreed wording.
+Grade = Literal["sight", "working", "official"]
+GRADES: Final[tuple[Grade, ...]] = ("sight", "working", "official")
+
+# Console roles; "translator" is also what a person's signed translation names as its maker.
+Role = Literal["operator", "releaser", "translator", "auditor", "admin"]
+ROLES: Final[tuple[Role, ...]] = ("operator", "releaser", "translator", "auditor", "admin")
+
+# -- entries ---------------------------------------------------------------------------------------
+
+# Kinds that travel on a (sender -> recipient) stream with sequence numbers and receipts.
+StreamKind = Literal["message", "ack", "linktest", "translation"]
+STREAM_KINDS: Final[tuple[StreamKind, ...]] = ("message", "ack", "linktest", "translation")
+KINDS: Final[tuple[str, ...]] = (*STREAM_KINDS, "receipt", "card")
 
 # -- the link protocol ---------------------------------------------------------------------------
 

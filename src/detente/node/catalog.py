@@ -33,6 +33,7 @@ from detente.core.entries import Content, FormatContent, TextContent
 from detente.core.formats import Catalog, CatalogError, FormatError, Lang
 from detente.core.formats.catalog import builtin_files
 from detente.core.formats.lang import AS_WRITTEN
+from detente.core.terms import LANGS
 
 PEER_FILE = "peer-formats.json"
 MAX_HELD = 10_000  # more (id, version) pairs than this in a hello is refused as malformed
@@ -54,7 +55,7 @@ class FormatRefusal(ValueError):
         from detente.core.formats import FieldError
 
         return cls(
-            {lang: exc.message(lang) for lang in ("en", "ru", "uk")},
+            {lang: exc.message(lang) for lang in LANGS},
             field_error=isinstance(exc, FieldError),
         )
 

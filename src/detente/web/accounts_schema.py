@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Engine, Float, Index, Integer, String, Table, Text
 
+from detente.core.terms import LANGS as LANGS  # re-exported: the user CLI checks against them
+from detente.core.terms import ROLES as ROLES
 from detente.store.schema import metadata
-
-ROLES = ("operator", "releaser", "translator", "auditor", "admin")
-LANGS = ("en", "ru", "uk")
 
 web_users = Table(
     "web_users",

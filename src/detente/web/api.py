@@ -6,6 +6,7 @@ that will be signed is never coerced. Every error is one clear sentence in ``det
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
@@ -13,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, desc, select
+from sqlalchemy import Connection, and_, desc, or_, select
 
 from detente import __doc__ as about
 from detente.config import api_token, card_fingerprint, make_card
@@ -33,6 +34,8 @@ from detente.core.entries import (
     parse_as,
     timestamp,
 )
+from detente.core.lifecycle import Lifecycle, inbound, outbound
+from detente.core.terms import RANK, Answer
 from detente.node import Node, NodeError
 from detente.store.schema import deliveries, entries, events
 from detente.store.txns import proof_counts
@@ -46,8 +49,6 @@ from detente.web.formats import (
 )
 from detente.web.openapi_errors import document_error_shape
 from detente.web.translations import add_translation_routes, translations_view
-
-STATE_ORDER = ["queued", "sent", "receipted", "acknowledged"]
 
 
 class _Strict(BaseModel):
@@ -66,7 +67,7 @@ class SendRequest(_Strict):
 
 
 class AckRequest(_Strict):
-    answer: Literal["understood", "unable", "refused"] = "understood"
+    answer: Answer = "understood"
     by: Annotated[str, Field(min_length=1, max_length=64)] = "duty officer"
     text: Annotated[str, Field(max_length=10_000)] | None = None
 
@@ -239,10 +240,6 @@ def _b64(data: bytes) -> str:
     return b64(data)
 
 
-def _overall(states: list[str]) -> str:
-    return min(states, key=STATE_ORDER.index) if states else "receipted"
-
-
 def _list(node: Node, c: Connection, box: str, limit: int) -> list[dict[str, Any]]:
     q = select(entries.c.id).where(entries.c.kind == "message")
     if box == "in":
@@ -251,9 +248,8 @@ def _list(node: Node, c: Connection, box: str, limit: int) -> list[dict[str, Any
         q = q.where(entries.c.mine)
     ids = [r.id for r in c.execute(q.order_by(desc(entries.c.held_since)).limit(limit))]
     views = [v for v in (_view(node, c, i, brief=True) for i in ids) if v is not None]
-    rank = {"flash": 0, "immediate": 1, "priority": 2, "routine": 3}
     # Precedence first, then newest first: a FLASH never sinks below routine traffic.
-    views.sort(key=lambda v: (rank[v["precedence"]], -v["held_since"]))
+    views.sort(key=lambda v: (RANK[v["precedence"]], -v["held_since"]))
     return views
 
 
@@ -265,12 +261,7 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
         msg = parse_as(Message, row.body)
     except EntryError:
         return None
-    acks = [
-        parse_as(Ack, a.body)
-        for a in c.execute(select(entries.c.body).where(entries.c.kind == "ack", entries.c.ref == entry_id))
-    ]
-    acked_by = {a.sender for a in acks}
-    now = node.clock.now()
+    acks = _acks(c, entry_id)
     out: dict[str, Any] = {
         "id": row.id,
         "hash": row.hash,
@@ -284,28 +275,26 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
         "content": msg.content.model_dump(),
         "held_since": row.held_since,
     }
+    dels = c.execute(select(deliveries).where(deliveries.c.entry_id == entry_id)).all() if row.mine else []
+    life = _lifecycle(node, row, dels, acks, node.clock.now())
     if row.mine:
-        dels = c.execute(select(deliveries).where(deliveries.c.entry_id == entry_id)).all()
         per = []
-        for d in dels:
-            state = "acknowledged" if d.peer in acked_by else d.state
+        for d, who in zip(dels, life.recipients, strict=True):  # one recipient per delivery row
             per.append(
                 {
                     "peer": d.peer,
                     "seq": d.seq,
-                    "state": state,
+                    "state": who.state,
+                    "answer": who.answer,
+                    "overdue": who.overdue,
                     "first_sent": timestamp(d.first_sent) if d.first_sent else None,
                     "receipted": timestamp(d.receipted) if d.receipted else None,
                     "receipt_hash": d.receipt_hash,
                 }
             )
         out["deliveries"] = per
-        out["state"] = _overall([p["state"] for p in per])
-        settled = out["state"] == "acknowledged"
-    else:
-        out["state"] = "acknowledged" if acks else "receipted"
-        settled = bool(acks)
-    out["overdue"] = bool(row.ack_due and not settled and now > row.ack_due)
+    out["state"] = life.state
+    out["overdue"] = life.overdue
     if not brief:
         out["acks"] = [
             {
@@ -342,23 +331,26 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
     return out
 
 
+def _acks(c: Connection, entry_id: str) -> list[Ack]:
+    """The acknowledgements held that name ``entry_id``, in the order they were stored."""
+    rows = c.execute(select(entries.c.body).where(entries.c.kind == "ack", entries.c.ref == entry_id))
+    return [parse_as(Ack, a.body) for a in rows]
+
+
+def _lifecycle(node: Node, row: Any, dels: Sequence[Any], acks: list[Ack], now: float) -> Lifecycle:
+    """The core's lifecycle table applied to a message row, its delivery rows and its acks."""
+    # A later answer from the same party stands over an earlier one.
+    answers: dict[str, Answer] = {a.sender: a.answer for a in acks}
+    if row.mine:
+        return outbound([(d.peer, d.state) for d in dels], answers, row.ack_due, now)
+    return inbound(node.party, answers.get(node.party), row.ack_due, now)
+
+
 async def node_status(node: Node) -> dict[str, Any]:
     now = node.clock.now()
 
     def go(c: Connection) -> dict[str, Any]:
-        overdue = [
-            r.id
-            for r in c.execute(
-                select(entries.c.id).where(
-                    entries.c.kind == "message",
-                    entries.c.ack_due < now,
-                    entries.c.id.not_in(
-                        select(entries.c.ref).where(entries.c.kind == "ack", entries.c.ref.is_not(None))
-                    ),
-                    # An inbound message is settled by our own ack; an outbound one by theirs.
-                )
-            )
-        ]
+        overdue = _overdue(node, c, now)
         alarms = [
             {**r._asdict(), "at": timestamp(r.at)}
             for r in c.execute(
@@ -388,6 +380,49 @@ async def node_status(node: Node) -> dict[str, Any]:
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
         **stored,
     }
+
+
+def _overdue(node: Node, c: Connection, now: float) -> list[str]:
+    """Ids of the messages the lifecycle table calls overdue at ``now``."""
+    out = []
+    for r in c.execute(_maybe_overdue(node.party, now)):
+        dels = c.execute(select(deliveries).where(deliveries.c.entry_id == r.id)).all() if r.mine else []
+        if _lifecycle(node, r, dels, _acks(c, r.id), now).overdue:
+            out.append(r.id)
+    return out
+
+
+def _maybe_overdue(party: str, now: float) -> Any:
+    """Messages past their deadline that some recipient may not have answered.
+
+    Only a narrowing, so that a status poll does not read the whole history: every message is
+    past its deadline sooner or later. The lifecycle table decides on what is left.
+    """
+    ack = entries.alias("ack")
+    ours_unanswered = (
+        ~select(ack.c.hash)
+        .where(ack.c.kind == "ack", ack.c.ref == entries.c.id, ack.c.author == party)
+        .exists()
+    )
+    some_recipient_unanswered = (
+        select(deliveries.c.peer)
+        .where(
+            deliveries.c.entry_id == entries.c.id,
+            ~select(ack.c.hash)
+            .where(ack.c.kind == "ack", ack.c.ref == deliveries.c.entry_id, ack.c.author == deliveries.c.peer)
+            .exists(),
+        )
+        .exists()
+    )
+    no_recipients = ~select(deliveries.c.peer).where(deliveries.c.entry_id == entries.c.id).exists()
+    return select(entries.c.id, entries.c.mine, entries.c.ack_due).where(
+        entries.c.kind == "message",
+        entries.c.ack_due < now,
+        or_(
+            and_(~entries.c.mine, ours_unanswered),
+            and_(entries.c.mine, or_(some_recipient_unanswered, no_recipients)),
+        ),
+    )
 
 
 def _count() -> Any:

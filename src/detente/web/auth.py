@@ -22,17 +22,13 @@ import argon2
 from fastapi import Request, Response
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from detente.core.entries import Lang
+from detente.core.terms import LANGS, ROLES, Lang
+from detente.core.terms import Role as Role
 from detente.store.db import make_engine
-from detente.web import accounts_schema
 from detente.web.accounts_schema import ensure_tables, web_sessions, web_users
 
 if TYPE_CHECKING:
     from detente.node import Node
-
-Role = Literal["operator", "releaser", "translator", "auditor", "admin"]
-ROLES: tuple[str, ...] = accounts_schema.ROLES
-LANGS: tuple[str, ...] = accounts_schema.LANGS
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60

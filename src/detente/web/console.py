@@ -26,6 +26,7 @@ from detente.core.bundle import verify_bundle
 from detente.core.entries import Content, FormatContent, Message, PersonMaker, TextContent, epoch, parse_as
 from detente.core.formats.catalog import Format
 from detente.core.formats.lang import Lang
+from detente.core.terms import ANSWERS, GRADES, PRECEDENCES
 from detente.export.bundle import export_bundle
 from detente.export.pdf import PdfError, transcript_pdf
 from detente.node import Node, NodeError
@@ -41,9 +42,6 @@ from detente.web.i18n import LANG_NAMES, lang_or_default, t
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
-PRECEDENCES = ("flash", "immediate", "priority", "routine")
-ANSWERS = ("understood", "unable", "refused")
-GRADES = ("sight", "working", "official")
 LIVE_TICK = 5.0  # seconds between refreshes when nothing happens (heartbeat times, overdue)
 BOX_LIMIT = 200
 MAX_UPLOAD = 32 << 20  # bytes: the largest bundle the verify page accepts

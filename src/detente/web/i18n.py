@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from detente.core.entries import Lang
+from detente.core.terms import LANGS, Lang
 
 LANG_NAMES: dict[str, str] = {"en": "English", "ru": "Русский", "uk": "Українська"}
 
@@ -484,4 +484,4 @@ def t(lang: str, key: str, /, **kw: Any) -> str:
 
 
 def lang_or_default(value: str | None) -> Lang:
-    return value if value in ("en", "ru", "uk") else "en"  # type: ignore[return-value]
+    return value if value in LANGS else "en"

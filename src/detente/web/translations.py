@@ -13,14 +13,15 @@ it calls this.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select
 
 from detente.core.encoding import b64
-from detente.core.entries import EntryError, Lang, PersonMaker, Translation, parse_as
+from detente.core.entries import EntryError, PersonMaker, Translation, parse_as
+from detente.core.terms import Grade, Lang
 from detente.node import Node
 from detente.node.mt import MT_LABEL
 from detente.store.schema import entries
@@ -31,7 +32,7 @@ class TranslateRequest(BaseModel):
 
     lang: Lang
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
-    grade: Literal["sight", "working", "official"] = "working"
+    grade: Grade = "working"
     by: Annotated[str, Field(min_length=1, max_length=64, description="the translator's name")]
 
 

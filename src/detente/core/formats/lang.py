@@ -7,10 +7,10 @@ Owns: the `Lang` literal, month abbreviations used in date-time groups, language
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, TypeGuard
+from typing import TypeGuard
 
-Lang = Literal["en", "ru", "uk"]
-LANGS: tuple[Lang, ...] = ("en", "ru", "uk")
+from detente.core.terms import LANGS as LANGS  # re-exported: renderers look for them here
+from detente.core.terms import Lang as Lang
 
 # Upper-case three-letter abbreviations; ru/uk ones are the usual Cyrillic military ones.
 MONTHS: dict[Lang, tuple[str, ...]] = {
