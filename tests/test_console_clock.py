@@ -95,9 +95,7 @@ def nodes(tmp_path: Path) -> Iterator[Nodes]:
             if task.done():
                 raise OSError(f"the API could not listen on {cfg.api}")
         us, ru = env.nodes["US-EUCOM"], env.nodes["RU-MOD"]
-        await _wait_for(
-            lambda: us.peers["RU-MOD"].up and ru.peers["US-EUCOM"].up
-        )
+        await _wait_for(lambda: us.peers["RU-MOD"].up and ru.peers["US-EUCOM"].up)
 
     async def down() -> None:
         for server, _ in servers:

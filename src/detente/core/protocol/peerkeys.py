@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from detente.core.encoding import EncodingError
 from detente.core.entries import EntryError, Signed
-from detente.core.keyevents import KIND, KeyChain, KeyEvent, KeyEventError, parse_keyevent
+from detente.core.keyevents import KeyChain, KeyEventError, chain_from_pinned, parse_events, parse_keyevent
 from detente.core.keys import VerifyKey
 from detente.core.merkle import ProofError, leaf_hash, verify_inclusion
 from detente.core.protocol.frames import AnnouncedKeyEvent, KeyEventProof
@@ -35,26 +34,9 @@ def _short(key: str) -> str:
 
 
 def build_chain(party: str, pinned: VerifyKey, events: list[tuple[int, Signed]]) -> KeyChain:
-    """Replay ``events`` (log index, exact entry) of ``party``; they must hold its pinned key.
-
-    The chain starts at the pinned key, or, if the first event is a rotation *to* the pinned
-    key (the peer was pinned again from a fresh card), at the key that rotation retired.
-    """
-    parsed: list[tuple[int, KeyEvent, Signed]] = []
-    for index, signed in sorted(events, key=lambda e: e[0]):
-        if signed.kind != KIND:
-            raise KeyEventError(f"entry at index {index} is a {signed.kind!r}, not a key event")
-        parsed.append((index, parse_keyevent(signed.body), signed))
-    initial = pinned
-    if parsed and parsed[0][1].event == "rotate" and parsed[0][1].new_key == pinned.b64:
-        try:
-            initial = VerifyKey.from_b64(parsed[0][1].key)
-        except (ValueError, EncodingError) as exc:
-            raise KeyEventError("the first rotation names no valid key") from exc
-    chain = KeyChain.build(party, initial, parsed)
-    if not chain.holds(pinned):
-        raise KeyEventError(f"the key events do not start from {party}'s pinned key")
-    return chain
+    """Replay ``events`` (log index, exact entry) of ``party``: they must chain through its
+    pinned key (the one rule, shared with the offline verifier: ``core.keyevents``)."""
+    return chain_from_pinned(party, pinned, parse_events(events))
 
 
 @dataclass(frozen=True, slots=True)

@@ -349,7 +349,7 @@ class PeerSession:
             receipt = open_signed(signed, {self.party: self.key})
             self.keys.check_open()
         except EntryError as exc:
-            raise CodedError(str(exc), code=_code(exc, "bad-receipt")) from exc
+            raise CodedError(str(exc), code=exc.code if exc.code != "bad-entry" else "bad-receipt") from exc
         assert isinstance(receipt, Receipt)
         if receipt.sender != self.party or receipt.to != self.local.party:
             raise CodedError(
@@ -403,7 +403,7 @@ class PeerSession:
             entry = open_signed(signed, {self.party: self.key})
             self.keys.check_open()
         except EntryError as exc:
-            raise CodedError(str(exc), code=_code(exc, "bad-entry")) from exc
+            raise CodedError(str(exc), code=exc.code) from exc
         assert isinstance(entry, Message | Ack | LinkTest | Translation)
         if entry.sender != self.party:
             raise CodedError(
@@ -639,13 +639,3 @@ class PeerSession:
             "counters": dict(self.counters),
             "witnessing": self.wit.status(),
         }
-
-
-def _code(exc: Exception, default: str) -> str:
-    code = getattr(exc, "code", None)
-    if isinstance(code, str) and code not in ("refused", "bad-entry"):
-        return code
-    # Until every entry error carries its code, a signature failure is told apart by its class
-    # of message: core.entries raises "bad signature on ..." and "an Ed25519 signature is ...".
-    text = str(exc)
-    return "bad-signature" if "signature" in text else default
