@@ -359,10 +359,7 @@ class ErrorFrame:
     T = "error"
 
     def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"t": self.T, "code": self.code, "detail": self.detail}
-        if self.ref is not None:
-            out["ref"] = self.ref
-        return out
+        return {"t": self.T, "code": self.code, "detail": self.detail, "ref": self.ref}
 
 
 Frame = (
