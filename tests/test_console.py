@@ -774,13 +774,10 @@ def test_format_messages_need_release_only_when_the_config_says_so(tmp_path: Pat
     from detente.node import Node
     from detente.web.release import needs_release
 
-    (tmp_path / "config.toml").write_text('party = "X"\n', encoding="utf-8")
-    node = cast(Node, SimpleNamespace(cfg=SimpleNamespace(home=tmp_path)))
+    node = cast(Node, SimpleNamespace(cfg=SimpleNamespace(release_formats=False)))
     assert needs_release(node, "flash", False) == "flash"
     assert needs_release(node, "flash", True) == "flash"
     assert needs_release(node, "routine", True) is None
-    (tmp_path / "config.toml").write_text(
-        'party = "X"\n[console]\nrelease_formats = true\n', encoding="utf-8"
-    )
+    node = cast(Node, SimpleNamespace(cfg=SimpleNamespace(release_formats=True)))
     assert needs_release(node, "routine", True) == "format"
     assert needs_release(node, "routine", False) is None

@@ -48,6 +48,11 @@ class Config:
     link_test_every: float = 3600.0
     link_test_answer_within: float = 60.0
     max_frame: int = 1 << 20
+    # [console] release_formats: format messages need a second person's release, as FLASH does.
+    release_formats: bool = False
+    # The whole file as parsed, for sections owned by an optional part (``[translation]``):
+    # config.toml is read once, here, and nothing reads it again.
+    sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def link_host_port(self) -> tuple[str, int]:
@@ -163,6 +168,8 @@ def load(home: Path) -> Config:
             link_test_every=float(sup.get("link_test_every", 3600)),
             link_test_answer_within=float(sup.get("link_test_answer_within", 60)),
             max_frame=int(raw.get("limits", {}).get("max_frame", 1 << 20)),
+            release_formats=_flag(raw.get("console", {}), "release_formats", path),
+            sections=raw,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: missing or wrong setting: {exc}") from exc
@@ -171,6 +178,15 @@ def load(home: Path) -> Config:
     split_addr(cfg.link)
     split_addr(cfg.api)
     return cfg
+
+
+def _flag(section: Any, name: str, path: Path) -> bool:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: a section must be a table")
+    value = section.get(name, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: {name} must be true or false")
+    return value
 
 
 def signing_key(cfg: Config) -> SigningKey:

@@ -34,7 +34,6 @@ import importlib
 import json
 import logging
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -81,11 +80,7 @@ class MTConfig:
 def read_config(cfg: Config) -> MTConfig | None:
     """The node's machine-translation settings, or None when it is off (the default)."""
     path = cfg.path("config.toml")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    section = raw.get("translation")
+    section = cfg.sections.get("translation")
     if section is None:
         return None
     where = f"{path}: [translation]"

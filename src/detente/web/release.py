@@ -15,7 +15,6 @@ signed and queued.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,11 +39,7 @@ _SIMPLE_NAMES = {id(v): k for k, v in _SIMPLE.items()}
 
 def release_formats(node: Node) -> bool:
     """Whether format messages need a second person's release (``[console] release_formats``)."""
-    try:
-        raw = tomllib.loads((node.cfg.home / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
-    return bool(raw.get("console", {}).get("release_formats", False))
+    return node.cfg.release_formats
 
 
 def needs_release(node: Node, precedence: str, is_format: bool) -> str | None:
