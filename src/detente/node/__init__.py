@@ -3,6 +3,7 @@
 Everything here is shell: it turns the core's decisions into I/O (store, links, events).
 """
 
-from detente.node.node import Clock, Node, NodeError, SystemClock
+from detente.node.clock import Clock, SystemClock
+from detente.node.node import Node, NodeError
 
 __all__ = ["Clock", "Node", "NodeError", "SystemClock"]

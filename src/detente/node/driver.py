@@ -18,7 +18,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from detente.core import terms
 from detente.core.entries import timestamp
@@ -41,7 +41,14 @@ from detente.link.transport import Connection, DialError, LinkClosed, PeerAddres
 from detente.store import txns as store_txns
 
 if TYPE_CHECKING:
-    from detente.node.node import Node
+    from detente.config import Config
+    from detente.core.delivery import Deadlines
+    from detente.core.entries import Signed
+    from detente.core.protocol.txns import StreamEntry
+    from detente.core.protocol.witnessing import OwnLog
+    from detente.node.catalog import NodeFormats
+    from detente.node.clock import Clock
+    from detente.store import Store
 
 logger = logging.getLogger("detente.node")
 
@@ -50,8 +57,33 @@ MAX_NAP = 1.0  # seconds: the timer re-reads the clock at least this often (cloc
 REFUSED_KEPT = 20
 
 
+class Host(Protocol):
+    """What the driver needs of the node that owns it (the node satisfies it)."""
+
+    cfg: Config
+    clock: Clock
+    store: Store
+    formats: NodeFormats
+    deadlines: Deadlines
+    own: OwnLog
+    peers: dict[str, PeerSession]
+    refused: list[dict[str, Any]]
+    refused_total: int
+
+    async def record(
+        self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
+    ) -> None: ...
+    async def record_limited(self, kind: str, detail: str) -> None: ...
+    def publish(self, event: dict[str, Any]) -> None: ...
+    def on_held(self, entry: StreamEntry) -> None: ...
+    def on_receipted(self, entry_id: str) -> None: ...
+    async def send_link_test(self, party: str) -> Signed: ...
+    def dial_backoff(self, attempts: int) -> float: ...
+    def next_wakeup(self) -> float | None: ...
+
+
 class Driver:
-    def __init__(self, node: Node, transport: Transport) -> None:
+    def __init__(self, node: Host, transport: Transport) -> None:
         self.node = node
         self.transport = transport
         self.sessions: dict[str, PeerSession] = node.peers

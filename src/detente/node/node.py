@@ -13,9 +13,8 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from detente import config as cfgmod
 from detente.core.delivery import Deadlines, SupervisorPolicy
@@ -26,6 +25,7 @@ from detente.core.protocol.txns import StreamEntry
 from detente.core.protocol.witnessing import OwnLog
 from detente.link.transport import PeerAddress, Transport
 from detente.node.catalog import NodeFormats
+from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
 from detente.node.mt import MachineTranslation
 from detente.node.operator import NodeError, Operator
@@ -36,15 +36,6 @@ from detente.store.schema import events
 logger = logging.getLogger("detente.node")
 
 __all__ = ["Clock", "Node", "NodeError", "SystemClock"]
-
-
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.time()
 
 
 class Node(Operator):

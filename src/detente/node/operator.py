@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from detente.core.keys import SigningKey
     from detente.core.protocol.session import PeerSession
     from detente.node.catalog import NodeFormats
+    from detente.node.clock import Clock
     from detente.node.driver import Driver
     from detente.node.mt import MachineTranslation
-    from detente.node.node import Clock
     from detente.store import Store
 
 logger = logging.getLogger("detente.node")
