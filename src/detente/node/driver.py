@@ -142,9 +142,9 @@ class Driver:
                 if target is not None:
                     target.close()
             elif isinstance(action, Persist):
-                self._store_op(session, conn, self._write(action.txn), action.then)
+                self._store_op(session, self._write(action.txn), action.then)
             elif isinstance(action, Query):
-                self._store_op(session, conn, self._read(action.read), action.then)
+                self._store_op(session, self._read(action.read), action.then)
             elif isinstance(action, Record):
                 self.spawn(
                     self.node.record(action.kind, action.detail, action.peer, action.ref),
@@ -180,7 +180,6 @@ class Driver:
     def _store_op(
         self,
         session: PeerSession | None,
-        conn: Connection | None,
         op: Awaitable[Any],
         then: Callable[[Any, float], list[Action]] | None,
     ) -> None:
@@ -192,7 +191,9 @@ class Driver:
             try:
                 result = await op
                 if then is not None:
-                    self.execute(session, then(result, self.node.clock.now()), conn)
+                    # What follows a commit goes to the session's link as it is now: if the
+                    # link was replaced meanwhile, the peer's resend is answered on the new one.
+                    self.execute(session, then(result, self.node.clock.now()))
             except asyncio.CancelledError:
                 raise
             except Exception:
