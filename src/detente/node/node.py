@@ -21,7 +21,7 @@ from detente.core.delivery import Deadlines, SupervisorPolicy
 from detente.core.entries import Ack, Message, TextContent, epoch, timestamp
 from detente.core.keys import SigningKey, VerifyKey
 from detente.core.protocol.session import EventBudget, Local, PeerSession
-from detente.core.protocol.txns import StreamEntry
+from detente.core.protocol.txns import SaveEvent, StreamEntry
 from detente.core.protocol.witnessing import OwnLog
 from detente.link.transport import PeerAddress, Transport
 from detente.node.catalog import NodeFormats
@@ -31,7 +31,6 @@ from detente.node.mt import MachineTranslation
 from detente.node.operator import NodeError, Operator
 from detente.store import Store
 from detente.store import txns as store_txns
-from detente.store.schema import events
 
 logger = logging.getLogger("detente.node")
 
@@ -225,10 +224,8 @@ class Node(Operator):
         """Record a security event or alarm durably; operators see it in status."""
         at = self.clock.now()
         logger.warning("%s %s: %s", kind, peer or "-", detail)
-        await self.store.write(
-            lambda c: c.execute(events.insert().values(at=at, kind=kind, peer=peer, ref=ref, detail=detail)),
-            5,
-        )
+        txn = SaveEvent(at, kind, detail, peer, ref)
+        await self.store.write(lambda c: store_txns.save_event(c, self.store.counters, txn), txn.priority)
         self.publish({"type": "event", "kind": kind, "peer": peer, "detail": detail})
 
     async def record_limited(self, kind: str, detail: str) -> None:
