@@ -97,6 +97,18 @@ class NodeError(ValueError):
     """An operator request the node refuses (unknown peer, unknown message, ...)."""
 
 
+class AlreadyAcknowledged(NodeError):
+    """A second answer to a message this party has already answered: nothing is signed."""
+
+    def __init__(self, msg_id: str, prior: Ack) -> None:
+        super().__init__(
+            f"{msg_id} is already acknowledged by {prior.by} ({prior.answer}) at {prior.created} "
+            f"in {prior.id}; a second answer is not signed"
+        )
+        self.msg_id = msg_id
+        self.prior = prior
+
+
 @dataclass
 class PeerLink:
     """Everything the node tracks about one pinned peer."""
@@ -339,8 +351,19 @@ class Node:
                 text=text,
             )
 
+        def answered_once(conn: Connection) -> None:
+            # In the writer's transaction, so two officers pressing at once cannot both sign:
+            # the second finds the first's ack here and is refused.
+            prior = conn.execute(
+                select(entries.c.body)
+                .where(entries.c.kind == "ack", entries.c.mine, entries.c.ref == msg_id)
+                .order_by(entries.c.held_since)
+            ).first()
+            if prior is not None:
+                raise AlreadyAcknowledged(msg_id, parse_as(Ack, prior.body))
+
         precedence: Precedence = row.precedence or "routine"
-        signed, _ = await self._create([row.author], build, precedence, now, ref=msg_id)
+        signed, _ = await self._create([row.author], build, precedence, now, ref=msg_id, guard=answered_once)
         self.deadlines.settled(msg_id)
         self._publish({"type": "ack", "id": msg_id})
         return signed
@@ -439,10 +462,17 @@ class Node:
         now: float,
         ref: str | None = None,
         ack_due: float | None = None,
+        guard: Callable[[Connection], None] | None = None,
     ) -> tuple[Signed, StreamEntry]:
-        """Number, sign and durably queue a stream entry, then hand it to the links."""
+        """Number, sign and durably queue a stream entry, then hand it to the links.
+
+        ``guard`` runs first in the same transaction; by raising it refuses the entry before
+        anything is numbered or signed.
+        """
 
         def write(conn: Connection) -> tuple[Signed, StreamEntry]:
+            if guard is not None:
+                guard(conn)
             c = self.store.counters
             c["n"] += 1
             seqs = {}

@@ -33,7 +33,7 @@ from detente.core.entries import (
     parse_as,
     timestamp,
 )
-from detente.node import Node, NodeError
+from detente.node import AlreadyAcknowledged, Node, NodeError
 from detente.store.schema import deliveries, entries, events
 from detente.web.formats import (
     LangQuery,
@@ -107,6 +107,8 @@ def create_app(node: Node) -> FastAPI:
     @app.exception_handler(NodeError)
     async def _refused(request: Request, exc: NodeError) -> JSONResponse:
         status = 404 if str(exc).startswith("no message") else 400
+        if isinstance(exc, AlreadyAcknowledged):
+            status = 409  # answered before: the first answer stands, nothing new is signed
         # A refused format message explains itself in the operator's language.
         localised = refusal_detail(exc, accept_language(request.headers.get("accept-language")))
         if localised is not None:
@@ -181,7 +183,7 @@ def create_app(node: Node) -> FastAPI:
         "/v1/messages/{party}/{n}/ack",
         dependencies=deps,
         status_code=201,
-        responses={400: {}, 404: {}},
+        responses={400: {}, 404: {}, 409: {}},
     )
     async def ack(party: str, n: int, req: AckRequest) -> dict[str, str]:
         signed = await node.acknowledge(f"{party}/{n}", req.answer, req.by, req.text)
