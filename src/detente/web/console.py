@@ -1,8 +1,9 @@
 """The operator console: server-rendered pages on the node's own app, live by server-sent events.
 
 Pages are plain HTML forms (they work without JavaScript); htmx's SSE extension keeps the lists,
-the banner and the link panel current. Each live message carries only the parts of the page that
-changed, as ``<hx-partial>`` elements, so nothing moves or loses focus while nothing changes.
+the banner, a message's state and the link panel current. Each live message carries only the
+parts of the page that changed, as ``<hx-partial>`` elements, and those parts are read-only HTML:
+never a form, so an update cannot reset what an officer is choosing or typing.
 """
 
 import asyncio
@@ -29,7 +30,7 @@ from detente.core.formats.lang import Lang
 from detente.export.bundle import export_bundle
 from detente.export.pdf import PdfError, transcript_pdf
 from detente.formats_shell import FormatRefusal
-from detente.node import Node, NodeError
+from detente.node import AlreadyAcknowledged, Node, NodeError
 from detente.store.schema import entries
 from detente.web import auth, release
 from detente.web import console_views as views
@@ -187,6 +188,10 @@ class Console:
         out["thread"], out["proof"] = await self.node.store.read(extra)
         return out
 
+    @staticmethod
+    def answerable(s: auth.Session, m: dict[str, Any]) -> bool:
+        return bool(m["direction"] == "in" and s.user.may(auth.CAN_ACK))
+
 
 def add_console(app: FastAPI, node: Node) -> None:
     """Mount the console at ``/`` on the node's app (the JSON API stays under ``/v1``)."""
@@ -301,14 +306,20 @@ def add_console(app: FastAPI, node: Node) -> None:
         return to_login() if s is None else await box_page(s, "outbox")
 
     async def message_page(
-        s: auth.Session, msg_id: str, error: str | None = None, status: int = 200
+        s: auth.Session,
+        msg_id: str,
+        error: str | None = None,
+        status: int = 200,
+        form: dict[str, str] | None = None,
     ) -> Response:
+        """A message; ``form`` is an answer the node did not sign, shown back as the officer gave it."""
         lang = s.user.lang
         m = await con.message(msg_id, lang)
         if m is None:
             return con.render(
                 "notfound.html", con.ctx(s, lang, banner=await con.banner(lang), live=None), 404
             )
+        answering = con.answerable(s, m) and not m["acks"]
         return con.render(
             "message.html",
             con.ctx(
@@ -318,6 +329,9 @@ def add_console(app: FastAPI, node: Node) -> None:
                 error=error,
                 answers=ANSWERS,
                 grades=GRADES,
+                answering=answering,
+                form=form or {"answer": ANSWERS[0], "note": ""},
+                unsigned=form if form and not answering and form["answer"] in ANSWERS else None,
                 banner=await con.banner(lang),
                 live=f"/live?view=message&id={msg_id}",
             ),
@@ -334,20 +348,34 @@ def add_console(app: FastAPI, node: Node) -> None:
         party: str,
         n: int,
         csrf: Annotated[str, Form(max_length=128)] = "",
-        answer: Annotated[str, Form(max_length=16)] = "understood",
+        answer: Annotated[str, Form(max_length=16)] = "",
         note: Annotated[str, Form(max_length=10_000)] = "",
     ) -> Response:
         if s is None:
             return to_login()
         check_csrf(s, csrf)
         check_role(s, auth.CAN_ACK)
+        lang = s.user.lang
         msg_id = f"{party}/{n}"
+        given = {"answer": answer, "note": note}
+        # Signed is exactly what the officer chose: no default answer, and a refusal shows the
+        # form back as it was sent.
         if answer not in ANSWERS:
-            answer = "understood"
+            return await message_page(s, msg_id, t(lang, "choose_answer"), 400, given)
         try:
             await node.acknowledge(msg_id, answer, s.user.name, note.strip() or None)
+        except AlreadyAcknowledged as exc:
+            first = exc.prior
+            why = t(
+                lang,
+                "already_answered",
+                by=first.by,
+                answer=t(lang, "answer_" + first.answer),
+                at=utc(first.created),
+            )
+            return await message_page(s, msg_id, why, 409, given)
         except NodeError as exc:
-            return await message_page(s, msg_id, t(s.user.lang, "refused", why=str(exc)), 400)
+            return await message_page(s, msg_id, t(lang, "refused", why=str(exc)), 400, given)
         return RedirectResponse(f"/m/{msg_id}", status_code=303)
 
     @router.post("/m/{party}/{n}/translate")
@@ -965,9 +993,9 @@ def add_console(app: FastAPI, node: Node) -> None:
         elif view == "message" and msg_id:
             m = await con.message(msg_id, lang)
             if m is not None:
-                parts["msgstate"] = con.fragment(
-                    "_message_state.html", con.ctx(s, lang, m=m, answers=ANSWERS)
-                )
+                parts["msgstate"] = con.fragment("_message_state.html", con.ctx(s, lang, m=m))
+                if con.answerable(s, m):
+                    parts["acknotice"] = con.fragment("_ack_notice.html", con.ctx(s, lang, m=m))
         elif view == "links":
             status = await node_status(node)
             parts["linkpanel"] = con.fragment("_links.html", con.ctx(s, lang, status=status))
