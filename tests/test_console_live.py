@@ -8,12 +8,13 @@ live update for it; nothing sleeps on a deadline.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from detente.core.entries import Message, TextContent, parse_as
 from detente.node import Node
@@ -60,6 +61,21 @@ def eventually(check: Callable[[], T], timeout: float = WAIT) -> T:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
     return value
+
+
+def count_live_updates(page: Page) -> None:
+    """Count, in the page, every live message the SSE extension has handled from now on."""
+    page.evaluate(
+        """() => {
+            window.liveUpdates = 0;
+            document.getElementById('live').addEventListener(
+                'htmx:sse:after:message', () => { window.liveUpdates += 1; });
+        }"""
+    )
+
+
+def wait_live_updates(page: Page, n: int) -> None:
+    page.wait_for_function("n => window.liveUpdates >= n", arg=n, timeout=LIVE + 2 * 5_000)
 
 
 def test_the_answer_and_note_survive_the_message_turning_overdue_and_are_what_is_signed(
@@ -156,3 +172,151 @@ def test_an_acknowledgement_without_an_answer_is_refused_and_nothing_is_signed(
     finally:
         ctx.close()
     assert acks_held(nodes, "RU-MOD", msg_id) == []
+
+
+def inbox(env: Nodes, browser: Browser) -> tuple[Page, list[str]]:  # noqa: F811
+    """RU-MOD's inbox, live, holding a FLASH above two ROUTINE messages; returns the ids."""
+    flash = send(env, "flash", "Aircraft crossing the line. Confirm.")
+    first = send(env, "routine", "Weekly schedule of exercises.")
+    second = send(env, "routine", "Corrected schedule of exercises.")
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    sign_in(page, env, "RU-MOD")
+    expect(page.locator("#live [data-live=on]")).to_be_visible(timeout=LIVE)
+    ids = [flash, second, first]  # precedence first, then newest first
+    expect(page.locator("#rows tr")).to_have_count(3)
+    assert page.locator("#rows tr").evaluate_all("rows => rows.map(r => r.dataset.id)") == ids
+    return page, ids
+
+
+def row(page: Page, msg_id: str):
+    return page.locator(f"tr[data-id='{msg_id}']")
+
+
+def test_a_link_focused_with_the_keyboard_keeps_the_focus_through_live_updates(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    page, (flash, newer, older) = inbox(nodes, browser)
+    try:
+        # From the top of the main content, Tab twice: the FLASH's link, then the next row's.
+        page.locator("#main").focus()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        expect(row(page, newer).get_by_role("link")).to_be_focused()
+        page.evaluate("() => { document.activeElement.heldByTest = true; }")
+        count_live_updates(page)
+
+        # Several updates: the FLASH above turns overdue, a new message arrives, and the ticks.
+        turn_overdue(nodes)
+        expect(row(page, flash)).to_have_class(re.compile(r"\bis-overdue\b"), timeout=LIVE)
+        third = send(nodes, "routine", "Third schedule of exercises.")
+        expect(row(page, third)).to_be_visible(timeout=LIVE)
+        wait_live_updates(page, 3)
+
+        assert page.evaluate("() => document.activeElement.heldByTest === true")
+        expect(row(page, newer).get_by_role("link")).to_be_focused()
+        page.keyboard.press("Tab")  # and the keyboard goes on from where it was
+        expect(row(page, older).get_by_role("link")).to_be_focused()
+    finally:
+        page.context.close()
+
+
+def test_a_live_update_replaces_only_the_row_that_changed(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    page, (flash, newer, older) = inbox(nodes, browser)
+    try:
+        page.evaluate(
+            "() => document.querySelectorAll('#rows tr').forEach(r => { r.heldByTest = r.dataset.id; })"
+        )
+        turn_overdue(nodes)
+        expect(row(page, flash)).to_have_class(re.compile(r"\bis-overdue\b"), timeout=LIVE)
+        held = page.locator("#rows tr").evaluate_all(
+            "rows => rows.map(r => [r.dataset.id, r.heldByTest || null])"
+        )
+        assert held == [[flash, None], [newer, newer], [older, older]]
+    finally:
+        page.context.close()
+
+
+def test_a_new_message_is_inserted_in_its_place_and_no_other_row_is_recreated(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    page, (flash, newer, older) = inbox(nodes, browser)
+    try:
+        page.evaluate(
+            "() => document.querySelectorAll('#rows tr').forEach(r => { r.heldByTest = r.dataset.id; })"
+        )
+        third = send(nodes, "routine", "Third schedule of exercises.")
+        expect(row(page, third)).to_be_visible(timeout=LIVE)
+        held = page.locator("#rows tr").evaluate_all(
+            "rows => rows.map(r => [r.dataset.id, r.heldByTest || null])"
+        )
+        assert held == [[flash, flash], [third, None], [newer, newer], [older, older]]
+    finally:
+        page.context.close()
+
+
+# Records, from before the page's own scripts run, every row taken out of the page.
+WATCH_ROWS = """
+window.removedRows = [];
+new MutationObserver(records => {
+    for (const r of records) for (const n of r.removedNodes)
+        if (n.tagName === 'TR' && n.dataset.id) window.removedRows.push(n.dataset.id);
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def test_opening_the_live_connection_recreates_no_row_of_the_page_as_rendered(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    flash = send(nodes, "flash", "Aircraft crossing the line. Confirm.")
+    send(nodes, "routine", "Weekly schedule of exercises.")
+    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.add_init_script(WATCH_ROWS)
+    page = ctx.new_page()
+    try:
+        sign_in(page, nodes, "RU-MOD")
+        count_live_updates(page)
+        turn_overdue(nodes)
+        expect(row(page, flash)).to_have_class(re.compile(r"\bis-overdue\b"), timeout=LIVE)
+        wait_live_updates(page, 2)
+        assert page.evaluate("() => window.removedRows") == [flash]
+    finally:
+        ctx.close()
+
+
+def test_a_page_back_from_the_background_resumes_without_recreating_unchanged_rows(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    page, (flash, newer, older) = inbox(nodes, browser)
+    try:
+        page.evaluate(
+            "() => document.querySelectorAll('#rows tr').forEach(r => { r.heldByTest = r.dataset.id; })"
+        )
+        # The tab goes to the background: htmx closes the live connection (pauseOnBackground).
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, 'hidden', {value: true, configurable: true});
+                document.dispatchEvent(new Event('visibilitychange'));
+            }"""
+        )
+        turn_overdue(nodes)  # meanwhile, the FLASH turns overdue
+        # Back to the foreground: htmx reconnects, naming the last update it got.
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, 'hidden', {value: false, configurable: true});
+                document.dispatchEvent(new Event('visibilitychange'));
+            }"""
+        )
+        expect(row(page, flash)).to_have_class(re.compile(r"\bis-overdue\b"), timeout=LIVE)
+        held = page.locator("#rows tr").evaluate_all(
+            "rows => rows.map(r => [r.dataset.id, r.heldByTest || null])"
+        )
+        assert held == [[flash, None], [newer, newer], [older, older]]
+    finally:
+        page.context.close()
