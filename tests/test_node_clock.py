@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, select
 
 from detente import config as cfgmod
-from detente.core.entries import Message, TextContent, parse_as, timestamp
+from detente.core.entries import Ack, Message, TextContent, parse_as, timestamp
 from detente.devtools.cluster import free_port
-from detente.node import Node
+from detente.node import AlreadyAcknowledged, Node
+from detente.store.schema import entries
 from detente.web.api import node_status
 
 
@@ -120,6 +122,41 @@ async def test_an_acknowledged_message_is_never_overdue(pair):
     await ru.tick()
     assert (await node_status(us))["overdue"] == []
     assert "overdue" not in await kinds(us)
+
+
+async def acks_signed(node: Node, msg_id: str) -> list[Ack]:
+    def go(c: Connection) -> list[Ack]:
+        q = select(entries.c.body).where(entries.c.kind == "ack", entries.c.mine, entries.c.ref == msg_id)
+        return [parse_as(Ack, r.body) for r in c.execute(q)]
+
+    return await node.store.read(go)
+
+
+async def test_a_second_answer_to_an_acknowledged_message_is_refused_and_nothing_is_signed(pair):
+    us, ru, _ = pair
+    signed = await us.send_message(["RU-MOD"], "flash", text("call now"))
+    msg_id = parse_as(Message, signed.body).id
+    assert await us.wait_receipted(msg_id, 10)
+    await ru.acknowledge(msg_id, "refused", "duty officer", "not ours")
+    with pytest.raises(AlreadyAcknowledged, match=r"already acknowledged by duty officer \(refused\)"):
+        await ru.acknowledge(msg_id, "understood", "watch officer", None)
+    (only,) = await acks_signed(ru, msg_id)
+    assert (only.answer, only.by, only.text) == ("refused", "duty officer", "not ours")
+
+
+async def test_of_two_answers_given_at_the_same_moment_exactly_one_is_signed(pair):
+    us, ru, _ = pair
+    signed = await us.send_message(["RU-MOD"], "flash", text("call now"))
+    msg_id = parse_as(Message, signed.body).id
+    assert await us.wait_receipted(msg_id, 10)
+    outcomes = await asyncio.gather(
+        ru.acknowledge(msg_id, "refused", "duty officer", None),
+        ru.acknowledge(msg_id, "understood", "watch officer", None),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, AlreadyAcknowledged)]
+    assert len(refused) == 1, outcomes
+    assert len(await acks_signed(ru, msg_id)) == 1
 
 
 async def test_three_missed_heartbeats_report_the_link_lost(pair):

@@ -54,6 +54,18 @@ class NodeError(ValueError):
     """An operator request the node refuses (unknown peer, unknown message, ...)."""
 
 
+class AlreadyAcknowledged(NodeError):
+    """A second answer to a message this party has already answered: nothing is signed."""
+
+    def __init__(self, msg_id: str, prior: Ack) -> None:
+        super().__init__(
+            f"{msg_id} is already acknowledged by {prior.by} ({prior.answer}) at {prior.created} "
+            f"in {prior.id}; a second answer is not signed"
+        )
+        self.msg_id = msg_id
+        self.prior = prior
+
+
 class Operator:
     """The commands; ``Node`` inherits them and provides what they use."""
 
@@ -145,8 +157,16 @@ class Operator:
                 text=text,
             )
 
+        def answered_once(prior: bytes | None) -> None:
+            # Decided in the writer's transaction, so two officers pressing at once cannot
+            # both sign: the second finds the first's answer and is refused.
+            if prior is not None:
+                raise AlreadyAcknowledged(msg_id, parse_as(Ack, prior))
+
         precedence: Precedence = row.precedence or "routine"
-        signed, _ = await self.create([row.author], build, precedence, now, ref=msg_id)
+        signed, _ = await self.create(
+            [row.author], build, precedence, now, ref=msg_id, guard=(msg_id, answered_once)
+        )
         self.deadlines.settled(msg_id)
         self.publish({"type": "ack", "id": msg_id})
         return signed
@@ -243,8 +263,13 @@ class Operator:
         now: float,
         ref: str | None = None,
         ack_due: float | None = None,
+        guard: tuple[str, Callable[[bytes | None], None]] | None = None,
     ) -> tuple[Signed, StreamEntry]:
-        """Number, sign and durably queue a stream entry, then hand it to the sessions."""
+        """Number, sign and durably queue a stream entry, then hand it to the sessions.
+
+        ``guard`` (a message id, a check) is given our earlier answer to that message, read in
+        the same transaction; by raising it refuses the entry before anything is numbered.
+        """
 
         def build_signed(entry_id: str, seqs: dict[str, int]) -> tuple[Signed, StreamEntry]:
             entry = build(entry_id, seqs, timestamp(now))
@@ -253,7 +278,7 @@ class Operator:
         store = self.store
         signed, entry = await store.write(
             lambda c: store_txns.create_entry(
-                c, store.counters, self.party, recipients, build_signed, precedence, now, ref, ack_due
+                c, store.counters, self.party, recipients, build_signed, precedence, now, ref, ack_due, guard
             ),
             Priority.of(precedence),
         )

@@ -454,8 +454,21 @@ def create_entry(
     now: float,
     ref: str | None,
     ack_due: float | None,
+    guard: tuple[str, Callable[[bytes | None], None]] | None = None,
 ) -> tuple[Signed, Any]:
-    """Number, sign and durably queue one of our stream entries (``build`` signs it)."""
+    """Number, sign and durably queue one of our stream entries (``build`` signs it).
+
+    ``guard``: (message id, check): the check is given our earlier answer to that message (its
+    body, or None) and may raise to refuse, before anything is numbered or signed.
+    """
+    if guard is not None:
+        msg_id, check = guard
+        prior = conn.execute(
+            select(entries.c.body)
+            .where(entries.c.kind == "ack", entries.c.mine, entries.c.ref == msg_id)
+            .order_by(entries.c.held_since)
+        ).first()
+        check(bytes(prior.body) if prior is not None else None)
     counters["n"] += 1
     seqs = {}
     for peer in recipients:

@@ -36,7 +36,7 @@ from detente.core.entries import (
 )
 from detente.core.lifecycle import Lifecycle, inbound, outbound
 from detente.core.terms import RANK, Answer
-from detente.node import Node, NodeError
+from detente.node import AlreadyAcknowledged, Node, NodeError
 from detente.store.schema import deliveries, entries, events
 from detente.store.txns import proof_counts
 from detente.web.formats import (
@@ -109,6 +109,8 @@ def create_app(node: Node) -> FastAPI:
     @app.exception_handler(NodeError)
     async def _refused(request: Request, exc: NodeError) -> JSONResponse:
         status = 404 if str(exc).startswith("no message") else 400
+        if isinstance(exc, AlreadyAcknowledged):
+            status = 409  # answered before: the first answer stands, nothing new is signed
         # A refused format message explains itself in the operator's language.
         localised = refusal_detail(exc, accept_language(request.headers.get("accept-language")))
         if localised is not None:
@@ -183,7 +185,7 @@ def create_app(node: Node) -> FastAPI:
         "/v1/messages/{party}/{n}/ack",
         dependencies=deps,
         status_code=201,
-        responses={400: {}, 404: {}},
+        responses={400: {}, 404: {}, 409: {}},
     )
     async def ack(party: str, n: int, req: AckRequest) -> dict[str, str]:
         signed = await node.acknowledge(f"{party}/{n}", req.answer, req.by, req.text)

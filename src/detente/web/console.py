@@ -1,8 +1,10 @@
 """The operator console: server-rendered pages on the node's own app, live by server-sent events.
 
 Pages are plain HTML forms (they work without JavaScript); htmx's SSE extension keeps the lists,
-the banner and the link panel current. Each live message carries only the parts of the page that
-changed, as ``<hx-partial>`` elements, so nothing moves or loses focus while nothing changes.
+the banner, a message's state and the link panel current. Live updates carry read-only HTML only,
+never a form; each carries only the parts and the list rows that changed since the page last got
+them (``detente.web.live``), as ``<hx-partial>`` elements, so nothing moves or loses focus unless
+its own content changed.
 """
 
 import asyncio
@@ -29,10 +31,10 @@ from detente.core.formats.lang import Lang
 from detente.core.terms import ANSWERS, GRADES, PRECEDENCES
 from detente.export.bundle import export_bundle
 from detente.export.pdf import PdfError, transcript_pdf
-from detente.node import Node, NodeError
+from detente.node import AlreadyAcknowledged, Node, NodeError
 from detente.node.catalog import FormatRefusal
 from detente.store.schema import entries
-from detente.web import auth, release
+from detente.web import auth, live, release
 from detente.web import console_views as views
 from detente.web.accounts_schema import web_drafts, web_prefs
 from detente.web.api import _list, _view, node_status
@@ -78,6 +80,7 @@ class Console:
             lstrip_blocks=True,
         )
         self.env.filters["utc"] = utc
+        self.pages = live.Pages()
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -136,6 +139,7 @@ class Console:
             "written": written,
             "due": None if settled else due,
             "path": "/m/" + v["id"],
+            "dom_id": live.row_dom_id(v["id"]),
         }
 
     async def flash_pending(self) -> list[dict[str, Any]]:
@@ -184,6 +188,56 @@ class Console:
 
         out["thread"], out["proof"] = await self.node.store.read(extra)
         return out
+
+    # -- live parts (read-only HTML only: never a form) ---------------------------------
+
+    async def box_view(self, s: auth.Session, box: str) -> live.View:
+        lang = s.user.lang
+        rows = await self.box("in" if box == "inbox" else "out", lang)
+        template = self.env.get_template("_row.html")
+        ctx = self.ctx(s, lang, box=box, r=None, empty_id=live.EMPTY_ROW)
+        out = []
+        for r in rows:
+            ctx["r"] = r
+            out.append((r["dom_id"], template.render(ctx)))
+        if not out:
+            out.append((live.EMPTY_ROW, template.render(ctx)))
+        return live.View({"banner": await self.banner(lang)}, tuple(out))
+
+    @staticmethod
+    def answerable(s: auth.Session, m: dict[str, Any]) -> bool:
+        return bool(m["direction"] == "in" and s.user.may(auth.CAN_ACK))
+
+    async def message_view(self, s: auth.Session, m: dict[str, Any]) -> live.View:
+        lang = s.user.lang
+        ctx = self.ctx(s, lang, m=m)
+        parts = {"banner": await self.banner(lang), "msgstate": self.fragment("_message_state.html", ctx)}
+        if self.answerable(s, m):
+            parts["acknotice"] = self.fragment("_ack_notice.html", ctx)
+        return live.View(parts)
+
+    async def links_view(self, s: auth.Session, status: dict[str, Any]) -> live.View:
+        lang = s.user.lang
+        panel = self.fragment("_links.html", self.ctx(s, lang, status=status))
+        return live.View({"banner": await self.banner(lang), "linkpanel": panel})
+
+    async def live_view(self, s: auth.Session, view: str, msg_id: str | None) -> live.View:
+        if view in ("inbox", "outbox"):
+            return await self.box_view(s, view)
+        if view == "message" and msg_id:
+            m = await self.message(msg_id, s.user.lang)
+            if m is not None:
+                return await self.message_view(s, m)
+        if view == "links":
+            return await self.links_view(s, await node_status(self.node))
+        return live.View({"banner": await self.banner(s.user.lang)})
+
+    def open_page(self, s: auth.Session, view: str, msg_id: str | None, shows: live.View) -> str:
+        """Remember what a page being rendered shows; returns the URL of its live updates."""
+        token = secrets.token_urlsafe(16)
+        self.pages.put(token, live.Page(s.user.name, view, msg_id, shows.shown()))
+        query = {"view": view, **({"id": msg_id} if msg_id else {}), "page": token}
+        return "/live?" + urlencode(query)
 
 
 def add_console(app: FastAPI, node: Node) -> None:
@@ -284,10 +338,17 @@ def add_console(app: FastAPI, node: Node) -> None:
 
     async def box_page(s: auth.Session, box: str) -> Response:
         lang = s.user.lang
-        rows = await con.box("in" if box == "inbox" else "out", lang)
+        shows = await con.box_view(s, box)
         return con.render(
             "box.html",
-            con.ctx(s, lang, box=box, rows=rows, banner=await con.banner(lang), live=f"/live?view={box}"),
+            con.ctx(
+                s,
+                lang,
+                box=box,
+                rows_html=shows.rows_html(),
+                banner=shows.parts["banner"],
+                live=con.open_page(s, box, None, shows),
+            ),
         )
 
     @router.get("/inbox")
@@ -299,14 +360,21 @@ def add_console(app: FastAPI, node: Node) -> None:
         return to_login() if s is None else await box_page(s, "outbox")
 
     async def message_page(
-        s: auth.Session, msg_id: str, error: str | None = None, status: int = 200
+        s: auth.Session,
+        msg_id: str,
+        error: str | None = None,
+        status: int = 200,
+        form: dict[str, str] | None = None,
     ) -> Response:
+        """A message; ``form`` is an answer the node did not sign, shown back as the officer gave it."""
         lang = s.user.lang
         m = await con.message(msg_id, lang)
         if m is None:
             return con.render(
                 "notfound.html", con.ctx(s, lang, banner=await con.banner(lang), live=None), 404
             )
+        shows = await con.message_view(s, m)
+        answering = con.answerable(s, m) and not m["acks"]
         return con.render(
             "message.html",
             con.ctx(
@@ -316,8 +384,12 @@ def add_console(app: FastAPI, node: Node) -> None:
                 error=error,
                 answers=ANSWERS,
                 grades=GRADES,
-                banner=await con.banner(lang),
-                live=f"/live?view=message&id={msg_id}",
+                answering=answering,
+                form=form or {"answer": ANSWERS[0], "note": ""},
+                unsigned=form if form and not answering and form["answer"] in ANSWERS else None,
+                parts=shows.parts,
+                banner=shows.parts["banner"],
+                live=con.open_page(s, "message", msg_id, shows),
             ),
             status,
         )
@@ -332,20 +404,34 @@ def add_console(app: FastAPI, node: Node) -> None:
         party: str,
         n: int,
         csrf: Annotated[str, Form(max_length=128)] = "",
-        answer: Annotated[str, Form(max_length=16)] = "understood",
+        answer: Annotated[str, Form(max_length=16)] = "",
         note: Annotated[str, Form(max_length=10_000)] = "",
     ) -> Response:
         if s is None:
             return to_login()
         check_csrf(s, csrf)
         check_role(s, auth.CAN_ACK)
+        lang = s.user.lang
         msg_id = f"{party}/{n}"
+        given = {"answer": answer, "note": note}
+        # Signed is exactly what the officer chose: no default answer, and a refusal shows the
+        # form back as it was sent.
         if answer not in ANSWERS:
-            answer = "understood"
+            return await message_page(s, msg_id, t(lang, "choose_answer"), 400, given)
         try:
             await node.acknowledge(msg_id, answer, s.user.name, note.strip() or None)
+        except AlreadyAcknowledged as exc:
+            first = exc.prior
+            why = t(
+                lang,
+                "already_answered",
+                by=first.by,
+                answer=t(lang, "answer_" + first.answer),
+                at=utc(first.created),
+            )
+            return await message_page(s, msg_id, why, 409, given)
         except NodeError as exc:
-            return await message_page(s, msg_id, t(s.user.lang, "refused", why=str(exc)), 400)
+            return await message_page(s, msg_id, t(lang, "refused", why=str(exc)), 400, given)
         return RedirectResponse(f"/m/{msg_id}", status_code=303)
 
     @router.post("/m/{party}/{n}/translate")
@@ -946,53 +1032,58 @@ def add_console(app: FastAPI, node: Node) -> None:
         if s is None:
             return to_login()
         lang = s.user.lang
-        status = await node_status(node)
+        shows = await con.links_view(s, await node_status(node))
         return con.render(
             "links.html",
-            con.ctx(s, lang, status=status, banner=await con.banner(lang), live="/live?view=links"),
+            con.ctx(
+                s,
+                lang,
+                parts=shows.parts,
+                banner=shows.parts["banner"],
+                live=con.open_page(s, "links", None, shows),
+            ),
         )
 
     # -- live ----------------------------------------------------------------------------
 
-    async def live_parts(s: auth.Session, view: str, msg_id: str | None) -> dict[str, str]:
-        lang = s.user.lang
-        parts = {"banner": await con.banner(lang)}
-        if view in ("inbox", "outbox"):
-            rows = await con.box("in" if view == "inbox" else "out", lang)
-            parts["rows"] = con.fragment("_rows.html", con.ctx(s, lang, rows=rows, box=view))
-        elif view == "message" and msg_id:
-            m = await con.message(msg_id, lang)
-            if m is not None:
-                parts["msgstate"] = con.fragment(
-                    "_message_state.html", con.ctx(s, lang, m=m, answers=ANSWERS)
-                )
-        elif view == "links":
-            status = await node_status(node)
-            parts["linkpanel"] = con.fragment("_links.html", con.ctx(s, lang, status=status))
-        return parts
-
     @router.get("/live", response_class=EventSourceResponse)
-    async def live(
+    async def live_updates(
         s: Annotated[auth.Session, Depends(live_session)],
         request: Request,
         view: str = "inbox",
         id: str | None = None,
+        page: Annotated[str, Query(max_length=64)] = "",
     ) -> AsyncIterator[ServerSentEvent]:
+        held = con.pages.take(page) if page else None
+        last_event = request.headers.get("last-event-id", "")
+        shown: live.Shown | None = None
+        if held is not None and (held.user, held.view, held.msg_id, held.last_event) == (
+            s.user.name,
+            view,
+            id,
+            last_event,
+        ):
+            # The page holds exactly what it was last given (as rendered, or by the update it
+            # names): go on from there. Any other page gets every part and row once.
+            shown = held.shown
+        stream = secrets.token_hex(4)  # event ids unique across connections: "stream.n"
+        sent = 0
         q = node.subscribe()
-        sent: dict[str, str] = {}
         try:
             while True:
                 if await con.accounts.session(request) is None:
                     return  # signed out elsewhere: stop
-                parts = await live_parts(s, view, id)
-                changed = {k: v for k, v in parts.items() if sent.get(k) != v}
-                sent.update(parts)
-                stamp = t(s.user.lang, "live", time=utc(node.clock.now())[11:])
-                body = f'<span data-live="on">{stamp}</span>' + "".join(
-                    f'<hx-partial hx-target="#{k}" hx-swap="innerHTML">{v}</hx-partial>'
-                    for k, v in changed.items()
+                current = await con.live_view(s, view, id)
+                # The node's time rides on every update: the page's countdowns follow it.
+                clock = node.clock.now()
+                stamp = t(s.user.lang, "live", time=utc(clock)[11:])
+                body = f'<span data-live="on" data-now="{clock:.3f}">{stamp}</span>' + "".join(
+                    p.partial() for p in live.patches(shown, current)
                 )
-                yield ServerSentEvent(raw_data=body)
+                sent += 1
+                event_id = f"{stream}.{sent}"
+                yield ServerSentEvent(raw_data=body, id=event_id)
+                shown, last_event = current.shown(), event_id
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(q.get(), LIVE_TICK)
                     # A burst of events (a batch of receipts) becomes one refresh.
@@ -1001,6 +1092,8 @@ def add_console(app: FastAPI, node: Node) -> None:
                         q.get_nowait()
         finally:
             node.unsubscribe(q)
+            if page and shown is not None:
+                con.pages.put(page, live.Page(s.user.name, view, id, shown, last_event))
 
     app.include_router(router)
 

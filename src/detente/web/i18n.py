@@ -150,6 +150,29 @@ STRINGS: dict[str, dict[str, str]] = {
     "answer_understood": {"en": "Understood", "ru": "Понято", "uk": "Зрозуміло"},
     "answer_unable": {"en": "Unable to comply", "ru": "Не могу выполнить", "uk": "Не можу виконати"},
     "answer_refused": {"en": "Refused", "ru": "Отказано", "uk": "Відмовлено"},
+    "answered_meanwhile": {
+        "en": "Already answered by {by} ({answer}) at {at} UTC. The answer below is not signed: "
+        "a message is answered once.",
+        "ru": "Уже ответил(а) {by} ({answer}) в {at} UTC. Ответ ниже не подписан: "
+        "на сообщение отвечают один раз.",
+        "uk": "Вже відповів(ла) {by} ({answer}) о {at} UTC. Відповідь нижче не підписана: "
+        "на повідомлення відповідають один раз.",
+    },
+    "already_answered": {
+        "en": "Nothing was signed: {by} already answered this message ({answer}) at {at} UTC.",
+        "ru": "Ничего не подписано: {by} уже ответил(а) на это сообщение ({answer}) в {at} UTC.",
+        "uk": "Нічого не підписано: {by} вже відповів(ла) на це повідомлення ({answer}) о {at} UTC.",
+    },
+    "not_signed_yours": {
+        "en": "Your answer, not signed: {answer}",
+        "ru": "Ваш ответ, не подписан: {answer}",
+        "uk": "Ваша відповідь, не підписана: {answer}",
+    },
+    "choose_answer": {
+        "en": "Choose an answer: nothing was signed.",
+        "ru": "Выберите ответ: ничего не подписано.",
+        "uk": "Оберіть відповідь: нічого не підписано.",
+    },
     # message page: translations, thread, proof
     "translations": {"en": "Translations", "ru": "Переводы", "uk": "Переклади"},
     "no_translations": {

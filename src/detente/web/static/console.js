@@ -12,11 +12,12 @@
   }
   var stamp = null;
   function tick() {
-    // Each live update of the rows carries the node's time when it was rendered: follow it,
-    // so a clock that jumps (an NTP step, or the injected clock in tests) moves the countdowns.
-    var row = document.querySelector("tr[data-now]");
-    if (row && row.dataset.now !== stamp) {
-      stamp = row.dataset.now;
+    // Every live update carries the node's time when it was sent (not the rows: a row is
+    // replaced only when its own content changes): follow it, so a clock that jumps (an NTP
+    // step, or the injected clock in tests) moves the countdowns.
+    var live = document.querySelector("#live [data-now]");
+    if (live && live.dataset.now !== stamp) {
+      stamp = live.dataset.now;
       offset = parseFloat(stamp) - Date.now() / 1000;
     }
     var now = Date.now() / 1000 + offset;
