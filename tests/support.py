@@ -13,7 +13,7 @@ from collections.abc import Callable
 from detente import config as cfgmod
 from detente.cluster import Cluster, LocalNode
 from detente.core.encoding import b64
-from detente.core.entries import Message, TextContent, sign, timestamp
+from detente.core.entries import Message, StreamEntry, TextContent, sign, timestamp
 from detente.core.keys import SigningKey
 from detente.link.tls import client_context
 
@@ -55,6 +55,7 @@ class RawPeer:
         raw = socket.create_connection((host, port), timeout=10)
         self.sock: ssl.SSLSocket = ctx.wrap_socket(raw)
         self.key = cfgmod.signing_key(self.me.cfg)
+        self.receipted: set[int] = set()
         self.send({"t": "hello", "v": 1, "party": me, "at": timestamp(time.time())})
         hello = self.recv()
         assert hello["t"] == "hello"
@@ -102,6 +103,23 @@ class RawPeer:
         frame = {"t": "entry", "kind": "message", "body": signed.body.decode(), "sig": b64(signed.sig)}
         frame.update(over)
         return frame
+
+    def send_signed(self, entry: StreamEntry) -> None:
+        """Sign ``entry`` with this party's real key and send it, whatever it says."""
+        signed = sign(self.key, entry)
+        self.send({"t": "entry", "kind": entry.kind, "body": signed.body.decode(), "sig": b64(signed.sig)})
+
+    def wait_receipts(self, seqs: set[int], frames: int = 1000) -> None:
+        """Read frames until the node has receipted every sequence number in ``seqs``."""
+        for _ in range(frames):
+            if seqs <= self.receipted:
+                return
+            frame = self.recv()
+            if frame["t"] == "error":
+                raise AssertionError(f"the node refused an entry: {frame}")
+            if frame["t"] == "receipt":
+                self.receipted.add(json.loads(frame["body"])["seq"])
+        raise AssertionError(f"no receipt for {sorted(seqs - self.receipted)} in {frames} frames")
 
     def close(self) -> None:
         self.sock.close()

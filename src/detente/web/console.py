@@ -103,7 +103,7 @@ class Console:
             "active": "",
             "back": "/inbox",
             "live": None,
-            "banner": "",
+            "banner": None,
             "error": None,
             **kw,
         }
@@ -164,11 +164,9 @@ class Console:
     def links_down(self) -> list[str]:
         return sorted(p.party for p in self.node.peers.values() if p.writer is None)
 
-    async def banner(self, lang: str) -> str:
-        return self.fragment(
-            "_banner.html",
-            self.ctx(None, lang, flash=await self.flash_pending(), down=self.links_down()),
-        )
+    async def banner(self, lang: str) -> dict[str, Any]:
+        """What the banner shows (base.html and the live stream render it with _banner.html)."""
+        return {"flash": await self.flash_pending(), "down": self.links_down()}
 
     async def message(self, msg_id: str, lang: str) -> dict[str, Any] | None:
         view = await self.node.store.read(lambda c: _view(self.node, c, msg_id))
@@ -389,7 +387,7 @@ def add_console(app: FastAPI, node: Node) -> None:
                 error=error,
                 peers=sorted(node.peers),
                 precedences=PRECEDENCES,
-                banner="",
+                banner=None,
                 live=None,
             ),
             status,
@@ -507,7 +505,7 @@ def add_console(app: FastAPI, node: Node) -> None:
             lambda c: c.execute(select(web_drafts).where(web_drafts.c.id == draft_id)).first()
         )
         if r is None:
-            return con.render("notfound.html", con.ctx(s, lang, banner=""), 404)
+            return con.render("notfound.html", con.ctx(s, lang, banner=None), 404)
         d = draft_view(r, lang, s.user.name == r.author or s.user.may(auth.CAN_RELEASE))
         may_release = s.user.may(auth.CAN_RELEASE) and s.user.name != d["author"]
         return con.render(
@@ -642,7 +640,7 @@ def add_console(app: FastAPI, node: Node) -> None:
                 peers=sorted(node.peers),
                 precedences=PRECEDENCES,
                 previews=previews,
-                banner="",
+                banner=None,
             ),
             status,
         )
@@ -918,7 +916,7 @@ def add_console(app: FastAPI, node: Node) -> None:
                 active="map",
                 back="/map",
                 shapes=shapes,
-                shapes_json=views.geometry_json(shapes),
+                drawn=views.map_shapes(shapes),
                 borders=await borders_on(s.user.name),
                 banner=await con.banner(lang),
             ),
@@ -958,7 +956,7 @@ def add_console(app: FastAPI, node: Node) -> None:
 
     async def live_parts(s: auth.Session, view: str, msg_id: str | None) -> dict[str, str]:
         lang = s.user.lang
-        parts = {"banner": await con.banner(lang)}
+        parts = {"banner": con.fragment("_banner.html", con.ctx(s, lang, banner=await con.banner(lang)))}
         if view in ("inbox", "outbox"):
             rows = await con.box("in" if view == "inbox" else "out", lang)
             parts["rows"] = con.fragment("_rows.html", con.ctx(s, lang, rows=rows, box=view))
@@ -989,8 +987,9 @@ def add_console(app: FastAPI, node: Node) -> None:
                 parts = await live_parts(s, view, id)
                 changed = {k: v for k, v in parts.items() if sent.get(k) != v}
                 sent.update(parts)
-                stamp = t(s.user.lang, "live", time=utc(node.clock.now())[11:])
-                body = f'<span data-live="on">{stamp}</span>' + "".join(
+                # Every piece is the output of an autoescaped template: no HTML is built here.
+                stamp = con.fragment("_live.html", con.ctx(s, s.user.lang, time=utc(node.clock.now())[11:]))
+                body = stamp + "".join(
                     f'<hx-partial hx-target="#{k}" hx-swap="innerHTML">{v}</hx-partial>'
                     for k, v in changed.items()
                 )
@@ -1017,6 +1016,6 @@ def add_console(app: FastAPI, node: Node) -> None:
         lang = s.user.lang if s else "en"
         return con.render(
             "error.html",
-            con.ctx(s, lang, detail=exc.detail, banner="", live=None),
+            con.ctx(s, lang, detail=exc.detail, banner=None, live=None),
             exc.status_code,
         )
