@@ -7,87 +7,19 @@ UA-GS node is not started) and speaks the frame protocol by hand.
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
-import ssl
 import struct
 import time
 from pathlib import Path
 
 import pytest
 
-from detente import config as cfgmod
 from detente.core.encoding import b64, canonical
-from detente.core.entries import Message, TextContent, sign, timestamp
 from detente.core.keys import SigningKey
 from detente.devtools.cluster import Cluster
-from detente.link.tls import client_context
+from support import RawPeer
 
 pytestmark = pytest.mark.integration
-
-
-class RawPeer:
-    def __init__(self, cluster: Cluster, me: str, target: str) -> None:
-        self.me = cluster[me]
-        host, port = cfgmod.split_addr(cluster[target].cfg.link)
-        ctx = client_context(
-            str(self.me.cfg.path("keys", "tls.crt")),
-            str(self.me.cfg.path("keys", "tls.key")),
-            cluster[target].cfg.path("keys", "tls.crt").read_text(),
-        )
-        raw = socket.create_connection((host, port), timeout=10)
-        self.sock: ssl.SSLSocket = ctx.wrap_socket(raw)
-        self.key = cfgmod.signing_key(self.me.cfg)
-        self.send({"t": "hello", "v": 1, "party": me, "at": timestamp(time.time())})
-        hello = self.recv()
-        assert hello["t"] == "hello"
-
-    def send_raw(self, data: bytes) -> None:
-        self.sock.sendall(struct.pack(">I", len(data)) + data)
-
-    def send(self, frame: dict) -> None:
-        self.send_raw(json.dumps(frame, ensure_ascii=False).encode())
-
-    def recv(self) -> dict:
-        """The next frame that is not a heartbeat."""
-        while True:
-            header = self._exactly(4)
-            frame = json.loads(self._exactly(struct.unpack(">I", header)[0]))
-            if frame["t"] != "hb":
-                return frame
-
-    def _exactly(self, n: int) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise EOFError("closed")
-            buf += chunk
-        return buf
-
-    def entry(
-        self, seq: int, text: str = "hello", key: SigningKey | None = None, sender: str = "UA-GS", **over
-    ) -> dict:
-        msg = Message(
-            v=1,
-            kind="message",
-            id=f"{sender}/{seq}",
-            sender=sender,
-            to=["US-EUCOM"],
-            seq={"US-EUCOM": seq},
-            created=timestamp(time.time()),
-            precedence="routine",
-            ack_due=None,
-            ref=None,
-            content=TextContent(type="text", lang="uk", text=text),
-        )
-        signed = sign(key or self.key, msg)
-        frame = {"t": "entry", "kind": "message", "body": signed.body.decode(), "sig": b64(signed.sig)}
-        frame.update(over)
-        return frame
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

@@ -192,7 +192,8 @@ def create_app(node: Node) -> FastAPI:
         a = parse_as(Ack, signed.body)
         return {"id": a.id, "hash": signed.hash}
 
-    @app.post("/v1/peers/{party}/linktest", dependencies=deps, status_code=201, responses={400: {}})
+    # 404: a party name that cannot be a path segment (e.g. an encoded "/") matches no route.
+    @app.post("/v1/peers/{party}/linktest", dependencies=deps, status_code=201, responses={400: {}, 404: {}})
     async def linktest(party: str) -> dict[str, str]:
         signed = await node.send_link_test(party)
         t = parse_as(LinkTest, signed.body)

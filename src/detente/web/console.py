@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Req
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 from sqlalchemy import Connection, delete, insert, select, update
 
 from detente.core.bundle import verify_bundle
@@ -104,7 +105,8 @@ class Console:
             "active": "",
             "back": "/inbox",
             "live": None,
-            "banner": "",
+            "banner": None,
+            "banner_html": None,
             "error": None,
             **kw,
         }
@@ -166,11 +168,14 @@ class Console:
     def links_down(self) -> list[str]:
         return sorted(p.party for p in self.node.peers.values() if not p.up)
 
-    async def banner(self, lang: str) -> str:
-        return self.fragment(
-            "_banner.html",
-            self.ctx(None, lang, flash=await self.flash_pending(), down=self.links_down()),
-        )
+    async def banner(self, lang: str) -> dict[str, Any]:
+        """What the banner shows (base.html and the live stream render it with _banner.html)."""
+        return {"flash": await self.flash_pending(), "down": self.links_down()}
+
+    async def banner_html(self, lang: str) -> Markup:
+        """The banner as the live stream sends it and a page shows it first: the output of
+        _banner.html, autoescaped (so marked safe to insert as it is)."""
+        return Markup(self.fragment("_banner.html", self.ctx(None, lang, banner=await self.banner(lang))))
 
     async def message(self, msg_id: str, lang: str) -> dict[str, Any] | None:
         view = await self.node.store.read(lambda c: _view(self.node, c, msg_id))
@@ -202,7 +207,7 @@ class Console:
             out.append((r["dom_id"], template.render(ctx)))
         if not out:
             out.append((live.EMPTY_ROW, template.render(ctx)))
-        return live.View({"banner": await self.banner(lang)}, tuple(out))
+        return live.View({"banner": await self.banner_html(lang)}, tuple(out))
 
     @staticmethod
     def answerable(s: auth.Session, m: dict[str, Any]) -> bool:
@@ -211,7 +216,10 @@ class Console:
     async def message_view(self, s: auth.Session, m: dict[str, Any]) -> live.View:
         lang = s.user.lang
         ctx = self.ctx(s, lang, m=m)
-        parts = {"banner": await self.banner(lang), "msgstate": self.fragment("_message_state.html", ctx)}
+        parts = {
+            "banner": await self.banner_html(lang),
+            "msgstate": self.fragment("_message_state.html", ctx),
+        }
         if self.answerable(s, m):
             parts["acknotice"] = self.fragment("_ack_notice.html", ctx)
         return live.View(parts)
@@ -219,7 +227,7 @@ class Console:
     async def links_view(self, s: auth.Session, status: dict[str, Any]) -> live.View:
         lang = s.user.lang
         panel = self.fragment("_links.html", self.ctx(s, lang, status=status))
-        return live.View({"banner": await self.banner(lang), "linkpanel": panel})
+        return live.View({"banner": await self.banner_html(lang), "linkpanel": panel})
 
     async def live_view(self, s: auth.Session, view: str, msg_id: str | None) -> live.View:
         if view in ("inbox", "outbox"):
@@ -230,7 +238,7 @@ class Console:
                 return await self.message_view(s, m)
         if view == "links":
             return await self.links_view(s, await node_status(self.node))
-        return live.View({"banner": await self.banner(s.user.lang)})
+        return live.View({"banner": await self.banner_html(s.user.lang)})
 
     def open_page(self, s: auth.Session, view: str, msg_id: str | None, shows: live.View) -> str:
         """Remember what a page being rendered shows; returns the URL of its live updates."""
@@ -345,8 +353,10 @@ def add_console(app: FastAPI, node: Node) -> None:
                 s,
                 lang,
                 box=box,
-                rows_html=shows.rows_html(),
-                banner=shows.parts["banner"],
+                # Live parts are the output of autoescaped templates, so they go in as they are.
+                rows_html=Markup(shows.rows_html()),
+                banner=None,
+                banner_html=Markup(shows.parts["banner"]),
                 live=con.open_page(s, box, None, shows),
             ),
         )
@@ -387,8 +397,9 @@ def add_console(app: FastAPI, node: Node) -> None:
                 answering=answering,
                 form=form or {"answer": ANSWERS[0], "note": ""},
                 unsigned=form if form and not answering and form["answer"] in ANSWERS else None,
-                parts=shows.parts,
-                banner=shows.parts["banner"],
+                parts={k: Markup(v) for k, v in shows.parts.items()},
+                banner=None,
+                banner_html=Markup(shows.parts["banner"]),
                 live=con.open_page(s, "message", msg_id, shows),
             ),
             status,
@@ -473,7 +484,7 @@ def add_console(app: FastAPI, node: Node) -> None:
                 error=error,
                 peers=sorted(node.peers),
                 precedences=PRECEDENCES,
-                banner="",
+                banner=None,
                 live=None,
             ),
             status,
@@ -591,7 +602,7 @@ def add_console(app: FastAPI, node: Node) -> None:
             lambda c: c.execute(select(web_drafts).where(web_drafts.c.id == draft_id)).first()
         )
         if r is None:
-            return con.render("notfound.html", con.ctx(s, lang, banner=""), 404)
+            return con.render("notfound.html", con.ctx(s, lang, banner=None), 404)
         d = draft_view(r, lang, s.user.name == r.author or s.user.may(auth.CAN_RELEASE))
         may_release = s.user.may(auth.CAN_RELEASE) and s.user.name != d["author"]
         return con.render(
@@ -726,7 +737,7 @@ def add_console(app: FastAPI, node: Node) -> None:
                 peers=sorted(node.peers),
                 precedences=PRECEDENCES,
                 previews=previews,
-                banner="",
+                banner=None,
             ),
             status,
         )
@@ -1002,7 +1013,7 @@ def add_console(app: FastAPI, node: Node) -> None:
                 active="map",
                 back="/map",
                 shapes=shapes,
-                shapes_json=views.geometry_json(shapes),
+                drawn=views.map_shapes(shapes),
                 borders=await borders_on(s.user.name),
                 banner=await con.banner(lang),
             ),
@@ -1038,8 +1049,9 @@ def add_console(app: FastAPI, node: Node) -> None:
             con.ctx(
                 s,
                 lang,
-                parts=shows.parts,
-                banner=shows.parts["banner"],
+                parts={k: Markup(v) for k, v in shows.parts.items()},
+                banner=None,
+                banner_html=Markup(shows.parts["banner"]),
                 live=con.open_page(s, "links", None, shows),
             ),
         )
@@ -1075,11 +1087,10 @@ def add_console(app: FastAPI, node: Node) -> None:
                     return  # signed out elsewhere: stop
                 current = await con.live_view(s, view, id)
                 # The node's time rides on every update: the page's countdowns follow it.
+                # Every piece is the output of an autoescaped template: no HTML is built here.
                 clock = node.clock.now()
-                stamp = t(s.user.lang, "live", time=utc(clock)[11:])
-                body = f'<span data-live="on" data-now="{clock:.3f}">{stamp}</span>' + "".join(
-                    p.partial() for p in live.patches(shown, current)
-                )
+                stamp = con.fragment("_live.html", con.ctx(s, s.user.lang, now=clock, time=utc(clock)[11:]))
+                body = stamp + "".join(p.partial() for p in live.patches(shown, current))
                 sent += 1
                 event_id = f"{stream}.{sent}"
                 yield ServerSentEvent(raw_data=body, id=event_id)
@@ -1108,6 +1119,6 @@ def add_console(app: FastAPI, node: Node) -> None:
         lang = s.user.lang if s else "en"
         return con.render(
             "error.html",
-            con.ctx(s, lang, detail=exc.detail, banner="", live=None),
+            con.ctx(s, lang, detail=exc.detail, banner=None, live=None),
             exc.status_code,
         )

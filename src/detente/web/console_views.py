@@ -6,17 +6,19 @@
   log, our latest checkpoint and which peers cosigned a checkpoint covering it; for each receipt,
   the recipient's log index and whether a checkpoint of theirs we witnessed covers it.
 - ``search``: the record filtered by party, format, precedence and time.
-- ``geometry``: areas and positions in format messages, as plain data for the map.
+- ``geometry``: areas and positions in format messages, as plain data for the map; each is
+  drawn only if the catalog's own checks accept it (``map_shapes``), listed as text either way.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, desc, func, select
 
 from detente.core.entries import EntryError, Message, epoch, parse_as
+from detente.core.formats import FieldError, geo
 from detente.core.formats.incident import REPORT, RESPONSE, incident_differences, render_side_by_side
 from detente.core.formats.lang import Lang
 from detente.node import Node
@@ -186,18 +188,49 @@ def search(
     return out
 
 
+def _checked(check: Callable[[object, str], Any], value: object) -> Any:
+    """``value`` as the catalog's ``check`` returns it, or None if the check refuses it."""
+    try:
+        return check(value, "")
+    except FieldError:
+        return None
+
+
 def _walk(value: Any, path: str, found: list[dict[str, Any]]) -> None:
+    # Fields come from a peer and may break every rule of their format: what is shown is what
+    # was signed, and ``drawn`` says whether the catalog's checks accept it as geometry.
     if isinstance(value, dict):
         if value.get("kind") == "circle" and isinstance(value.get("centre"), dict):
+            centre = value["centre"]
             found.append(
-                {"kind": "circle", "path": path, "centre": value["centre"], "radius_nm": value["radius_nm"]}
+                {
+                    "kind": "circle",
+                    "path": path,
+                    "centre": {"lat": centre.get("lat", "?"), "lon": centre.get("lon", "?")},
+                    "radius_nm": value.get("radius_nm", "?"),
+                    "drawn": _checked(geo.check_area, value),
+                }
             )
             return
         if value.get("kind") == "polygon" and isinstance(value.get("points"), list):
-            found.append({"kind": "polygon", "path": path, "points": value["points"]})
+            found.append(
+                {
+                    "kind": "polygon",
+                    "path": path,
+                    "points": value["points"],
+                    "drawn": _checked(geo.check_area, value),
+                }
+            )
             return
         if set(value) == {"lat", "lon"}:
-            found.append({"kind": "position", "path": path, "position": value})
+            found.append(
+                {
+                    "kind": "position",
+                    "path": path,
+                    "position": value,
+                    "drawn": _checked(geo.check_position, value),
+                }
+            )
             return
         for k, v in value.items():
             _walk(v, f"{path}.{k}" if path else k, found)
@@ -228,5 +261,17 @@ def geometry(c: Connection, limit: int = 500) -> list[dict[str, Any]]:
     return out
 
 
-def geometry_json(shapes: list[dict[str, Any]]) -> str:
-    return json.dumps(shapes, ensure_ascii=False, sort_keys=True)
+def map_shapes(shapes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the map draws: the shapes the catalog accepts, each with its checked geometry."""
+    return [
+        {
+            "id": s["id"],
+            "format": s["format"],
+            "precedence": s["precedence"],
+            "kind": s["kind"],
+            "path": s["path"],
+            "shape": s["drawn"],
+        }
+        for s in shapes
+        if s["drawn"] is not None
+    ]

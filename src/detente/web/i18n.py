@@ -373,6 +373,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "shape_circle": {"en": "circle", "ru": "круг", "uk": "коло"},
     "shape_polygon": {"en": "polygon", "ru": "многоугольник", "uk": "багатокутник"},
     "shape_position": {"en": "position", "ru": "точка", "uk": "точка"},
+    "shape_not_drawn": {
+        "en": "not drawn: not a valid position or area",
+        "ru": "не нанесено: недопустимые координаты или район",
+        "uk": "не нанесено: неприпустимі координати або район",
+    },
     "map_needs_js": {
         "en": "The map needs JavaScript; the list below holds the same shapes.",
         "ru": "Для карты нужен JavaScript; в списке ниже те же объекты.",

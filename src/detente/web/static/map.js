@@ -11,19 +11,45 @@
   map.setView([45, 30], 4);
   var colours = { flash: "#b00020", immediate: "#7a4a00", priority: "#0b4f8a", routine: "#1d2733" };
   var drawn = L.featureGroup().addTo(map);
-  function ll(p) { return [parseFloat(p.lat), parseFloat(p.lon)]; }
+  // The server sends only shapes the catalog's checks accept; the numbers are checked again
+  // here all the same, because one NaN makes Leaflet throw and then nothing at all is drawn.
+  function num(v, low, high) {
+    if (typeof v !== "string" || !/^-?[0-9]+(\.[0-9]+)?$/.test(v)) return null;
+    var n = Number(v);
+    return isFinite(n) && n >= low && n <= high ? n : null;
+  }
+  function ll(p) {
+    if (!p || typeof p !== "object") return null;
+    var lat = num(p.lat, -90, 90), lon = num(p.lon, -180, 180);
+    return lat === null || lon === null ? null : [lat, lon];
+  }
+  function layerOf(s, opts) {
+    var g = s.shape || {};
+    if (s.kind === "circle") {
+      var centre = ll(g.centre), nm = num(g.radius_nm, 0.01, 5000);
+      return centre && nm !== null ? L.circle(centre, Object.assign({ radius: nm * 1852 }, opts)) : null;
+    }
+    if (s.kind === "polygon") {
+      var points = Array.isArray(g.points) ? g.points.map(ll) : [];
+      return points.length >= 3 && points.every(Boolean) ? L.polygon(points, opts) : null;
+    }
+    if (s.kind === "position") {
+      var at = ll(g);
+      return at ? L.circleMarker(at, Object.assign({ radius: 6, fillOpacity: 0.8 }, opts)) : null;
+    }
+    return null;
+  }
+  function label(s) {
+    // An element holding text, never an HTML string: a peer names the fields in the path.
+    var el = document.createElement("span");
+    el.textContent = [s.id, s.format, s.path].join(" · ");
+    return el;
+  }
   shapes.forEach(function (s) {
     var colour = colours[s.precedence] || "#1d2733";
-    var opts = { color: colour, weight: 2, fillOpacity: 0.15, className: "shape shape-" + s.kind };
-    var layer;
-    if (s.kind === "circle") {
-      layer = L.circle(ll(s.centre), Object.assign({ radius: parseFloat(s.radius_nm) * 1852 }, opts));
-    } else if (s.kind === "polygon") {
-      layer = L.polygon(s.points.map(ll), opts);
-    } else {
-      layer = L.circleMarker(ll(s.position), Object.assign({ radius: 6, fillOpacity: 0.8 }, opts));
-    }
-    layer.bindTooltip(s.id + " · " + s.format + " · " + s.path);
+    var layer = layerOf(s, { color: colour, weight: 2, fillOpacity: 0.15, className: "shape shape-" + s.kind });
+    if (!layer) return;
+    layer.bindTooltip(label(s));
     layer.addTo(drawn);
   });
   function base(url, object, style, pane) {
