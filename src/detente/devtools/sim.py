@@ -67,6 +67,7 @@ from detente.core.entries import (
 from detente.core.keys import SigningKey, VerifyKey
 from detente.core.ledger import Ledger, origin
 from detente.core.merkle import HASH_SIZE, ProofError, verify_consistency
+from detente.core.protocol.frames import EntryFrame
 from detente.devtools.fakenet import FakeNet, FakeTransport, Faults
 from detente.devtools.simloop import VirtualClock, run_simulation
 from detente.link.tls import make_certificate, spki_hash_pem
@@ -232,7 +233,22 @@ class ClockStep:
         return f"clock {self.party} +{self.seconds:g}s"
 
 
-Step = Send | Acknowledge | SetFaults | Partition | Heal | Crash | Restart | Wait | ClockStep
+@dataclass(frozen=True, slots=True)
+class Forge:
+    """One of ``sender``'s entries for ``to`` arrives on their link with one bit of its signature
+    flipped. TLS keeps the network from doing that, so it stands for a faulty or hostile peer:
+    it must be refused with an alarm, and nothing of it stored."""
+
+    sender: str
+    to: str
+    pick: int
+    bit: int
+
+    def __str__(self) -> str:
+        return f"forge {self.sender} -> {self.to} #{self.pick} bit {self.bit}"
+
+
+Step = Send | Acknowledge | SetFaults | Partition | Heal | Crash | Restart | Wait | ClockStep | Forge
 
 
 def draw_schedule(seed: int, parties: Sequence[str], steps: int | None = None) -> list[Step]:
@@ -245,8 +261,8 @@ def draw_schedule(seed: int, parties: Sequence[str], steps: int | None = None) -
     out: list[Step] = []
     if rng.random() < 0.7:
         out.append(_faults(rng))
-    kinds = ["send", "wait", "ack", "faults", "partition", "heal", "crash", "restart", "clock"]
-    weights = [34, 24, 8, 7, 5, 5, 6, 7, 4]
+    kinds = ["send", "wait", "ack", "faults", "partition", "heal", "crash", "restart", "clock", "forge"]
+    weights = [34, 24, 8, 7, 5, 5, 6, 7, 4, 2]
     for _ in range(n):
         kind = rng.choices(kinds, weights)[0]
         alive = [p for p in parties if p in up]
@@ -282,6 +298,10 @@ def draw_schedule(seed: int, parties: Sequence[str], steps: int | None = None) -
             out.append(Restart(party))
         elif kind == "clock" and alive:
             out.append(ClockStep(rng.choice(alive), rng.choice([30.0, 120.0, 600.0])))
+        elif kind == "forge" and alive:
+            sender = rng.choice(alive)
+            target = rng.choice([p for p in parties if p != sender])
+            out.append(Forge(sender, target, rng.randrange(1000), rng.randrange(512)))
     return out
 
 
@@ -496,6 +516,8 @@ class Simulation:
                 await self._start(self.nodes[step.party])
         elif isinstance(step, Wait):
             await asyncio.sleep(step.seconds)
+        elif isinstance(step, Forge):
+            self._forge(step)
         elif isinstance(step, ClockStep):
             self.nodes[step.party].clock.offset += step.seconds
             node = self.nodes[step.party].node
@@ -504,6 +526,30 @@ class Simulation:
         # Operators and the network act between steps: a schedule of sends with no wait still
         # interleaves with the frames they cause.
         await asyncio.sleep(0)
+
+    def _forge(self, step: Forge) -> None:
+        node = self.nodes[step.sender].node
+        session = node.peers[step.to] if node is not None else None
+        conn = node.driver.conns.get(session.link) if node is not None and session and session.link else None
+        if node is None or conn is None:
+            return  # no link to forge on
+
+        def sent(c: Connection) -> list[Any]:
+            q = (
+                select(entries.c.kind, entries.c.body, entries.c.sig)
+                .join(deliveries, deliveries.c.entry_id == entries.c.id)
+                .where(deliveries.c.peer == step.to)
+                .order_by(deliveries.c.seq)
+            )
+            return list(c.execute(q))
+
+        rows = node.store.run(sent)
+        if rows:
+            kind, body, sig = rows[step.pick % len(rows)]
+            bad = bytearray(sig)
+            bad[step.bit // 8 % len(bad)] ^= 1 << (step.bit % 8)
+            conn.write(EntryFrame(Signed(kind, bytes(body), bytes(bad))).to_wire())
+            self._bump("forged")
 
     def _op(self, sim: SimNode, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -820,6 +866,12 @@ class Simulation:
                     raise Violation(f"{r}'s stream from {sender} has gaps or duplicates: {held}")
                 if held != sent_seqs:
                     raise Violation(f"{r} holds seqs {held} from {sender}, which sent {sent_seqs}")
+            for e in db[r]["entries"].values():
+                if e["mine"] or e["kind"] == "receipt":
+                    continue
+                theirs = db[e["author"]]["entries"].get(e["hash"])
+                if theirs is None or (theirs["body"], theirs["sig"]) != (e["body"], e["sig"]):
+                    raise Violation(f"{r} holds {e['id']} as {e['author']} never signed it")
             # Every receipt a sender holds is for something it sent, and it holds one per delivery.
             mine = {d["receipt_hash"] for d in db[r]["deliveries"]}
             for e in db[r]["entries"].values():
@@ -891,12 +943,18 @@ class Simulation:
             isinstance(s, SetFaults) and (s.drop or s.duplicate or s.delay) for s in self.schedule
         )
         excused = EXCUSED_BY_BREAKS + (EXCUSED_BY_FRAME_FAULTS if frame_faults else ())
+        # A forged entry is refused (bad-signature at its recipient), and the recipient says so
+        # to its sender (peer-error there): both are due, about that pair only.
+        forged = {(s.to, s.sender, "bad-signature") for s in self.schedule if isinstance(s, Forge)}
+        forged |= {(s.sender, s.to, "peer-error") for s in self.schedule if isinstance(s, Forge)}
         for p in self.parties:
             for e in db[p]["events"]:
                 kind, detail = e["kind"], e["detail"]
                 if kind not in SUSPICIOUS and kind not in EXPECTED:
                     raise Violation(f"an alarm the simulation does not know at {p}: {kind}: {detail}")
-                if kind in SUSPICIOUS and any(x in detail for x in excused):
+                if (p, e["peer"], kind) in forged and "bad signature" in detail:
+                    kind = "forgery-refused"
+                elif kind in SUSPICIOUS and any(x in detail for x in excused):
                     kind = "excused"
                 elif kind in SUSPICIOUS and self.equivocate is not None and e["peer"] == self.equivocate:
                     kind = "caught"
