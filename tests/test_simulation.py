@@ -156,3 +156,23 @@ def test_a_sender_that_forgets_a_recipient_of_a_message_is_caught(monkeypatch: p
     # The recipient holds messages its sender has no record of sending (and, for one sent while
     # the link was down and the sender then crashed, nobody holds it at all).
     assert "which sent []" in outcome.violations[0] or "it is lost" in outcome.violations[0]
+
+
+def test_a_timer_that_asks_to_be_woken_in_the_past_is_caught_as_a_busy_loop(monkeypatch: pytest.MonkeyPatch):
+    # The supervisor as it was before the simulation found it: it named the next heartbeat even
+    # with the link down, so the driver woke, found nothing due, and napped 0 s again.
+    from detente.core.delivery import Supervisor
+
+    def spinning(self: Supervisor) -> float:
+        p = self.policy
+        times = [self.next_link_test, self.last_sent + p.heartbeat]
+        if self.connected and self.last_heard is not None:
+            times.append(self.last_heard + p.heartbeat * p.missed_heartbeats)
+        times.extend(self.awaiting_test.values())
+        return min(times)
+
+    monkeypatch.setattr(Supervisor, "next_wakeup", spinning)
+    down = [Send("US-EUCOM", ("RU-MOD",), "flash"), Wait(1.0), Crash("RU-MOD"), Wait(12.0), Restart("RU-MOD")]
+    outcome = sim.simulate(1, 2, schedule=down)
+    assert not outcome.ok
+    assert "a busy loop" in outcome.violations[0]

@@ -93,7 +93,7 @@ HEAL_LIMIT = 1800.0  # virtual seconds the healing phase may take before the run
 HEAL_STEP = 1.0  # virtual seconds between two looks at whether the nodes are quiescent
 CRASH_ROUNDS = 50  # rounds of cancelling a crashed node's tasks (each may have spawned more)
 LINK_TEST_EVERY = 120  # seconds: short, so link tests happen within a run
-SPIN_LIMIT = 10_000  # timer steps of one node at one virtual moment: more is a busy loop
+SPIN_LIMIT = 3_000  # timer steps of one node at one virtual moment: more is a busy loop
 
 # Alarms that say a peer misbehaved or sent something wrong. Among honest nodes none is ever
 # due, whatever the network does: one raised on a healthy schedule is a false accusation.
