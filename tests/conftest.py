@@ -13,6 +13,19 @@ from sqlalchemy import create_engine, text
 from detente.devtools.cluster import Cluster
 from support import THREE, TWO
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sim-seed",
+        type=int,
+        default=None,
+        help="test_simulation: replay this one seed (with its trace on failure) instead of the CI seeds",
+    )
+    parser.addoption(
+        "--sim-parties", type=int, choices=(2, 3), default=None, help="with --sim-seed: nodes in the run"
+    )
+
+
 PG = os.environ.get("DETENTE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -116,7 +116,12 @@ class Outbound:
     def next_wakeup(self) -> float | None:
         if not self.up or not self.pending:
             return None
-        return min(p.next_try for p in self.pending.values())
+        wake = min(p.next_try for p in self.pending.values())
+        if self.last_progress is not None:
+            # ``poll`` holds resends back while receipts arrive: waking before then would find
+            # nothing to do, and a timer asked to wake in the past spins.
+            wake = max(wake, self.last_progress + self.policy.first)
+        return wake
 
     def depth(self) -> int:
         return len(self.pending)
@@ -243,7 +248,7 @@ class Supervisor:
                 tick.send_heartbeat = True
                 self.last_sent = now
             heard = self.last_heard if self.last_heard is not None else now
-            if now - heard > p.heartbeat * p.missed_heartbeats:
+            if now - heard >= p.heartbeat * p.missed_heartbeats:
                 tick.link_lost = True
                 tick.alarms.append(Alarm.LINK_LOST)
                 self.connected = False
@@ -253,14 +258,19 @@ class Supervisor:
             tick.send_link_test = True
             self.next_link_test = now + p.link_test_every
         for entry_id, due in list(self.awaiting_test.items()):
-            if now > due:
+            if now >= due:
                 del self.awaiting_test[entry_id]
                 tick.alarms.append(Alarm.LINK_TEST_MISSED)
         return tick
 
     def next_wakeup(self) -> float:
         p = self.policy
-        times = [self.next_link_test, self.last_sent + p.heartbeat]
+        # Every time listed is one at which ``poll`` acts, so the driver never wakes to find
+        # nothing due and asks to be woken at once again (a busy loop). Heartbeats go out only
+        # on a connected link.
+        times = [self.next_link_test]
+        if self.connected:
+            times.append(self.last_sent + p.heartbeat)
         if self.connected and self.last_heard is not None:
             times.append(self.last_heard + p.heartbeat * p.missed_heartbeats)
         times.extend(self.awaiting_test.values())

@@ -108,8 +108,13 @@ class PeerInclusion:
         self, item: ProofItem, asked: dict[str, str], size: int, root: bytes, now: float
     ) -> tuple[Finding | None, ProofRow | None]:
         h = item.hash
-        if not isinstance(h, str) or h not in asked:
+        if not isinstance(h, str):
             return Finding("bad-proof", f"proof answer names an entry not asked about: {str(h)[:80]}"), None
+        if h not in asked:
+            # An answer carries no request id: one to an earlier request for the same size
+            # (resent after RETRY_AFTER, or arriving late) may name what this one does not ask.
+            # That is stale, not false; the entry is asked about again if still unproven.
+            return None, None
         ref = asked[h]
         if item.missing:
             self.disputed.add(h)

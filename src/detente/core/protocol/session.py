@@ -558,6 +558,11 @@ class PeerSession:
         def then(note: bytes | None, at: float) -> list[Action]:
             if note is None:
                 return []
+            if not self.proofs.expects(frame):
+                # Another answer to the same request was checked while this one's note was
+                # read (two asks crossed, or a resend): it answers nothing still open.
+                self.count("unasked-proofs")
+                return []
             try:
                 root = parse_checkpoint(parse_note(note).text).root
             except (NoteError, CheckpointError):  # pragma: no cover - the witness checked it
