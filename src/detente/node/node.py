@@ -28,13 +28,13 @@ from detente.node.catalog import NodeFormats
 from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
 from detente.node.mt import MachineTranslation
-from detente.node.operator import AlreadyAcknowledged, NodeError, Operator
+from detente.node.operator import AlreadyAcknowledged, NodeError, Operator, UnknownMessage
 from detente.store import Store
 from detente.store import txns as store_txns
 
 logger = logging.getLogger("detente.node")
 
-__all__ = ["AlreadyAcknowledged", "Clock", "Node", "NodeError", "SystemClock"]
+__all__ = ["AlreadyAcknowledged", "Clock", "Node", "NodeError", "SystemClock", "UnknownMessage"]
 
 
 class Node(Operator):

@@ -54,6 +54,10 @@ class NodeError(ValueError):
     """An operator request the node refuses (unknown peer, unknown message, ...)."""
 
 
+class UnknownMessage(NodeError):
+    """The message named is not held here (the API answers 404)."""
+
+
 class AlreadyAcknowledged(NodeError):
     """A second answer to a message this party has already answered: nothing is signed."""
 
@@ -136,7 +140,7 @@ class Operator:
     async def acknowledge(self, msg_id: str, answer: str, by: str, text: str | None) -> Signed:
         row = await self.store.read(lambda c: store_txns.entry_row(c, msg_id))
         if row is None or row.kind != "message":
-            raise NodeError(f"no message {msg_id}")
+            raise UnknownMessage(f"no message {msg_id}")
         if row.mine:
             raise NodeError(f"{msg_id} is this party's own message; only its recipients acknowledge it")
         now = self.clock.now()
@@ -181,7 +185,7 @@ class Operator:
         """
         row = await self.store.read(lambda c: store_txns.entry_row(c, msg_id))
         if row is None or row.kind != "message":
-            raise NodeError(f"no message {msg_id}")
+            raise UnknownMessage(f"no message {msg_id}")
         msg = parse_as(Message, row.body)
         if not isinstance(msg.content, TextContent):
             raise NodeError(

@@ -36,7 +36,7 @@ from detente.core.entries import (
 )
 from detente.core.lifecycle import Lifecycle, inbound, outbound
 from detente.core.terms import RANK, Answer
-from detente.node import AlreadyAcknowledged, Node, NodeError
+from detente.node import AlreadyAcknowledged, Node, NodeError, UnknownMessage
 from detente.store.schema import deliveries, entries, events
 from detente.store.txns import proof_counts
 from detente.web.formats import (
@@ -108,7 +108,7 @@ def create_app(node: Node) -> FastAPI:
 
     @app.exception_handler(NodeError)
     async def _refused(request: Request, exc: NodeError) -> JSONResponse:
-        status = 404 if str(exc).startswith("no message") else 400
+        status = 404 if isinstance(exc, UnknownMessage) else 400
         if isinstance(exc, AlreadyAcknowledged):
             status = 409  # answered before: the first answer stands, nothing new is signed
         # A refused format message explains itself in the operator's language.
@@ -178,7 +178,7 @@ def create_app(node: Node) -> FastAPI:
         """One message; with ``lang``, ``rendered`` shows it in that language from its signed fields."""
         view = await node.store.read(lambda c: _view(node, c, f"{party}/{n}"))
         if view is None:
-            raise NodeError(f"no message {party}/{n}")
+            raise UnknownMessage(f"no message {party}/{n}")
         return finish_view(node.formats, view, lang, bool(personal))
 
     @app.post(
