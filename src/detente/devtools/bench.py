@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sqlite3
 import statistics
 import tempfile
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.devtools.cluster import Cluster, LocalNode
+from detente.store import figures
 
 PARTIES = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian Ministry of Defence")]
 
@@ -50,20 +50,6 @@ class _RssWatch:
                 pass
 
 
-def _rows(node: LocalNode, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-    if node.cfg.db.startswith("sqlite"):
-        with sqlite3.connect(f"file:{node.cfg.db.removeprefix('sqlite:///')}?mode=ro", uri=True) as c:
-            return c.execute(sql, args).fetchall()
-    from sqlalchemy import create_engine, text
-
-    eng = create_engine(node.cfg.db.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with eng.connect() as c:
-            return list(c.execute(text(sql.replace("?", ":a")), {"a": args[0]} if args else {}).all())
-    finally:
-        eng.dispose()
-
-
 def run_bench(messages: int, burst: int, db: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="detente-bench-") as tmp:
         dbs: dict[str, str | None] = {p: None for p, _ in PARTIES}
@@ -78,7 +64,7 @@ def run_bench(messages: int, burst: int, db: str | None) -> dict[str, Any]:
         finally:
             cluster.stop()
             for name in created:
-                _drop_pg_db(db or "", name)
+                figures.drop_database(db or "", name)
 
 
 def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dict[str, Any]:
@@ -104,21 +90,12 @@ def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dic
             raise RuntimeError(f"{out['id']} was not receipted within 10 s")
         ids.append(out["id"])
     first, last = ids[0], ids[-1]
-    lat = [
-        (r[1] - r[0]) * 1000
-        for r in _rows(
-            us,
-            "select e.held_since, d.receipted from entries e join deliveries d on d.entry_id = e.id "
-            "where e.kind = 'message' and d.state = 'receipted' and e.held_since >= "
-            "(select held_since from entries where id = ?)",
-            (first,),
-        )
-    ]
+    lat = [(receipted - held) * 1000 for held, receipted in figures.receipt_latencies(us.cfg.db, first)]
     assert len(lat) >= messages, (len(lat), last)
 
     # Burst: submitted through the batch API from 2 client threads, 500 per request.
     routine = {**body, "precedence": "routine"}
-    before = _rows(us, "select count(*) from deliveries where state = 'receipted'")[0][0]
+    before = figures.receipted_count(us.cfg.db)
     t_start = time.time()
     chunks = [min(500, burst - i) for i in range(0, burst, 500)]
 
@@ -134,18 +111,13 @@ def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dic
     submitted = time.time()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        done = _rows(us, "select count(*) from deliveries where state = 'receipted'")[0][0] - before
+        done = figures.receipted_count(us.cfg.db) - before
         if done >= burst:
             break
         time.sleep(0.05)
     else:
         raise RuntimeError(f"only {done} of {burst} burst messages receipted in 300 s")
-    t_first, t_last = _rows(
-        us,
-        "select min(e.held_since), max(d.receipted) from entries e join deliveries d on d.entry_id = e.id "
-        "where e.held_since >= ?",
-        (t_start,),
-    )[0]
+    t_first, t_last = figures.burst_span(us.cfg.db, t_start)
     stop.set()
     watch.sample()
     throughput = burst / (t_last - t_first)
@@ -187,30 +159,8 @@ def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dic
     return result
 
 
-def _admin(url: str) -> Any:
-    from sqlalchemy import create_engine
-
-    return create_engine(
-        url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-
-
 def _make_pg_db(url: str, created: list[str]) -> str:
-    from sqlalchemy import text
-
     name = f"detente_bench_{uuid.uuid4().hex[:8]}"
-    eng = _admin(url)
-    with eng.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    eng.dispose()
+    figures.create_database(url, name)
     created.append(name)
     return url.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_pg_db(url: str, name: str) -> None:
-    from sqlalchemy import text
-
-    eng = _admin(url)
-    with eng.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    eng.dispose()

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from detente import config as cfgmod
 from detente.core.bundle import build_bundle
 from detente.core.checkpoint import (
@@ -29,13 +27,11 @@ from detente.core.checkpoint import (
     parse_checkpoint,
     parse_note,
 )
-from detente.core.encoding import unb64
 from detente.core.entries import Signed, timestamp
 from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.ledger import Ledger
-from detente.store import Store
-from detente.store.schema import cosignatures, entries, log, own_checkpoints, peer_keyevents, witnessed
-from detente.store.schema import evidence as evidence_table
+from detente.store import Connection, run_once
+from detente.store import export as stored
 from detente.store.txns import read_proofs
 
 
@@ -83,18 +79,17 @@ class Witnessing:
 
 def _read_witnessing(conn: Connection) -> Witnessing:
     lines: dict[int, list[bytes]] = {}
-    for r in conn.execute(select(cosignatures.c.size, cosignatures.c.line).order_by(cosignatures.c.peer)):
-        lines.setdefault(r.size, []).append(bytes(r.line))
-    # Only the latest checkpoint each peer cosigned: a bundle stays small however long the log.
     latest: dict[str, int] = {}
-    for peer, size in conn.execute(select(cosignatures.c.peer, cosignatures.c.size)):
+    for peer, size, line in stored.cosignature_lines(conn):
+        lines.setdefault(size, []).append(line)
+        # Only the latest checkpoint each peer cosigned: a bundle stays small however long the log.
         latest[peer] = max(latest.get(peer, 0), size)
     cosigned = []
     for size in sorted(set(latest.values())):
-        row = conn.execute(select(own_checkpoints.c.note).where(own_checkpoints.c.size == size)).first()
-        if row is None:
+        own = stored.own_checkpoint(conn, size)
+        if own is None:
             continue
-        note = parse_note(bytes(row.note))
+        note = parse_note(own)
         extra: list[NoteSignature] = []
         for line in lines.get(size, []):
             try:
@@ -103,56 +98,20 @@ def _read_witnessing(conn: Connection) -> Witnessing:
                 continue
         cosigned.append(SignedNote(note.text, (*note.signatures, *extra)).to_bytes())
     seen: dict[str, list[tuple[bytes, list[bytes]]]] = {}
-    for peer, note_bytes, proof in conn.execute(
-        select(witnessed.c.peer, witnessed.c.note, witnessed.c.proof).order_by(
-            witnessed.c.peer, witnessed.c.size
-        )
-    ):
-        seen.setdefault(peer, []).append((bytes(note_bytes), [unb64(p) for p in json.loads(proof)]))
-    found = [
-        Equivocation(
-            r.kind,
-            r.reason,
-            r.signer,
-            bytes(r.older),
-            bytes(r.newer),
-            tuple(unb64(p) for p in json.loads(r.proof)),
-        )
-        for r in conn.execute(select(evidence_table).order_by(evidence_table.c.at))
-    ]
-    keyevents = [
-        (
-            r.peer,
-            Signed(KEYEVENT, bytes(r.body), bytes(r.sig)),
-            r.idx,
-            r.proof_size,
-            [unb64(p) for p in json.loads(r.proof)],
-        )
-        for r in conn.execute(select(peer_keyevents).where(peer_keyevents.c.proof_size.is_not(None)))
-    ]
-    return Witnessing(cosigned, seen, found, keyevents)
+    for peer, note_bytes, proof in stored.witnessed_notes(conn):
+        seen.setdefault(peer, []).append((note_bytes, proof))
+    return Witnessing(cosigned, seen, stored.equivocations(conn), stored.placed_keyevents(conn))
 
 
 def _read(conn: Connection) -> tuple[list[str], list[Row]]:
     hashes = []
-    for expected, (idx, entry_hash) in enumerate(
-        conn.execute(select(log.c.idx, log.c.entry_hash).order_by(log.c.idx))
-    ):
+    for expected, (idx, entry_hash) in enumerate(stored.log_rows(conn)):
         if idx != expected:
             raise ExportError(f"the log table has a gap at index {expected}: the store is damaged")
         hashes.append(entry_hash)
     rows = [
         Row(r.hash, r.kind, r.author, bytes(r.body), bytes(r.sig), r.created)
-        for r in conn.execute(
-            select(
-                entries.c.hash,
-                entries.c.kind,
-                entries.c.author,
-                entries.c.body,
-                entries.c.sig,
-                entries.c.created,
-            )
-        )
+        for r in stored.all_entries(conn)
     ]
     return hashes, rows
 
@@ -210,11 +169,7 @@ def export_bundle(
     if peer is not None and peer not in peers:
         raise ExportError(f"{peer} is not a pinned peer (pinned: {', '.join(sorted(peers)) or 'none'})")
     lo, hi = parse_when(start), parse_when(end)
-    store = Store(cfg.db)
-    try:
-        hashes, rows, wit, proofs = store.run(lambda c: (*_read(c), _read_witnessing(c), read_proofs(c)))
-    finally:
-        store.engine.dispose()
+    hashes, rows, wit, proofs = run_once(cfg.db, lambda c: (*_read(c), _read_witnessing(c), read_proofs(c)))
     ledger = Ledger(cfg.party, hashes)
     chosen = select_entries(cfg.party, rows, peer, lo, hi)
     missing = [r for r in chosen if r.author == cfg.party and r.hash not in ledger]

@@ -35,14 +35,12 @@ import socket
 import time
 from pathlib import Path
 
-from sqlalchemy import Connection, func, select
-
 from detente import config as cfgmod
 from detente.core.entries import Signed, timestamp
-from detente.core.keyevents import KIND, sign_revocation, sign_rotation
+from detente.core.keyevents import sign_revocation, sign_rotation
 from detente.core.keys import SigningKey
-from detente.store import Store
-from detente.store.schema import entries, log
+from detente.store import run_once
+from detente.store.txns import append_keyevent
 
 
 class KeyOpError(ValueError):
@@ -71,34 +69,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _append(cfg: cfgmod.Config, signed: Signed, created: str, now: float) -> int:
-    store = Store(cfg.db)
-
-    def go(conn: Connection) -> int:
-        idx = int(conn.execute(select(func.count()).select_from(log)).scalar_one())
-        conn.execute(
-            entries.insert(),
-            {
-                "hash": signed.hash,
-                "id": None,
-                "kind": KIND,
-                "author": cfg.party,
-                "body": signed.body,
-                "sig": signed.sig,
-                "mine": True,
-                "precedence": None,
-                "ref": None,
-                "created": created,
-                "ack_due": None,
-                "held_since": now,
-            },
-        )
-        conn.execute(log.insert(), {"idx": idx, "entry_hash": signed.hash})
-        return idx
-
-    try:
-        return store.run(go)
-    finally:
-        store.engine.dispose()
+    return run_once(cfg.db, lambda c: append_keyevent(c, cfg.party, signed, created, now))
 
 
 def rotate(home: Path, reason: str = "", now: float | None = None) -> dict[str, object]:

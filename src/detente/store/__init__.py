@@ -1,5 +1,11 @@
-"""The store: one database (SQLite or PostgreSQL), one writer task that commits in batches."""
+"""The store: one database (SQLite or PostgreSQL), one writer task that commits in batches.
 
-from detente.store.db import Store, StoreError
+The only package that writes SQL: callers hand its functions the ``Connection`` a read or a
+write gives them, and name that type from here rather than from the SQL toolkit.
+"""
 
-__all__ = ["Store", "StoreError"]
+from sqlalchemy import Connection
+
+from detente.store.db import Store, StoreError, run_once
+
+__all__ = ["Connection", "Store", "StoreError", "run_once"]

@@ -186,6 +186,19 @@ class Store:
             return (False, exc)
 
 
+def run_once(url: str, fn: Callable[[Connection], T]) -> T:
+    """Open the database at ``url``, run ``fn`` in one transaction, and let the database go.
+
+    For commands that work on a node's store from outside the running node (console accounts,
+    key operations, exports): no writer task, no reader threads, no pool left open.
+    """
+    store = Store(url)
+    try:
+        return store.run(fn)
+    finally:
+        store.engine.dispose()
+
+
 def _safe(url: str) -> str:
     # Never echo a password from a database URL into logs or errors.
     if "@" in url and "://" in url:

@@ -500,6 +500,31 @@ def create_entry(
     return signed, entry
 
 
+def append_keyevent(conn: Connection, party: str, signed: Signed, created: str, now: float) -> int:
+    """Append one of our key events (a rotation or revocation) to our log; returns its index.
+
+    For ``detente key`` on a stopped node: the index is the log's length read here, not the
+    running node's counters, which are loaded afresh when the node starts.
+    """
+    idx = int(conn.execute(select(func.count()).select_from(log)).scalar_one())
+    conn.execute(
+        INSERT_ENTRY,
+        _entry_row(
+            signed,
+            entry_id=None,
+            author=party,
+            mine=True,
+            precedence=None,
+            ref=None,
+            created=created,
+            ack_due=None,
+            held_since=now,
+        ),
+    )
+    conn.execute(INSERT_LOG, {"idx": idx, "entry_hash": signed.hash})
+    return idx
+
+
 def entry_row(conn: Connection, entry_id: str) -> Any:
     return conn.execute(select(entries).where(entries.c.id == entry_id)).first()
 

@@ -14,7 +14,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, and_, desc, or_, select
 
 from detente import __doc__ as about
 from detente.config import api_token, card_fingerprint, make_card
@@ -37,7 +36,8 @@ from detente.core.entries import (
 from detente.core.lifecycle import Lifecycle, inbound, outbound
 from detente.core.terms import RANK, Answer
 from detente.node import AlreadyAcknowledged, Node, NodeError, UnknownMessage
-from detente.store.schema import deliveries, entries, events
+from detente.store import Connection
+from detente.store import queries as q
 from detente.store.txns import proof_counts
 from detente.web.formats import (
     LangQuery,
@@ -208,8 +208,7 @@ def create_app(node: Node) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         def go(c: Connection) -> list[dict[str, Any]]:
-            rows = c.execute(select(events).order_by(desc(events.c.id)).limit(limit)).all()
-            return [{**r._asdict(), "at": timestamp(r.at)} for r in rows]
+            return [{**r._asdict(), "at": timestamp(r.at)} for r in q.recent_events(c, limit)]
 
         return await node.store.read(go)
 
@@ -244,12 +243,7 @@ def _b64(data: bytes) -> str:
 
 
 def _list(node: Node, c: Connection, box: str, limit: int) -> list[dict[str, Any]]:
-    q = select(entries.c.id).where(entries.c.kind == "message")
-    if box == "in":
-        q = q.where(~entries.c.mine)
-    elif box == "out":
-        q = q.where(entries.c.mine)
-    ids = [r.id for r in c.execute(q.order_by(desc(entries.c.held_since)).limit(limit))]
+    ids = q.message_ids(c, box, limit)
     views = [v for v in (_view(node, c, i, brief=True) for i in ids) if v is not None]
     # Precedence first, then newest first: a FLASH never sinks below routine traffic.
     views.sort(key=lambda v: (RANK[v["precedence"]], -v["held_since"]))
@@ -257,7 +251,7 @@ def _list(node: Node, c: Connection, box: str, limit: int) -> list[dict[str, Any
 
 
 def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict[str, Any] | None:
-    row = c.execute(select(entries).where(entries.c.id == entry_id, entries.c.kind == "message")).first()
+    row = q.message(c, entry_id)
     if row is None:
         return None
     try:
@@ -278,7 +272,7 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
         "content": msg.content.model_dump(),
         "held_since": row.held_since,
     }
-    dels = c.execute(select(deliveries).where(deliveries.c.entry_id == entry_id)).all() if row.mine else []
+    dels = q.deliveries_of(c, entry_id) if row.mine else []
     life = _lifecycle(node, row, dels, acks, node.clock.now())
     if row.mine:
         per = []
@@ -311,11 +305,7 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
             for a in acks
         ]
         receipts = []
-        for r in c.execute(
-            select(entries.c.body, entries.c.hash, entries.c.sig).where(
-                entries.c.kind == "receipt", entries.c.ref == entry_id
-            )
-        ):
+        for r in q.receipts_of(c, entry_id):
             rec = parse_as(Receipt, r.body)
             receipts.append(
                 {
@@ -336,8 +326,7 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
 
 def _acks(c: Connection, entry_id: str) -> list[Ack]:
     """The acknowledgements held that name ``entry_id``, in the order they were stored."""
-    rows = c.execute(select(entries.c.body).where(entries.c.kind == "ack", entries.c.ref == entry_id))
-    return [parse_as(Ack, a.body) for a in rows]
+    return [parse_as(Ack, body) for body in q.ack_bodies(c, entry_id)]
 
 
 def _lifecycle(node: Node, row: Any, dels: Sequence[Any], acks: list[Ack], now: float) -> Lifecycle:
@@ -354,21 +343,8 @@ async def node_status(node: Node) -> dict[str, Any]:
 
     def go(c: Connection) -> dict[str, Any]:
         overdue = _overdue(node, c, now)
-        alarms = [
-            {**r._asdict(), "at": timestamp(r.at)}
-            for r in c.execute(
-                select(events)
-                .where(
-                    events.c.kind.in_(
-                        ["link-lost", "link-test-missed", "overdue", "equivocation", "unlogged-entry"]
-                    )
-                )
-                .order_by(desc(events.c.id))
-                .limit(20)
-            )
-        ]
-        counts = {k: v for k, v in c.execute(select(events.c.kind, _count()).group_by(events.c.kind)).all()}
-        return {"overdue": overdue, "alarms": alarms, "event_counts": counts}
+        alarms = [{**r._asdict(), "at": timestamp(r.at)} for r in q.recent_events(c, 20, q.ALARM_KINDS)]
+        return {"overdue": overdue, "alarms": alarms, "event_counts": q.event_counts(c)}
 
     stored = await node.store.read(go)
     proofs = await node.store.read(lambda c: proof_counts(c, list(node.peers)))
@@ -388,47 +364,8 @@ async def node_status(node: Node) -> dict[str, Any]:
 def _overdue(node: Node, c: Connection, now: float) -> list[str]:
     """Ids of the messages the lifecycle table calls overdue at ``now``."""
     out = []
-    for r in c.execute(_maybe_overdue(node.party, now)):
-        dels = c.execute(select(deliveries).where(deliveries.c.entry_id == r.id)).all() if r.mine else []
+    for r in q.overdue_candidates(c, node.party, now):
+        dels = q.deliveries_of(c, r.id) if r.mine else []
         if _lifecycle(node, r, dels, _acks(c, r.id), now).overdue:
             out.append(r.id)
     return out
-
-
-def _maybe_overdue(party: str, now: float) -> Any:
-    """Messages past their deadline that some recipient may not have answered.
-
-    Only a narrowing, so that a status poll does not read the whole history: every message is
-    past its deadline sooner or later. The lifecycle table decides on what is left.
-    """
-    ack = entries.alias("ack")
-    ours_unanswered = (
-        ~select(ack.c.hash)
-        .where(ack.c.kind == "ack", ack.c.ref == entries.c.id, ack.c.author == party)
-        .exists()
-    )
-    some_recipient_unanswered = (
-        select(deliveries.c.peer)
-        .where(
-            deliveries.c.entry_id == entries.c.id,
-            ~select(ack.c.hash)
-            .where(ack.c.kind == "ack", ack.c.ref == deliveries.c.entry_id, ack.c.author == deliveries.c.peer)
-            .exists(),
-        )
-        .exists()
-    )
-    no_recipients = ~select(deliveries.c.peer).where(deliveries.c.entry_id == entries.c.id).exists()
-    return select(entries.c.id, entries.c.mine, entries.c.ack_due).where(
-        entries.c.kind == "message",
-        entries.c.ack_due < now,
-        or_(
-            and_(~entries.c.mine, ours_unanswered),
-            and_(entries.c.mine, or_(some_recipient_unanswered, no_recipients)),
-        ),
-    )
-
-
-def _count() -> Any:
-    from sqlalchemy import func
-
-    return func.count()

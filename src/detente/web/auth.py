@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Literal
 
 import argon2
 from fastapi import Request, Response
-from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from detente.core.terms import LANGS, ROLES, Lang
 from detente.core.terms import Role as Role
-from detente.store.db import make_engine
-from detente.web.accounts_schema import ensure_tables, web_sessions, web_users
+from detente.store import Connection, run_once
+from detente.store import accounts as stored
 
 if TYPE_CHECKING:
     from detente.node import Node
@@ -95,7 +94,7 @@ def _check_name(name: str) -> None:
 
 
 def add_user(
-    db_url: str | Engine, name: str, role: str, password: str, lang: str, now: float, replace: bool = False
+    db_url: str, name: str, role: str, password: str, lang: str, now: float, replace: bool = False
 ) -> None:
     """Create (or, with ``replace``, reset) an account directly in the node's store."""
     _check_name(name)
@@ -105,30 +104,16 @@ def add_user(
         raise AccountError(f"unknown language {lang!r}; one of {', '.join(LANGS)}")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
-    engine = db_url if isinstance(db_url, Engine) else make_engine(db_url)
-    try:
-        ensure_tables(engine)
-        row = {
-            "name": name,
-            "role": role,
-            "password_hash": hash_password(password),
-            "lang": lang,
-            "failed": 0,
-            "locked_until": None,
-            "created": now,
-        }
-        with engine.begin() as c:
-            exists = c.execute(select(web_users.c.name).where(web_users.c.name == name)).first()
-            if exists and not replace:
-                raise AccountError(f"user {name} already exists (use --replace to reset it)")
-            if exists:
-                c.execute(update(web_users).where(web_users.c.name == name).values(**row))
-                c.execute(delete(web_sessions).where(web_sessions.c.user == name))
-            else:
-                c.execute(insert(web_users).values(**row))
-    finally:
-        if not isinstance(db_url, Engine):
-            engine.dispose()
+    password_hash = hash_password(password)
+
+    def go(c: Connection) -> None:
+        exists = stored.user(c, name) is not None
+        if exists and not replace:
+            raise AccountError(f"user {name} already exists (use --replace to reset it)")
+        put = stored.replace_user if exists else stored.add_user
+        put(c, name, role, password_hash, lang, now)
+
+    run_once(db_url, go)
 
 
 def _digest(token: str) -> str:
@@ -140,13 +125,11 @@ class Accounts:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        ensure_tables(node.store.engine)
+        stored.ensure_tables(node.store.engine)
 
     async def sign_in(self, name: str, password: str) -> SignIn:
         now = self.node.clock.now()
-        row = await self.node.store.read(
-            lambda c: c.execute(select(web_users).where(web_users.c.name == name)).first()
-        )
+        row = await self.node.store.read(lambda c: stored.user(c, name))
         if row is None:
             await _verify(_dummy_hash(), password)
             return SignIn(refused="bad")
@@ -154,18 +137,10 @@ class Accounts:
             return SignIn(refused="locked", locked_until=row.locked_until)
         if not await _verify(row.password_hash, password):
 
-            def fail(c: Connection) -> tuple[int, float | None]:
-                cur = c.execute(select(web_users.c.failed).where(web_users.c.name == name)).scalar_one()
-                failed = cur + 1
-                until = now + LOCKOUT_SECONDS if failed >= MAX_FAILURES else None
-                c.execute(
-                    update(web_users)
-                    .where(web_users.c.name == name)
-                    .values(failed=0 if until else failed, locked_until=until)
-                )
-                return failed, until
+            def lock(failed: int) -> float | None:
+                return now + LOCKOUT_SECONDS if failed >= MAX_FAILURES else None
 
-            _, until = await self.node.store.write(fail)
+            until = await self.node.store.write(lambda c: stored.record_failure(c, name, lock))
             if until is not None:
                 await self.node.record(
                     "console-lockout", f"console account {name} locked after {MAX_FAILURES} failed sign-ins"
@@ -174,21 +149,9 @@ class Accounts:
             return SignIn(refused="bad")
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
-
-        def ok(c: Connection) -> None:
-            c.execute(update(web_users).where(web_users.c.name == name).values(failed=0, locked_until=None))
-            c.execute(delete(web_sessions).where(web_sessions.c.expires < now))
-            c.execute(
-                insert(web_sessions).values(
-                    token_hash=_digest(token),
-                    user=name,
-                    csrf=csrf,
-                    created=now,
-                    expires=now + SESSION_SECONDS,
-                )
-            )
-
-        await self.node.store.write(ok)
+        await self.node.store.write(
+            lambda c: stored.start_session(c, name, _digest(token), csrf, now, now + SESSION_SECONDS)
+        )
         return SignIn(token=token)
 
     async def session(self, request: Request) -> Session | None:
@@ -197,36 +160,18 @@ class Accounts:
             return None
         now = self.node.clock.now()
         h = _digest(token)
-
-        def go(c: Connection) -> Session | None:
-            row = c.execute(
-                select(
-                    web_sessions.c.csrf,
-                    web_sessions.c.expires,
-                    web_users.c.name,
-                    web_users.c.role,
-                    web_users.c.lang,
-                )
-                .join(web_users, web_users.c.name == web_sessions.c.user)
-                .where(web_sessions.c.token_hash == h)
-            ).first()
-            if row is None or row.expires <= now:
-                return None
-            return Session(User(row.name, row.role, row.lang), row.csrf, h)
-
-        return await self.node.store.read(go)
+        row = await self.node.store.read(lambda c: stored.session_by_token(c, h))
+        if row is None or row.expires <= now:
+            return None
+        return Session(User(row.user, row.role, row.lang), row.csrf, h)
 
     async def sign_out(self, session: Session) -> None:
-        await self.node.store.write(
-            lambda c: c.execute(delete(web_sessions).where(web_sessions.c.token_hash == session.token_hash))
-        )
+        await self.node.store.write(lambda c: stored.end_session(c, session.token_hash))
 
     async def set_lang(self, user: User, lang: str) -> None:
         if lang not in LANGS:
             raise AccountError(f"unknown language {lang!r}")
-        await self.node.store.write(
-            lambda c: c.execute(update(web_users).where(web_users.c.name == user.name).values(lang=lang))
-        )
+        await self.node.store.write(lambda c: stored.set_lang(c, user.name, lang))
 
 
 async def _verify(stored: str, password: str) -> bool:

@@ -17,14 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, select
 
 from detente.core.encoding import b64
 from detente.core.entries import EntryError, PersonMaker, Translation, parse_as
 from detente.core.terms import Grade, Lang
 from detente.node import Node
 from detente.node.mt import MT_LABEL
-from detente.store.schema import entries
+from detente.store import Connection
+from detente.store.queries import translations_of
 
 
 class TranslateRequest(BaseModel):
@@ -64,12 +64,7 @@ def add_translation_routes(app: FastAPI, node: Node, deps: list[Any]) -> None:
 def translations_view(c: Connection, msg_id: str, msg_hash: str) -> list[dict[str, Any]]:
     """Every translation held of a message, oldest first, with its provenance and signature."""
     out = []
-    rows = c.execute(
-        select(entries.c.body, entries.c.hash, entries.c.sig)
-        .where(entries.c.kind == "translation", entries.c.ref == msg_id)
-        .order_by(entries.c.created)
-    )
-    for r in rows:
+    for r in translations_of(c, msg_id):
         try:
             t = parse_as(Translation, r.body)
         except EntryError:

@@ -1,0 +1,138 @@
+"""Console accounts and sign-in sessions in the store: what is loaded and persisted of them.
+
+The rules (who may sign in, when an account locks, when a session expires, how a password is
+hashed) are the caller's (``web.auth``); these functions load the rows those rules read and
+persist what they decide, each inside the transaction the caller runs it in (``Store.read``,
+``Store.write`` or ``run_once``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+
+from detente.core.terms import Lang, Role
+from detente.store.schema import CONSOLE_TABLES, metadata, web_sessions, web_users
+
+# Every console request looks its session up: built once.
+SELECT_SESSION = (
+    select(
+        web_sessions.c.csrf,
+        web_sessions.c.expires,
+        web_users.c.name,
+        web_users.c.role,
+        web_users.c.lang,
+    )
+    .join(web_users, web_users.c.name == web_sessions.c.user)
+    .where(web_sessions.c.token_hash == bindparam("b_hash"))
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A console account as stored (role and language were checked when it was written)."""
+
+    name: str
+    role: Role
+    lang: Lang
+    password_hash: str
+    failed: int  # consecutive failed sign-ins
+    locked_until: float | None  # epoch seconds on the node's clock
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session as stored (found by the SHA-256 of its token), with its account's role and language."""
+
+    user: str
+    role: Role
+    lang: Lang
+    csrf: str
+    expires: float
+
+
+def ensure_tables(engine: Engine) -> None:
+    """Create the console's tables if this store predates them."""
+    metadata.create_all(engine, tables=list(CONSOLE_TABLES))
+
+
+def user(conn: Connection, name: str) -> Account | None:
+    """The account ``name``, or None."""
+    r = conn.execute(select(web_users).where(web_users.c.name == name)).first()
+    if r is None:
+        return None
+    return Account(r.name, r.role, r.lang, r.password_hash, r.failed, r.locked_until)
+
+
+def add_user(conn: Connection, name: str, role: str, password_hash: str, lang: str, now: float) -> None:
+    """A new account, unlocked, with no failed sign-ins."""
+    conn.execute(insert(web_users).values(**_fresh(name, role, password_hash, lang, now)))
+
+
+def replace_user(conn: Connection, name: str, role: str, password_hash: str, lang: str, now: float) -> None:
+    """Reset an existing account as if new, and end its sessions: the old password opens nothing."""
+    conn.execute(
+        update(web_users)
+        .where(web_users.c.name == name)
+        .values(**_fresh(name, role, password_hash, lang, now))
+    )
+    conn.execute(delete(web_sessions).where(web_sessions.c.user == name))
+
+
+def _fresh(name: str, role: str, password_hash: str, lang: str, now: float) -> dict[str, object]:
+    return {
+        "name": name,
+        "role": role,
+        "password_hash": password_hash,
+        "lang": lang,
+        "failed": 0,
+        "locked_until": None,
+        "created": now,
+    }
+
+
+def record_failure(conn: Connection, name: str, lock: Callable[[int], float | None]) -> float | None:
+    """Count one more failed sign-in of ``name``; returns until when the account is now locked.
+
+    ``lock`` is given the consecutive failures including this one and says until when to lock
+    the account (None: not locked). The count is read here, in the writer's transaction, not
+    from an earlier read, so concurrent failures all count; a lock starts it afresh.
+    """
+    failed = conn.execute(select(web_users.c.failed).where(web_users.c.name == name)).scalar_one() + 1
+    until = lock(failed)
+    conn.execute(
+        update(web_users)
+        .where(web_users.c.name == name)
+        .values(failed=0 if until is not None else failed, locked_until=until)
+    )
+    return until
+
+
+def start_session(
+    conn: Connection, name: str, token_hash: str, csrf: str, now: float, expires: float
+) -> None:
+    """A successful sign-in: clear the account's failures and lock, drop expired sessions, open one."""
+    conn.execute(update(web_users).where(web_users.c.name == name).values(failed=0, locked_until=None))
+    conn.execute(delete(web_sessions).where(web_sessions.c.expires < now))
+    conn.execute(
+        insert(web_sessions).values(token_hash=token_hash, user=name, csrf=csrf, created=now, expires=expires)
+    )
+
+
+def session_by_token(conn: Connection, token_hash: str) -> SessionRecord | None:
+    """The session whose token has this SHA-256, expired or not (the caller holds the clock)."""
+    r = conn.execute(SELECT_SESSION, {"b_hash": token_hash}).first()
+    if r is None:
+        return None
+    return SessionRecord(r.name, r.role, r.lang, r.csrf, r.expires)
+
+
+def end_session(conn: Connection, token_hash: str) -> None:
+    conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == token_hash))
+
+
+def set_lang(conn: Connection, name: str, lang: str) -> None:
+    """The account's interface language."""
+    conn.execute(update(web_users).where(web_users.c.name == name).values(lang=lang))
