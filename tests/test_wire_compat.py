@@ -1,5 +1,5 @@
 """The wire format did not change with the protocol engine: frames captured from the node as it
-was before (tests/vectors/frames-v1.json: one of each type, from two real nodes; ``error``,
+was before (tests/wire/frames-v1.json: one of each type, from two real nodes; ``error``,
 ``need`` and ``witnessed`` transcribed from that node's code) parse, and re-encode to exactly
 the same objects, so an old node and a new node understand each other."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from detente.core.protocol.frames import parse_frame, parse_hello
 
-FROZEN = json.loads((Path(__file__).parent / "vectors" / "frames-v1.json").read_text())
+FROZEN = json.loads((Path(__file__).parent / "wire" / "frames-v1.json").read_text())
 
 
 @pytest.mark.parametrize("name", sorted(k for k in FROZEN if k != "hello"))
