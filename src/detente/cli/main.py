@@ -473,11 +473,12 @@ def formats(home: Path, lang: str, as_json: bool) -> None:
 @click.option(
     "--duration", type=float, default=None, help="Stop after this many seconds and print a summary."
 )
-def demo(duration: float | None) -> None:
-    """Three parties on loopback exchanging realistic traffic."""
+@click.option("--keep", is_flag=True, help="Keep the nodes' directory when the demo stops.")
+def demo(duration: float | None, keep: bool) -> None:
+    """Three parties on loopback exchanging realistic traffic, each with a console to sign in to."""
     from detente.devtools.demo import run_demo
 
-    ok = run_demo(duration)
+    ok = run_demo(duration, keep)
     sys.exit(0 if ok else 1)
 
 
