@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from detente.core.protocol.witnessing import OwnLog
     from detente.node.catalog import NodeFormats
     from detente.node.clock import Clock
+    from detente.node.metrics import NodeMetrics
     from detente.store import Store
 
 logger = logging.getLogger("detente.node")
@@ -69,6 +70,7 @@ class Host(Protocol):
     peers: dict[str, PeerSession]
     refused: list[dict[str, Any]]
     refused_total: int
+    metrics: NodeMetrics
 
     async def record(
         self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
@@ -160,6 +162,8 @@ class Driver:
             elif isinstance(action, Held):
                 self.node.on_held(action.entry)
             elif isinstance(action, Receipted):
+                if session is not None:
+                    self.node.metrics.receipted(session.party, action.entry_id, self.node.clock.now())
                 self.node.on_receipted(action.entry_id)
             elif isinstance(action, LinkTestDue):
                 assert session is not None

@@ -27,6 +27,7 @@ from detente.link.transport import PeerAddress, Transport
 from detente.node.catalog import NodeFormats
 from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
+from detente.node.metrics import NodeMetrics
 from detente.node.mt import MachineTranslation
 from detente.node.operator import AlreadyAcknowledged, NodeError, Operator, UnknownMessage
 from detente.store import Store
@@ -51,6 +52,8 @@ class Node(Operator):
         self.party = cfg.party
         self.key: SigningKey = cfgmod.signing_key(cfg)
         self.store = store or Store(cfg.db)
+        self.metrics = NodeMetrics()
+        self.store.on_commit = self.metrics.committed
         self.deadlines = Deadlines()
         self.refused: list[dict[str, Any]] = []  # recent refused connections, newest last
         self.refused_total = 0

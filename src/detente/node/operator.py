@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from detente.node.catalog import NodeFormats
     from detente.node.clock import Clock
     from detente.node.driver import Driver
+    from detente.node.metrics import NodeMetrics
     from detente.node.mt import MachineTranslation
     from detente.store import Store
 
@@ -84,6 +85,7 @@ class Operator:
         mt: MachineTranslation
         deadlines: Deadlines
         driver: Driver
+        metrics: NodeMetrics
 
         def publish(self, event: dict[str, Any]) -> None: ...
 
@@ -289,5 +291,6 @@ class Operator:
         self.publish({"type": "queued", "id": entry.id, "kind": entry.kind})
         for party, seq in entry.seq.items():
             session = self.peers[party]
+            self.metrics.queued(party, entry.id, precedence, now)
             self.driver.execute(session, session.enqueue(seq, precedence, signed, now))
         return signed, entry

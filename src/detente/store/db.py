@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -100,6 +101,8 @@ class Store:
         # Only the writer (thread, or task when inline) touches them; a batch that rolls back restores them, so a
         # failed write never leaves a gap a peer would wait for.
         self.counters: dict[str, int] = {}
+        # Told how long each committed batch took (the node's metrics); runs in the writer.
+        self.on_commit: Callable[[float], None] | None = None
 
     # -- synchronous use (CLI set-up, start-up, tests) -------------------------------------
     def run(self, fn: Callable[[Connection], T]) -> T:
@@ -162,10 +165,13 @@ class Store:
 
     def _commit_batch(self, batch: list[tuple[WriteFn, Any]]) -> list[tuple[bool, Any]]:
         saved = dict(self.counters)
+        started = time.perf_counter()
         try:
             with self.engine.begin() as conn:
                 results = [(True, fn(conn)) for fn, _ in batch]
             self.commits += 1
+            if self.on_commit is not None:
+                self.on_commit(time.perf_counter() - started)
             return results
         except Exception as exc:
             self.counters = saved
@@ -176,10 +182,13 @@ class Store:
 
     def _commit_one(self, fn: WriteFn) -> tuple[bool, Any]:
         saved = dict(self.counters)
+        started = time.perf_counter()
         try:
             with self.engine.begin() as conn:
                 value = fn(conn)
             self.commits += 1
+            if self.on_commit is not None:
+                self.on_commit(time.perf_counter() - started)
             return (True, value)
         except Exception as exc:
             self.counters = saved

@@ -117,3 +117,13 @@ def overdue_candidates(conn: Connection, party: str, now: float) -> Sequence[Any
         ),
     )
     return conn.execute(q).all()
+
+
+def entry_counts(conn: Connection, kinds: Sequence[str]) -> dict[tuple[str, str], int]:
+    """How many entries of each of ``kinds`` the store holds, by (kind, author)."""
+    rows = conn.execute(
+        select(entries.c.kind, entries.c.author, func.count())
+        .where(entries.c.kind.in_(list(kinds)))
+        .group_by(entries.c.kind, entries.c.author)
+    ).all()
+    return {(kind, author): n for kind, author, n in rows}

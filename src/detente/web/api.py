@@ -47,6 +47,7 @@ from detente.web.formats import (
     finish_view,
     refusal_detail,
 )
+from detente.web.metrics import add_metrics_route
 from detente.web.openapi_errors import document_error_shape
 from detente.web.translations import add_translation_routes, translations_view
 
@@ -212,6 +213,7 @@ def create_app(node: Node) -> FastAPI:
 
         return await node.store.read(go)
 
+    add_metrics_route(app, node, deps)  # GET /metrics, Prometheus text, same token
     return app
 
 
@@ -342,7 +344,7 @@ async def node_status(node: Node) -> dict[str, Any]:
     now = node.clock.now()
 
     def go(c: Connection) -> dict[str, Any]:
-        overdue = _overdue(node, c, now)
+        overdue = overdue_ids(node, c, now)
         alarms = [{**r._asdict(), "at": timestamp(r.at)} for r in q.recent_events(c, 20, q.ALARM_KINDS)]
         return {"overdue": overdue, "alarms": alarms, "event_counts": q.event_counts(c)}
 
@@ -361,7 +363,7 @@ async def node_status(node: Node) -> dict[str, Any]:
     }
 
 
-def _overdue(node: Node, c: Connection, now: float) -> list[str]:
+def overdue_ids(node: Node, c: Connection, now: float) -> list[str]:
     """Ids of the messages the lifecycle table calls overdue at ``now``."""
     out = []
     for r in q.overdue_candidates(c, node.party, now):

@@ -163,6 +163,7 @@ class PeerSession:
         self.proofs = PeerInclusion(card.party)
         self.outbox: dict[int, Signed] = {}
         self.counters: dict[str, int] = {}
+        self.refused: dict[str, int] = {}  # frames refused, by the code the peer was told
         self.budget = EventBudget()
         self.link: int | None = None  # the driver's id of the current link
         self.connected_since: float | None = None
@@ -233,6 +234,7 @@ class PeerSession:
         except FrameRefused as exc:
             self.last_error = exc.detail
             self.count("bad-frame")
+            self.refused["bad-frame"] = self.refused.get("bad-frame", 0) + 1
             return [
                 Send(ErrorFrame(exc.code, "expected hello for protocol 1")),
                 *self._record("bad-frame", exc.detail, now),
@@ -270,6 +272,7 @@ class PeerSession:
     def on_bad_frame(self, detail: str, now: float) -> list[Action]:
         """The link could not be read (oversized or not JSON): say so and close it."""
         self.count("bad-frame")
+        self.refused["bad-frame"] = self.refused.get("bad-frame", 0) + 1
         return [
             Send(ErrorFrame("bad-frame", detail)),
             *self._record("bad-frame", f"link closed: {detail}", now),
@@ -287,6 +290,7 @@ class PeerSession:
 
     def _refuse(self, code: str, detail: str, now: float, ref: str | None = None) -> list[Action]:
         self.count(code)
+        self.refused[code] = self.refused.get(code, 0) + 1
         return [Send(ErrorFrame(code, detail, ref)), *self._record(code, detail, now, ref)]
 
     def _record(self, kind: str, detail: str, now: float, ref: str | None = None) -> list[Action]:
