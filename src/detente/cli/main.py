@@ -408,6 +408,9 @@ def status(home: Path, as_json: bool) -> None:
     """Each link's state, last heartbeat, queue depth; refused connections; alarms."""
     s = _api(home, "GET", "/v1/status")
     lines = [f"{s['party']} at {s['time']}"]
+    hold = (s.get("log") or {}).get("restore_hold")
+    if hold:
+        lines.append(f"  HELD AFTER RESTORE: {hold['detail']}")
     for link in s["links"]:
         lines.append(
             f"  {link['peer']:<10} {link['state'].upper():<5} heartbeat {link['last_heartbeat'] or '-'}"
@@ -573,6 +576,11 @@ main.add_command(_user)
 from detente.cli.keys import key as _key  # noqa: E402
 
 main.add_command(_key)
+
+# Backup, restore and doctor (detente.cli.ops).
+from detente.cli.ops import register as _register_ops  # noqa: E402
+
+_register_ops(main)
 
 
 if __name__ == "__main__":

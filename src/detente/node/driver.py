@@ -35,6 +35,7 @@ from detente.core.protocol.actions import (
     Record,
     Send,
 )
+from detente.core.protocol.frames import ErrorFrame
 from detente.core.protocol.session import PeerSession
 from detente.link.frames import FrameError
 from detente.link.transport import Connection, DialError, LinkClosed, PeerAddress, Transport
@@ -81,6 +82,7 @@ class Host(Protocol):
     def on_receipted(self, entry_id: str) -> None: ...
     async def send_link_test(self, party: str) -> Signed: ...
     def dial_backoff(self, attempts: int) -> float: ...
+    async def admit_link(self, party: str, witnessed: int) -> str | None: ...
     def next_wakeup(self) -> float | None: ...
 
 
@@ -294,6 +296,14 @@ class Driver:
         actions = session.on_hello(link, first, node.clock.now())
         if session.link != link:
             self.execute(session, actions, conn)
+            conn.close()
+            return
+        refusal = await node.admit_link(session.party, session.wit.base)
+        if refusal is not None:
+            # A restored store not yet reconciled (node.restore): nothing goes out or comes in,
+            # and the peer is told why; its queue waits for it.
+            conn.write(ErrorFrame("restoring", refusal).to_wire())
+            self.execute(session, session.on_link_closed(link, node.clock.now(), True), conn)
             conn.close()
             return
         if previous is not None:

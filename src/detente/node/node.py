@@ -29,13 +29,23 @@ from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
 from detente.node.metrics import NodeMetrics
 from detente.node.mt import MachineTranslation
-from detente.node.operator import AlreadyAcknowledged, NodeError, Operator, UnknownMessage
+from detente.node.operator import AlreadyAcknowledged, NodeError, NumberingHeld, Operator, UnknownMessage
+from detente.node.restore import RestoreHold
 from detente.store import Store
+from detente.store import backup as store_backup
 from detente.store import txns as store_txns
 
 logger = logging.getLogger("detente.node")
 
-__all__ = ["AlreadyAcknowledged", "Clock", "Node", "NodeError", "SystemClock", "UnknownMessage"]
+__all__ = [
+    "AlreadyAcknowledged",
+    "Clock",
+    "Node",
+    "NodeError",
+    "NumberingHeld",
+    "SystemClock",
+    "UnknownMessage",
+]
 
 
 class Node(Operator):
@@ -63,6 +73,8 @@ class Node(Operator):
         self._background: set[asyncio.Task[Any]] = set()
         self._unattributed = EventBudget()
         self.started = self.clock.now()
+        # Set at start when the store was restored from a backup and not yet reconciled.
+        self.hold: RestoreHold | None = None
         # Formats: the catalog is checked here, so a bad operator file stops the node at start.
         self.formats = NodeFormats(cfg)
         # Machine translation: off unless config.toml names a model (see detente.node.mt).
@@ -140,8 +152,33 @@ class Node(Operator):
                     logger.warning("%s", getattr(action, "detail", action))
             for entry_id, due in store_txns.open_deadlines(conn):
                 self.deadlines.watch(entry_id, due)
+            restored = store_backup.pending_restore(conn)
+            if restored is not None:
+                self.hold = RestoreHold(restored.id, restored.log_size, restored.source, set(self.peers))
+                logger.warning("%s", self.hold.reason())
 
         self.store.run(go)
+
+    async def admit_link(self, party: str, witnessed: int) -> str | None:
+        """Why the link to ``party`` may not carry entries, or None. Always None unless the store
+        was restored and is not yet reconciled: then ``party``'s hello (how much of our log it
+        has cosigned) is weighed, and links are refused until every peer's hello shows nothing
+        is missing."""
+        hold = self.hold
+        if hold is None:
+            return None
+        ahead = party in hold.behind
+        hold.heard(party, witnessed)
+        if party in hold.behind and not ahead:
+            await self.record("restore-behind", hold.reason(), peer=party)
+        if not hold.released:
+            return hold.reason()
+        now = self.clock.now()
+        outcome = f"every peer had cosigned at most the {hold.log_size} log entries restored"
+        await self.store.write(lambda c: store_backup.restore_reconciled(c, hold.restore_id, now, outcome))
+        self.hold = None
+        await self.record("restore-reconciled", f"restore from {hold.source} reconciled: {outcome}")
+        return None
 
     def dial_backoff(self, attempts: int) -> float:
         """Capped and jittered: a peer that comes back is found within seconds."""
@@ -257,4 +294,8 @@ class Node(Operator):
         }
 
     def own_status(self) -> dict[str, Any]:
-        return {"log_size": self.own.ledger.size, "checkpoint_size": self.own.latest_size}
+        return {
+            "log_size": self.own.ledger.size,
+            "checkpoint_size": self.own.latest_size,
+            "restore_hold": self.hold.status() if self.hold is not None else None,
+        }

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from detente.node.driver import Driver
     from detente.node.metrics import NodeMetrics
     from detente.node.mt import MachineTranslation
+    from detente.node.restore import RestoreHold
     from detente.store import Store
 
 logger = logging.getLogger("detente.node")
@@ -53,6 +54,10 @@ Build = Callable[[str, dict[str, int], str], StreamEntry]
 
 class NodeError(ValueError):
     """An operator request the node refuses (unknown peer, unknown message, ...)."""
+
+
+class NumberingHeld(NodeError):
+    """The store was restored from a backup and is not reconciled with the peers yet."""
 
 
 class UnknownMessage(NodeError):
@@ -86,6 +91,7 @@ class Operator:
         deadlines: Deadlines
         driver: Driver
         metrics: NodeMetrics
+        hold: RestoreHold | None
 
         def publish(self, event: dict[str, Any]) -> None: ...
 
@@ -276,6 +282,8 @@ class Operator:
         ``guard`` (a message id, a check) is given our earlier answer to that message, read in
         the same transaction; by raising it refuses the entry before anything is numbered.
         """
+        if self.hold is not None:
+            raise NumberingHeld(self.hold.reason())
 
         def build_signed(entry_id: str, seqs: dict[str, int]) -> tuple[Signed, StreamEntry]:
             entry = build(entry_id, seqs, timestamp(now))

@@ -167,6 +167,20 @@ peer_keyevents = Table(
     Column("proof", Text, nullable=True),
 )
 
+# Restores of this store from a backup (``detente restore``). While the newest one is not
+# reconciled, the node numbers nothing: a backup older than the node's last sends lacks
+# sequence numbers and log indexes its peers already hold (detente.node.restore).
+restores = Table(
+    "restores",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("log_size", BigInteger, nullable=False),
+    Column("reconciled", Float, nullable=True),  # when every peer's hello showed nothing lost
+    Column("outcome", Text, nullable=True),
+)
+
 
 # -- the console ----------------------------------------------------------------------------------------
 # Passwords are stored only as Argon2id hashes; sessions only as the SHA-256 of their token, so

@@ -35,7 +35,7 @@ from detente.core.entries import (
 )
 from detente.core.lifecycle import Lifecycle, inbound, outbound
 from detente.core.terms import RANK, Answer
-from detente.node import AlreadyAcknowledged, Node, NodeError, UnknownMessage
+from detente.node import AlreadyAcknowledged, Node, NodeError, NumberingHeld, UnknownMessage
 from detente.store import Connection
 from detente.store import queries as q
 from detente.store.txns import proof_counts
@@ -112,6 +112,8 @@ def create_app(node: Node) -> FastAPI:
         status = 404 if isinstance(exc, UnknownMessage) else 400
         if isinstance(exc, AlreadyAcknowledged):
             status = 409  # answered before: the first answer stands, nothing new is signed
+        if isinstance(exc, NumberingHeld):
+            status = 503  # a restored store not yet reconciled with its peers (node.restore)
         # A refused format message explains itself in the operator's language.
         localised = refusal_detail(exc, accept_language(request.headers.get("accept-language")))
         if localised is not None:

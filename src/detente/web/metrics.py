@@ -105,6 +105,11 @@ class NodeCollector(Collector):
         yield GaugeMetricFamily(
             "detente_checkpoint_size", "Size of our latest signed checkpoint.", value=node.own.latest_size
         )
+        yield GaugeMetricFamily(
+            "detente_restore_hold",
+            "1 while a store restored from a backup is not reconciled with the peers (nothing is sent).",
+            value=1 if node.hold is not None else 0,
+        )
         yield CounterMetricFamily(
             "detente_refused_connections", "Connections refused since start.", value=node.refused_total
         )

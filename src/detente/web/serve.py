@@ -11,12 +11,24 @@ import uvicorn
 
 from detente.config import Config
 from detente.node import Node
+from detente.node.restore import NodeLock
 from detente.web.api import create_app
 from detente.web.console import add_console
 
 
 async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
     """Run until SIGINT or SIGTERM; the store is closed cleanly on the way out."""
+    lock = NodeLock(cfg.home)
+    if not lock.acquire():
+        # One node per directory and store: a second would hand out the same numbers.
+        raise OSError(f"a node already serves {cfg.home} (pid {lock.holder()}); stop it first")
+    try:
+        await _serve(cfg, ready)
+    finally:
+        lock.release()
+
+
+async def _serve(cfg: Config, ready: asyncio.Event | None) -> None:
     node = Node(cfg)
     await node.start()
     host, port = cfg.api_host_port
