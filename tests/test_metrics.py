@@ -99,3 +99,20 @@ def test_a_stopped_peer_shows_as_a_down_link_a_growing_queue_and_an_alarm(two: C
     samples = scrape(us)
     assert value(samples, "detente_queue_depth", peer="RU-MOD", precedence="flash") == 1
     assert value(samples, "detente_heartbeat_age_seconds", peer="RU-MOD") > 0
+
+
+def test_the_grafana_dashboard_uses_only_documented_metrics():
+    import json
+    import re
+
+    docs = Path(__file__).parent.parent / "docs"
+    dashboard = json.loads((docs / "grafana-detente.json").read_text())
+    table = (docs / "operators.md").read_text()
+    used = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"detente_[a-z_]+", target["expr"])
+    }
+    assert used
+    assert sorted(n for n in used if f"| `{n}` |" not in table) == []

@@ -101,6 +101,7 @@ def init_home(
     split_addr(api)
     (home / "keys").mkdir(parents=True, exist_ok=True)
     (home / "peers").mkdir(exist_ok=True)
+    os.chmod(home, 0o700)  # the directory holds the keys, the token and the store
     os.chmod(home / "keys", 0o700)
     signing = SigningKey.generate()
     _write_private(home / "keys" / "sign.pem", signing.to_pem())

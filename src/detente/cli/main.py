@@ -56,6 +56,22 @@ def _out(data: Any, as_json: bool, human: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else visible.reveal(human))
 
 
+class JsonLogFormatter(logging.Formatter):
+    """A log record as one line of JSON: time (UTC), level, logger, message, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
+        out: dict[str, Any] = {
+            "at": at.replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
 home_arg = click.argument("home", type=click.Path(path_type=Path, file_okay=False))
 json_opt = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -153,14 +169,18 @@ def peer_list(home: Path) -> None:
 @main.command()
 @home_arg
 @click.option("-v", "--verbose", is_flag=True)
-def serve(home: Path, verbose: bool) -> None:
+@click.option("--log-json", is_flag=True, help="One JSON object per log line (for journald, Loki, …).")
+def serve(home: Path, verbose: bool, log_json: bool) -> None:
     """Run the node: peer links, the HTTP API and the store."""
     from detente.web.serve import serve as run
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonLogFormatter()
+        if log_json
+        else logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
     )
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     cfg = _load(home)
     try:
         asyncio.run(run(cfg))

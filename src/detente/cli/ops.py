@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -72,6 +75,37 @@ def restore(home: Path, src: Path) -> None:
     )
 
 
+@click.command()
+@click.argument("home", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def doctor(home: Path, as_json: bool) -> None:
+    """Check the node: config, file permissions, free disk, schema, key storage, whether it runs,
+    each peer's link (or, stopped, reachability) and clock. One line each: ok, or what to do.
+    Exits 1 when something needs doing."""
+    import httpx2
+
+    from detente.node.doctor import run
+
+    def status(cfg: cfgmod.Config) -> dict[str, Any]:
+        r = httpx2.get(
+            f"http://{cfg.api}/v1/status",
+            headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        out: dict[str, Any] = r.json()
+        return out
+
+    checks = run(home, status)
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in checks], ensure_ascii=False, indent=2))
+    else:
+        for c in checks:
+            click.echo(c.line())
+    sys.exit(0 if all(c.ok for c in checks) else 1)
+
+
 def register(main: click.Group) -> None:
     main.add_command(backup)
     main.add_command(restore)
+    main.add_command(doctor)

@@ -285,6 +285,7 @@ class Node(Operator):
             "dials": session.dialer,
             "connected_since": timestamp(session.connected_since) if session.connected_since else None,
             "last_heartbeat": timestamp(sup.last_heard) if sup.last_heard else None,
+            "clock_offset": round(session.clock_offset, 3) if session.clock_offset is not None else None,
             "last_link_test_ok": timestamp(sup.last_test_ok) if sup.last_test_ok else None,
             "queue_depth": session.out.depth(),
             "last_error": session.last_error,

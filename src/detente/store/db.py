@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,10 @@ class StoreError(RuntimeError):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+        if path and path != ":memory:" and not os.path.exists(path):
+            # Made private before SQLite makes it world-readable (its WAL files copy the mode).
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -77,6 +77,11 @@ class NodeCollector(Collector):
         cosigned = GaugeMetricFamily(
             "detente_witness_cosigned_size", "Size of our log the peer last cosigned.", labels=["peer"]
         )
+        offset = GaugeMetricFamily(
+            "detente_peer_clock_offset_seconds",
+            "The peer's clock minus ours, from its last hello or heartbeat (includes the one-way delay).",
+            labels=["peer"],
+        )
         refused = CounterMetricFamily(
             "detente_refused_frames",
             "Frames from the peer refused since start, by the code the peer was told.",
@@ -95,9 +100,11 @@ class NodeCollector(Collector):
             witnessed = session.wit.cosigned_size or 0
             cosigned.add_metric([p], witnessed)
             lag.add_metric([p], max(0, node.own.latest_size - witnessed))
+            if session.clock_offset is not None:
+                offset.add_metric([p], session.clock_offset)
             for code, n in sorted(session.refused.items()):
                 refused.add_metric([p, code], n)
-        yield from (link, heard, queue, lag, cosigned, refused)
+        yield from (link, heard, offset, queue, lag, cosigned, refused)
 
         yield GaugeMetricFamily(
             "detente_log_size", "Entries in our own log (ledger held in memory).", value=node.own.ledger.size

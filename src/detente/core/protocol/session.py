@@ -34,6 +34,7 @@ from detente.core.entries import (
     Receipt,
     Signed,
     Translation,
+    epoch,
     open_signed,
     sign,
     timestamp,
@@ -164,6 +165,8 @@ class PeerSession:
         self.outbox: dict[int, Signed] = {}
         self.counters: dict[str, int] = {}
         self.refused: dict[str, int] = {}  # frames refused, by the code the peer was told
+        # The peer's clock minus ours (plus the one-way delay), from its hello and heartbeats.
+        self.clock_offset: float | None = None
         self.budget = EventBudget()
         self.link: int | None = None  # the driver's id of the current link
         self.connected_since: float | None = None
@@ -242,6 +245,7 @@ class PeerSession:
             ]
         actions: list[Action] = []
         self.catalog = (hello.catalog, hello.formats)
+        self._clock(hello.at, now)
         actions += self._keyevents(hello, now)
         self.wit.link_up(hello.witnessed)
         self.link = link
@@ -391,7 +395,15 @@ class PeerSession:
         return self._send_seqs(self.out.need(frame.seqs, now), now)
 
     def _on_heartbeat(self, frame: Heartbeat, now: float) -> list[Action]:
+        self._clock(frame.at, now)
         return []
+
+    def _clock(self, at: str, now: float) -> None:
+        try:
+            offset = epoch(at) - now
+        except (ValueError, TypeError):
+            return  # a peer's unreadable time is its problem; the frame's other rules still apply
+        self.clock_offset = offset
 
     def _on_error(self, frame: ErrorFrame, now: float) -> list[Action]:
         self.count("error-from-peer")
