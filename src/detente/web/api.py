@@ -346,7 +346,7 @@ async def node_status(node: Node) -> dict[str, Any]:
     now = node.clock.now()
 
     def go(c: Connection) -> dict[str, Any]:
-        overdue = overdue_ids(node, c, now)
+        overdue = _overdue(node, c, now)
         alarms = [{**r._asdict(), "at": timestamp(r.at)} for r in q.recent_events(c, 20, q.ALARM_KINDS)]
         return {"overdue": overdue, "alarms": alarms, "event_counts": q.event_counts(c)}
 
@@ -365,7 +365,7 @@ async def node_status(node: Node) -> dict[str, Any]:
     }
 
 
-def overdue_ids(node: Node, c: Connection, now: float) -> list[str]:
+def _overdue(node: Node, c: Connection, now: float) -> list[str]:
     """Ids of the messages the lifecycle table calls overdue at ``now``."""
     out = []
     for r in q.overdue_candidates(c, node.party, now):

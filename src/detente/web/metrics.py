@@ -163,7 +163,7 @@ class NodeCollector(Collector):
 
 async def scrape(node: Node) -> bytes:
     """The node's metrics, in Prometheus's text format."""
-    from detente.web.api import overdue_ids
+    from detente.web.api import _overdue
 
     now = node.clock.now()
 
@@ -172,7 +172,7 @@ async def scrape(node: Node) -> bytes:
             now=now,
             entries=q.entry_counts(c, COUNTED_KINDS),
             events=q.event_counts(c),
-            overdue=len(overdue_ids(node, c, now)),
+            overdue=len(_overdue(node, c, now)),
         )
 
     snapshot = await node.store.read(go)
