@@ -204,3 +204,17 @@ def test_a_postgresql_store_is_backed_up_with_pg_dump_and_restored_into_an_empty
         assert messages_from(ru, "US-EUCOM") == [(f"US-EUCOM/{n}", n) for n in (1, 2, 3)]
     finally:
         two.stop()
+
+
+def test_a_restored_node_without_peers_is_reconciled_at_start(tmp_path: Path):
+    cluster = Cluster(tmp_path, [("US-EUCOM", "US")], pin=False)
+    us = cluster["US-EUCOM"]
+    cluster.start()
+    try:
+        cluster.wait_api(us)
+        assert detente("backup", us.home, tmp_path / "b").returncode == 0
+        restart_with(cluster, us, tmp_path / "b")
+        assert us.status()["log"]["restore_hold"] is None
+        assert [k for k, _ in events_of(us, "restore-reconciled")] == ["restore-reconciled"]
+    finally:
+        cluster.stop()

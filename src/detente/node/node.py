@@ -129,6 +129,8 @@ class Node(Operator):
         await loop.run_in_executor(None, self._load)
         await loop.run_in_executor(None, self.mt.load)
         await self.store.start()
+        if self.hold is not None and self.hold.released:  # no peer pinned: no one to ask
+            await self._reconciled(self.hold)
         await self.driver.start()
 
     async def stop(self) -> None:
@@ -173,12 +175,17 @@ class Node(Operator):
             await self.record("restore-behind", hold.reason(), peer=party)
         if not hold.released:
             return hold.reason()
+        if self.hold is hold:  # two hellos may complete it at once: reconcile once
+            await self._reconciled(hold)
+        return None
+
+    async def _reconciled(self, hold: RestoreHold) -> None:
+        # Released in memory first; should the write fail, the next start holds again (safe).
+        self.hold = None
         now = self.clock.now()
         outcome = f"every peer had cosigned at most the {hold.log_size} log entries restored"
         await self.store.write(lambda c: store_backup.restore_reconciled(c, hold.restore_id, now, outcome))
-        self.hold = None
         await self.record("restore-reconciled", f"restore from {hold.source} reconciled: {outcome}")
-        return None
 
     def dial_backoff(self, attempts: int) -> float:
         """Capped and jittered: a peer that comes back is found within seconds."""
