@@ -101,6 +101,8 @@ def init_home(
     split_addr(api)
     (home / "keys").mkdir(parents=True, exist_ok=True)
     (home / "peers").mkdir(exist_ok=True)
+    # The node's directory holds its store and tokens: nobody else lists or reads it.
+    os.chmod(home, 0o700)
     os.chmod(home / "keys", 0o700)
     signing = SigningKey.generate()
     _write_private(home / "keys" / "sign.pem", signing.to_pem())
@@ -195,6 +197,34 @@ def signing_key(cfg: Config) -> SigningKey:
 
 def api_token(cfg: Config) -> str:
     return cfg.path("api-token").read_text().strip()
+
+
+def api_tls(cfg: Config) -> tuple[Path, Path] | None:
+    """``[api_tls] cert`` and ``key`` (paths, relative to the node's directory), if set."""
+    section = cfg.sections.get("api_tls", {})
+    if not isinstance(section, dict) or not (section.get("cert") or section.get("key")):
+        return None
+    cert, key = section.get("cert"), section.get("key")
+    if not isinstance(cert, str) or not isinstance(key, str):
+        raise ConfigError(f"{cfg.path('config.toml')}: [api_tls] needs both cert and key")
+    return cfg.home / cert, cfg.home / key
+
+
+def api_url(cfg: Config) -> str:
+    """The API's base URL as a local client reaches it."""
+    return f"{'https' if api_tls(cfg) else 'http'}://{cfg.api}"
+
+
+def api_warnings(cfg: Config) -> list[str]:
+    """What an operator should hear about the API's exposure when the node starts."""
+    host, _ = cfg.api_host_port
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if loopback or api_tls(cfg):
+        return []
+    return [
+        f"the API listens on {cfg.api}, beyond this machine, without TLS: its bearer token and "
+        "every message cross the network in clear; set [api_tls] cert and key, or keep it on 127.0.0.1"
+    ]
 
 
 # -- identity cards -------------------------------------------------------------------------

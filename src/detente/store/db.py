@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -30,8 +31,20 @@ class StoreError(RuntimeError):
     """The database refused or failed an operation."""
 
 
+def _private(path: str) -> None:
+    """The store file exists and only its owner may read it. SQLite gives its WAL and shared
+    memory files the database file's mode, so they are private too."""
+    if not path or path == ":memory:":
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        if url.startswith("sqlite:///"):
+            _private(url.removeprefix("sqlite:///").split("?", 1)[0])
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
