@@ -163,6 +163,15 @@ def check_release(draft: Draft, by: str, roles: Collection[str]) -> DraftState:
     return next_state(draft, "release")
 
 
+def may_release(draft: Draft, by: str, roles: Collection[str]) -> bool:
+    """Whether ``check_release`` would let ``by`` release the draft now (a page shows the button)."""
+    try:
+        check_release(draft, by, roles)
+    except ReleaseRefused:
+        return False
+    return True
+
+
 def check_withdraw(draft: Draft, by: str) -> DraftState:
     """The state a withdrawal by ``by`` takes the draft to, or why not: only its author withdraws."""
     if by != draft.author:

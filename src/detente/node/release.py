@@ -110,7 +110,7 @@ class Releases(Operator):
         signed = await self.send_message(
             list(draft.recipients), precedence, draft.message_content(), draft.ref, then=mark
         )
-        released = Released(done[0], signed)
+        released = Released(done[-1], signed)  # the last run: a batch retried alone runs it again
         await self.record(
             "release",
             f"{by} released draft {draft_id} by {draft.author} as {released.message_id}",
