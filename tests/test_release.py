@@ -127,3 +127,10 @@ def test_every_transition_starts_from_waiting_and_ends_in_a_final_state():
     for (before, _), after in rules.TRANSITIONS.items():
         assert before == "waiting"
         assert not any(b == after for b, _ in rules.TRANSITIONS)
+
+
+def test_the_release_button_is_offered_exactly_when_the_release_would_be_allowed():
+    assert rules.may_release(draft(), "chief", {"releaser"})
+    assert not rules.may_release(draft(), AUTHOR, {"releaser"})
+    assert not rules.may_release(draft(), "chief", {"operator"})
+    assert not rules.may_release(draft("released"), "chief", {"releaser"})
