@@ -80,6 +80,8 @@ def test_a_refusal_for_a_released_draft_names_who_released_it_and_as_what():
     done = dataclasses.replace(draft("released"), released_by="chief", message_id="US-EUCOM/9")
     with pytest.raises(rules.DraftNotWaiting, match="released by chief as US-EUCOM/9"):
         rules.check_release(done, "other", {"releaser"})
+    with pytest.raises(rules.DraftNotWaiting, match=r"is released .*: it cannot be withdrawn"):
+        rules.check_withdraw(done, AUTHOR)
 
 
 def test_a_draft_gives_back_its_content_as_the_message_will_carry_it():

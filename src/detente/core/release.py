@@ -137,7 +137,8 @@ class DraftNotWaiting(ReleaseRefused):
 
     def __init__(self, draft: Draft, step: Step) -> None:
         done = f" by {draft.released_by} as {draft.message_id}" if draft.state == "released" else ""
-        super().__init__(f"draft {draft.id} is {draft.state}{done}, no longer waiting: not {step}d")
+        verb = {"release": "released", "withdraw": "withdrawn"}[step]
+        super().__init__(f"draft {draft.id} is {draft.state}{done}, no longer waiting: it cannot be {verb}")
         self.draft = draft
         self.step = step
 
