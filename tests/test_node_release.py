@@ -16,7 +16,7 @@ import pytest
 
 from detente import config as cfgmod
 from detente.core import release as rules
-from detente.core.entries import Signed, TextContent, timestamp
+from detente.core.entries import FormatContent, Signed, TextContent, timestamp
 from detente.node import Node
 from detente.node.release import Released
 from detente.store import queries
@@ -112,3 +112,19 @@ async def test_a_withdrawn_draft_is_never_released(us: Node):
         await us.release(d.id + 1, by="chief", roles=RELEASER)
     assert await sent(us) == []
     assert [x.state for x in await us.drafts()] == ["withdrawn"]
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_the_node_takes_the_release_of_format_messages_from_its_config(tmp_path: Path, configured: bool):
+    cfg = make_home(tmp_path, "US-EUCOM")
+    if configured:
+        path = cfg.path("config.toml")
+        path.write_text(path.read_text() + "\n[console]\nrelease_formats = true\n")
+    node = Node(cfgmod.load(cfg.home), FakeClock())
+    fmt = FormatContent(type="format", format="notice", version=1, lang="en", fields={})
+    try:
+        assert node.release_reason("routine", fmt) == ("format" if configured else None)
+        assert node.release_reason("routine", TEXT) is None
+        assert node.release_reason("flash", TEXT) == "flash"
+    finally:
+        node.store.engine.dispose()
