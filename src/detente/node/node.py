@@ -4,7 +4,7 @@
 their actions into I/O over a ``Transport`` (TCP+TLS unless one is given), the store, and the
 node's services: acknowledgement deadlines, machine translation, waiters for receipts, live
 views, events and status. Operator commands (send, answer, translate, link test) come from
-``node.operator``.
+``node.operator``, the two-person release from ``node.release``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from detente.node.catalog import NodeFormats
 from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
 from detente.node.mt import MachineTranslation
-from detente.node.operator import AlreadyAcknowledged, NodeError, Operator, UnknownMessage
+from detente.node.operator import AlreadyAcknowledged, NodeError, UnknownMessage
+from detente.node.release import Releases
 from detente.store import Store
 from detente.store import txns as store_txns
 
@@ -37,7 +38,7 @@ logger = logging.getLogger("detente.node")
 __all__ = ["AlreadyAcknowledged", "Clock", "Node", "NodeError", "SystemClock", "UnknownMessage"]
 
 
-class Node(Operator):
+class Node(Releases):
     def __init__(
         self,
         cfg: cfgmod.Config,

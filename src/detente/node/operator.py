@@ -1,4 +1,5 @@
-"""Operator commands: send a message, answer one, translate one, test a link.
+"""Operator commands: send a message, answer one, translate one, test a link (releasing a
+draft is ``node.release``).
 
 The same commands serve the API, the CLI and the console. Each checks what it can before
 anything is numbered, then numbers, signs and queues the entry in one store transaction and
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from detente.node.clock import Clock
     from detente.node.driver import Driver
     from detente.node.mt import MachineTranslation
-    from detente.store import Store
+    from detente.store import Connection, Store
 
 logger = logging.getLogger("detente.node")
 
@@ -111,8 +112,15 @@ class Operator:
             raise NodeError(str(exc)) from exc
 
     async def send_message(
-        self, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
+        self,
+        to: list[str],
+        precedence: Precedence,
+        content: Content,
+        ref: str | None = None,
+        *,
+        then: Callable[[Connection, str], object] | None = None,
     ) -> Signed:
+        """Sign and queue a message; ``then`` runs in its transaction (see ``create``)."""
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
         now = self.clock.now()
@@ -133,7 +141,7 @@ class Operator:
                 content=content,
             )
 
-        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due)
+        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due, then=then)
         self.deadlines.watch(entry.id, due)
         return signed
 
@@ -268,11 +276,13 @@ class Operator:
         ref: str | None = None,
         ack_due: float | None = None,
         guard: tuple[str, Callable[[bytes | None], None]] | None = None,
+        then: Callable[[Connection, str], object] | None = None,
     ) -> tuple[Signed, StreamEntry]:
         """Number, sign and durably queue a stream entry, then hand it to the sessions.
 
         ``guard`` (a message id, a check) is given our earlier answer to that message, read in
         the same transaction; by raising it refuses the entry before anything is numbered.
+        ``then`` is given the entry's id in that transaction; by raising it refuses the entry.
         """
 
         def build_signed(entry_id: str, seqs: dict[str, int]) -> tuple[Signed, StreamEntry]:
@@ -282,7 +292,17 @@ class Operator:
         store = self.store
         signed, entry = await store.write(
             lambda c: store_txns.create_entry(
-                c, store.counters, self.party, recipients, build_signed, precedence, now, ref, ack_due, guard
+                c,
+                store.counters,
+                self.party,
+                recipients,
+                build_signed,
+                precedence,
+                now,
+                ref,
+                ack_due,
+                guard,
+                then,
             ),
             Priority.of(precedence),
         )

@@ -426,6 +426,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Этот черновик больше не ожидает выпуска.",
         "uk": "Ця чернетка більше не очікує випуску.",
     },
+    "withdraw_not_author": {
+        "en": "Only the officer who drafted this message may withdraw it.",
+        "ru": "Отозвать это сообщение может только составивший его офицер.",
+        "uk": "Відкликати це повідомлення може лише офіцер, який його склав.",
+    },
     "release_needs_other": {
         "en": "Waiting for a releasing officer other than {name}.",
         "ru": "Ожидается выпускающий офицер, отличный от {name}.",
