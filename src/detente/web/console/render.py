@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from detente.core import visible
 from detente.core.entries import epoch
 from detente.node import Node
 from detente.store import Connection, queries
@@ -52,6 +54,31 @@ def utc(value: float | str | None) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def visible_html(value: object) -> Markup:
+    """Text a party wrote, escaped, with each character a reader cannot see drawn as a marked
+    token (``⟨RLO⟩``), so that it neither reorders nor hides what is around it. Markup given in
+    (``tojson``'s output) is already escaped: only its hidden characters are replaced."""
+    if value is None:
+        return Markup("")
+    raw = str(value)
+    esc: Callable[[str], str] = str if isinstance(value, Markup) else (lambda part: str(escape(part)))
+    if raw.isprintable():
+        return Markup(esc(raw))
+    out: list[str] = []
+    plain: list[str] = []
+    for ch in raw:
+        if visible.is_hidden(ch):
+            out.append(esc("".join(plain)))
+            plain.clear()
+            out.append(
+                f'<span class="hidden-char" title="U+{ord(ch):04X}">{escape(visible.token(ch))}</span>'
+            )
+        else:
+            plain.append(ch)
+    out.append(esc("".join(plain)))
+    return Markup("".join(out))
+
+
 class Console:
     """The console of one node: its accounts, templates, and the pages' live state."""
 
@@ -66,6 +93,7 @@ class Console:
             lstrip_blocks=True,
         )
         self.env.filters["utc"] = utc
+        self.env.filters["visible"] = visible_html
         self.pages = live.Pages()
 
     # -- rendering ----------------------------------------------------------------------
