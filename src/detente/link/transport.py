@@ -65,6 +65,11 @@ class Connection(abc.ABC):
         """Bytes queued and not yet taken by the other end (for back-pressure)."""
         return 0
 
+    def taken(self) -> int:
+        """Bytes the other end has taken since the connection opened: tells a slow reader
+        (this grows) from one that has stopped reading (it does not)."""
+        return 0
+
 
 OnConnection = Callable[[Connection], Awaitable[None]]
 OnRefused = Callable[[str, str], None]  # (where, reason): a connection refused before it was ours
