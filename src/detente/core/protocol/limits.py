@@ -29,8 +29,8 @@ MIB = 1 << 20
 class Limits:
     """The node's per-peer limits (config.toml ``[limits]``)."""
 
-    frame_rate: float = 2000.0  # frames a second read from one peer, sustained
-    frame_burst: int = 4000  # frames read at once before the rate applies
+    frame_rate: float = 5000.0  # frames a second read from one peer, sustained
+    frame_burst: int = 10000  # frames read at once before the rate applies
     need_rate: float = 1.0  # ``need`` frames answered a second, sustained (honest: one a tick)
     need_burst: int = 10
     bytes_per_minute: int = 16 * MIB  # a peer's entries stored: rate
@@ -51,6 +51,7 @@ FLOOD_PER_MINUTE: dict[str, int] = {
     "error": 600,
 }
 DAY = 86400.0
+PACE_MIN = 0.01  # seconds: the shortest wait the frame budget asks for
 
 
 @dataclass
@@ -149,8 +150,10 @@ class Guard:
         self.refused_at: float | None = None  # when an entry was last refused for quota or space
 
     def pace(self, now: float) -> float:
-        """One frame was read: seconds to wait before reading the next (0: read on)."""
-        return self.frames.spend(now)
+        """One frame was read: seconds to wait before reading the next (0: read on). The debt is
+        paid in waits of at least ``PACE_MIN``: a wait per frame would cost more than the frame."""
+        wait = self.frames.spend(now)
+        return wait if wait >= PACE_MIN else 0.0
 
     def refusing(self, now: float, within: float) -> bool:
         """Entries were refused for quota or space in the last ``within`` seconds."""

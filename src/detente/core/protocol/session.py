@@ -420,7 +420,10 @@ class PeerSession:
         if not self.guard.needs.admit(now):
             self.count("needs-ignored")
             return []
-        return self._send_seqs(self.out.need(frame.seqs, now), now)
+        seqs = self.out.need(frame.seqs, now)
+        if seqs:
+            self.count("resent-for-need", len(seqs))
+        return self._send_seqs(seqs, now)
 
     def _on_heartbeat(self, frame: Heartbeat, now: float) -> list[Action]:
         return []
