@@ -123,6 +123,20 @@ def test_the_frame_budget_asks_for_no_wait_shorter_than_its_minimum():
     assert waits[9] >= 0.01
 
 
+def test_frames_of_a_flooding_kind_cost_ten_times_the_budget():
+    s = session(Limits(frame_rate=1000.0, frame_burst=10_000))
+    for _ in range(120):  # heartbeats at up to their honest rate cost one frame each
+        s.on_frame({"t": "hb"}, T0)
+        assert s.pace(T0) == 0.0
+    assert s.guard.frames.tokens == 10_000 - 120
+    s.on_frame({"t": "hb"}, T0)  # the 121st in a minute is a flood
+    s.pace(T0)
+    assert s.guard.frames.tokens == 10_000 - 120 - 10
+    s.on_frame({"t": "need", "seqs": [1]}, T0)  # another kind, within its rate: one frame
+    s.pace(T0)
+    assert s.guard.frames.tokens == 10_000 - 120 - 10 - 1
+
+
 def test_a_heartbeat_flood_is_counted_in_full_and_alarmed_once_a_minute():
     s = session()
     kinds = [k for _ in range(1000) for k in records(s.on_frame({"t": "hb", "at": timestamp(T0)}, T0))]

@@ -5,7 +5,8 @@ it is given, so the bounds are unit-tested like the rest of the protocol:
 
 - the frame budget (``Guard.pace``): frames read from one peer, as a token bucket; the driver
   waits before reading on when the peer is over it, so one peer's traffic takes at most its
-  budget of the event loop and the others are served meanwhile;
+  budget of the event loop and the others are served meanwhile; a frame of a kind that is
+  flooding costs ``FLOOD_COST`` frames of it, so a flood is read at a tenth of the rate;
 - ``need`` frames: answered at a bounded rate (the rest are counted and ignored);
 - floods: each kind of frame is counted per minute, and a kind past its honest rate raises one
   ``flood`` alarm a minute (heartbeats included);
@@ -52,6 +53,7 @@ FLOOD_PER_MINUTE: dict[str, int] = {
 }
 DAY = 86400.0
 PACE_MIN = 0.01  # seconds: the shortest wait the frame budget asks for
+FLOOD_COST = 10  # frames of the budget one frame of a flooding kind costs
 
 
 @dataclass
@@ -76,10 +78,11 @@ class Bucket:
         self.tokens -= 1
         return True
 
-    def spend(self, now: float) -> float:
-        """Take a token whether or not there is one: the seconds until the debt is paid (0: none)."""
+    def spend(self, now: float, cost: int = 1) -> float:
+        """Take ``cost`` tokens whether or not there are: the seconds until the debt is paid
+        (0: none)."""
         self._refill(now)
-        self.tokens -= 1
+        self.tokens -= cost
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
@@ -148,11 +151,12 @@ class Guard:
         self.floods = FloodMeter()
         self.quota = Quota(limits.bytes_per_minute, limits.bytes_per_day)
         self.refused_at: float | None = None  # when an entry was last refused for quota or space
+        self.flooding = False  # the last frame was of a kind past its rate this minute
 
     def pace(self, now: float) -> float:
         """One frame was read: seconds to wait before reading the next (0: read on). The debt is
         paid in waits of at least ``PACE_MIN``: a wait per frame would cost more than the frame."""
-        wait = self.frames.spend(now)
+        wait = self.frames.spend(now, FLOOD_COST if self.flooding else 1)
         return wait if wait >= PACE_MIN else 0.0
 
     def refusing(self, now: float, within: float) -> bool:

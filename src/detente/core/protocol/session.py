@@ -304,6 +304,7 @@ class PeerSession:
         if not isinstance(kind, str):
             return []
         limit = self.guard.floods.seen(kind, now)
+        self.guard.flooding = limit is not None
         if limit is None:
             return []
         self.count(f"flood-{kind}")
@@ -312,7 +313,7 @@ class PeerSession:
         return self._record(
             "flood",
             f"{self.party} sent more than {limit} '{kind}' frames in a minute; the rest of this "
-            f"minute's are counted (flood-{kind}), and all its frames are read at its frame budget",
+            f"minute's are counted (flood-{kind}) and read at a tenth of its frame budget",
             now,
         )
 
