@@ -72,6 +72,11 @@ class TlsConnection(Connection):
     def is_closing(self) -> bool:
         return self._writer.is_closing()
 
+    def abort(self) -> None:
+        self._out.clear()
+        self._out_bytes = 0
+        self._writer.transport.abort()
+
     def buffered(self) -> int:
         # The TLS transport's count: plaintext not yet encrypted and records the socket has not
         # taken (see bench/hostile_need.py for what it reaches when the peer stops reading).

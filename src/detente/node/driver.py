@@ -222,7 +222,7 @@ class Driver:
                         f"in {period:g} s; link closed"
                     )
                     self.execute(session, session._record("write-stalled", detail, self.node.clock.now()))
-                    conn.close()
+                    conn.abort()
                     return
         finally:
             self._watched.discard(link)
