@@ -59,6 +59,11 @@ class UnknownMessage(NodeError):
     """The message named is not held here (the API answers 404)."""
 
 
+class DiskFull(NodeError):
+    """The store's disk is below the operators' watermark: nothing new is signed (the API
+    answers 503)."""
+
+
 class AlreadyAcknowledged(NodeError):
     """A second answer to a message this party has already answered: nothing is signed."""
 
@@ -87,10 +92,21 @@ class Operator:
         driver: Driver
 
         def publish(self, event: dict[str, Any]) -> None: ...
+        def free_space(self) -> int | None: ...
 
         async def record(
             self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
         ) -> None: ...
+
+    def check_space(self) -> None:
+        """Refuse a new message or translation while the store's disk is nearly full: what is
+        left is kept for acknowledgements, receipts and events."""
+        free = self.free_space()
+        if free is not None and free < self.cfg.min_free_for_operators:
+            raise DiskFull(
+                f"The node's disk is nearly full ({free >> 20} MiB free): nothing was stored or "
+                "signed; free space on the store's disk, then send again."
+            )
 
     def check_recipients(self, to: list[str]) -> list[str]:
         recipients = sorted(set(to))
@@ -123,6 +139,7 @@ class Operator:
         """Sign and queue a message; ``then`` runs in its transaction (see ``create``)."""
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
+        self.check_space()
         now = self.clock.now()
         due = now + self.cfg.deadlines[precedence]
 
@@ -205,6 +222,7 @@ class Operator:
         recipients = sorted(p for p in {msg.sender, *msg.to} if p != self.party and p in self.peers)
         if not recipients:
             raise NodeError(f"none of {msg_id}'s other parties is a pinned peer")
+        self.check_space()
         now = self.clock.now()
 
         def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import os
 from collections.abc import Callable
@@ -39,6 +40,26 @@ def _private(path: str) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
+
+
+class StoreFull(StoreError):
+    """The store's disk (or database) is full: the write was not stored."""
+
+
+def _full(exc: Exception) -> Exception:
+    """``exc``, or a ``StoreFull`` in its place when it says the disk is full (SQLite's
+    SQLITE_FULL, PostgreSQL's disk_full, or ENOSPC)."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    if (
+        "database or disk is full" in text
+        or getattr(orig, "pgcode", None) == "53100"
+        or (isinstance(orig, OSError) and orig.errno == errno.ENOSPC)
+    ):
+        full = StoreFull("the store's disk is full")
+        full.__cause__ = exc
+        return full
+    return exc
 
 
 def make_engine(url: str) -> Engine:
@@ -183,7 +204,7 @@ class Store:
         except Exception as exc:
             self.counters = saved
             if len(batch) == 1:
-                return [(False, exc)]
+                return [(False, _full(exc))]
         # One failing write must not take the others down with it: retry each on its own.
         return [self._commit_one(fn) for fn, _ in batch]
 
@@ -196,7 +217,7 @@ class Store:
             return (True, value)
         except Exception as exc:
             self.counters = saved
-            return (False, exc)
+            return (False, _full(exc))
 
 
 def run_once(url: str, fn: Callable[[Connection], T]) -> T:
