@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,14 @@ def _load(home: Path) -> cfgmod.Config:
 
 def _api(home: Path, method: str, path: str, **kw: Any) -> Any:
     cfg = _load(home)
-    url = f"http://{cfg.api}{path}"
+    url = f"{cfgmod.api_url(cfg)}{path}"
+    tls = cfgmod.api_tls(cfg)
     try:
         r = httpx2.request(
             method,
             url,
+            # A node's API certificate is the operator's own: trust exactly it (or its CA).
+            verify=ssl.create_default_context(cafile=str(tls[0])) if tls else True,
             headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}", **kw.pop("headers_extra", {})},
             timeout=kw.pop("timeout", 30.0),
             **kw,

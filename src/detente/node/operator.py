@@ -1,4 +1,5 @@
-"""Operator commands: send a message, answer one, translate one, test a link.
+"""Operator commands: send a message, answer one, translate one, test a link (releasing a
+draft is ``node.release``).
 
 The same commands serve the API, the CLI and the console. Each checks what it can before
 anything is numbered, then numbers, signs and queues the entry in one store transaction and
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from detente.node.metrics import NodeMetrics
     from detente.node.mt import MachineTranslation
     from detente.node.restore import RestoreHold
-    from detente.store import Store
+    from detente.store import Connection, Store
 
 logger = logging.getLogger("detente.node")
 
@@ -62,6 +63,11 @@ class NumberingHeld(NodeError):
 
 class UnknownMessage(NodeError):
     """The message named is not held here (the API answers 404)."""
+
+
+class DiskFull(NodeError):
+    """The store's disk is below the operators' watermark: nothing new is signed (the API
+    answers 503)."""
 
 
 class AlreadyAcknowledged(NodeError):
@@ -94,10 +100,21 @@ class Operator:
         hold: RestoreHold | None
 
         def publish(self, event: dict[str, Any]) -> None: ...
+        def free_space(self) -> int | None: ...
 
         async def record(
             self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
         ) -> None: ...
+
+    def check_space(self) -> None:
+        """Refuse a new message or translation while the store's disk is nearly full: what is
+        left is kept for acknowledgements, receipts and events."""
+        free = self.free_space()
+        if free is not None and free < self.cfg.min_free_for_operators:
+            raise DiskFull(
+                f"The node's disk is nearly full ({free >> 20} MiB free): nothing was stored or "
+                "signed; free space on the store's disk, then send again."
+            )
 
     def check_recipients(self, to: list[str]) -> list[str]:
         recipients = sorted(set(to))
@@ -119,10 +136,18 @@ class Operator:
             raise NodeError(str(exc)) from exc
 
     async def send_message(
-        self, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
+        self,
+        to: list[str],
+        precedence: Precedence,
+        content: Content,
+        ref: str | None = None,
+        *,
+        then: Callable[[Connection, str], object] | None = None,
     ) -> Signed:
+        """Sign and queue a message; ``then`` runs in its transaction (see ``create``)."""
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
+        self.check_space()
         now = self.clock.now()
         due = now + self.cfg.deadlines[precedence]
 
@@ -141,7 +166,7 @@ class Operator:
                 content=content,
             )
 
-        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due)
+        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due, then=then)
         self.deadlines.watch(entry.id, due)
         return signed
 
@@ -205,6 +230,7 @@ class Operator:
         recipients = sorted(p for p in {msg.sender, *msg.to} if p != self.party and p in self.peers)
         if not recipients:
             raise NodeError(f"none of {msg_id}'s other parties is a pinned peer")
+        self.check_space()
         now = self.clock.now()
 
         def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
@@ -276,11 +302,13 @@ class Operator:
         ref: str | None = None,
         ack_due: float | None = None,
         guard: tuple[str, Callable[[bytes | None], None]] | None = None,
+        then: Callable[[Connection, str], object] | None = None,
     ) -> tuple[Signed, StreamEntry]:
         """Number, sign and durably queue a stream entry, then hand it to the sessions.
 
         ``guard`` (a message id, a check) is given our earlier answer to that message, read in
         the same transaction; by raising it refuses the entry before anything is numbered.
+        ``then`` is given the entry's id in that transaction; by raising it refuses the entry.
         """
         if self.hold is not None:
             raise NumberingHeld(self.hold.reason())
@@ -292,7 +320,17 @@ class Operator:
         store = self.store
         signed, entry = await store.write(
             lambda c: store_txns.create_entry(
-                c, store.counters, self.party, recipients, build_signed, precedence, now, ref, ack_due, guard
+                c,
+                store.counters,
+                self.party,
+                recipients,
+                build_signed,
+                precedence,
+                now,
+                ref,
+                ack_due,
+                guard,
+                then,
             ),
             Priority.of(precedence),
         )
