@@ -82,6 +82,11 @@ class NodeCollector(Collector):
             "The peer's clock minus ours, from its last hello or heartbeat (includes the one-way delay).",
             labels=["peer"],
         )
+        written = GaugeMetricFamily(
+            "detente_write_queue_bytes",
+            "Bytes queued for writing to the peer now (frames past [limits] peer_write_buffer are dropped).",
+            labels=["peer"],
+        )
         refused = CounterMetricFamily(
             "detente_refused_frames",
             "Frames from the peer refused since start, by the code the peer was told.",
@@ -100,11 +105,12 @@ class NodeCollector(Collector):
             witnessed = session.wit.cosigned_size or 0
             cosigned.add_metric([p], witnessed)
             lag.add_metric([p], max(0, node.own.latest_size - witnessed))
+            written.add_metric([p], node.driver.write_queue(session)["bytes"])
             if session.clock_offset is not None:
                 offset.add_metric([p], session.clock_offset)
             for code, n in sorted(session.refused.items()):
                 refused.add_metric([p, code], n)
-        yield from (link, heard, offset, queue, lag, cosigned, refused)
+        yield from (link, heard, offset, queue, written, lag, cosigned, refused)
 
         yield GaugeMetricFamily(
             "detente_log_size", "Entries in our own log (ledger held in memory).", value=node.own.ledger.size
@@ -112,6 +118,13 @@ class NodeCollector(Collector):
         yield GaugeMetricFamily(
             "detente_checkpoint_size", "Size of our latest signed checkpoint.", value=node.own.latest_size
         )
+        free = node.free_space()
+        if free is not None:
+            yield GaugeMetricFamily(
+                "detente_store_free_bytes",
+                "Free bytes on the SQLite store's filesystem (peers are refused below [limits]' watermark).",
+                value=free,
+            )
         yield GaugeMetricFamily(
             "detente_restore_hold",
             "1 while a store restored from a backup is not reconciled with the peers (nothing is sent).",
