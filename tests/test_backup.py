@@ -149,6 +149,9 @@ def test_a_node_restored_from_an_older_backup_sends_nothing_until_a_newer_one(tw
     assert refused.status_code == 503
     assert "peers have cosigned more" in refused.json()["detail"]
     assert [k for k, _ in events_of(us, "restore-behind")] == ["restore-behind"]
+    doctor = detente("doctor", us.home)
+    assert doctor.returncode == 1
+    assert "TODO  node: running (pid" in doctor.stdout and "but held after a restore" in doctor.stdout
     # Meanwhile RU-MOD's own message waits in its queue: the held node accepts nothing.
     waiting = ru.api(
         "POST", "/v1/messages", json={"to": ["US-EUCOM"], "precedence": "flash", "text": "hold on"}

@@ -82,18 +82,12 @@ def doctor(home: Path, as_json: bool) -> None:
     """Check the node: config, file permissions, free disk, schema, key storage, whether it runs,
     each peer's link (or, stopped, reachability) and clock. One line each: ok, or what to do.
     Exits 1 when something needs doing."""
-    import httpx2
-
+    from detente.cli.main import _api
     from detente.node.doctor import run
 
     def status(cfg: cfgmod.Config) -> dict[str, Any]:
-        r = httpx2.get(
-            f"http://{cfg.api}/v1/status",
-            headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}"},
-            timeout=10,
-        )
-        r.raise_for_status()
-        out: dict[str, Any] = r.json()
+        # The CLI's own way in: the API's address, token and (with [api_tls]) its certificate.
+        out: dict[str, Any] = _api(cfg.home, "GET", "/v1/status", timeout=10.0)
         return out
 
     checks = run(home, status)
