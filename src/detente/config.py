@@ -47,6 +47,8 @@ class Config:
     missed_heartbeats: int = 3
     link_test_every: float = 3600.0
     link_test_answer_within: float = 60.0
+    # A peer's hello, entry or receipt time further than this from ours is a clock-skew event.
+    clock_skew_tolerance: float = 300.0
     max_frame: int = 1 << 20
     # [console] release_formats: format messages need a second person's release, as FLASH does.
     release_formats: bool = False
@@ -133,6 +135,7 @@ def init_home(
         "missed_heartbeats = 3",
         "link_test_every = 3600",
         "link_test_answer_within = 60",
+        "clock_skew_tolerance = 300  # a peer's clock further off than this is flagged",
         "",
         "[limits]",
         "max_frame = 1048576  # bytes",
@@ -167,6 +170,7 @@ def load(home: Path) -> Config:
             missed_heartbeats=int(sup.get("missed_heartbeats", 3)),
             link_test_every=float(sup.get("link_test_every", 3600)),
             link_test_answer_within=float(sup.get("link_test_answer_within", 60)),
+            clock_skew_tolerance=float(sup.get("clock_skew_tolerance", 300)),
             max_frame=int(raw.get("limits", {}).get("max_frame", 1 << 20)),
             release_formats=_flag(raw.get("console", {}), "release_formats", path),
             sections=raw,

@@ -18,10 +18,10 @@ from typing import Any
 
 from detente import config as cfgmod
 from detente.core.delivery import Deadlines, SupervisorPolicy
-from detente.core.entries import Ack, Message, TextContent, epoch, timestamp
+from detente.core.entries import Ack, Message, TextContent, timestamp
 from detente.core.keys import SigningKey, VerifyKey
 from detente.core.protocol.session import EventBudget, Local, PeerSession
-from detente.core.protocol.txns import SaveEvent, StreamEntry
+from detente.core.protocol.txns import SaveEvent, StreamEntry, local_deadline
 from detente.core.protocol.witnessing import OwnLog
 from detente.link.transport import PeerAddress, Transport
 from detente.node.catalog import NodeFormats
@@ -51,7 +51,7 @@ class Node(Operator):
         self.party = cfg.party
         self.key: SigningKey = cfgmod.signing_key(cfg)
         self.store = store or Store(cfg.db)
-        self.deadlines = Deadlines()
+        self.deadlines: Deadlines[tuple[str, str]] = Deadlines()  # (message id, who owes the answer)
         self.refused: list[dict[str, Any]] = []  # recent refused connections, newest last
         self.refused_total = 0
         self._rng = rng
@@ -72,6 +72,8 @@ class Node(Operator):
             holds_format=self.formats.holds,
             catalog=self.formats.digest,
             formats=tuple((str(f), int(v)) for f, v in self.formats.held()),
+            check_fields=self.formats.invalid_field,
+            skew_tolerance=cfg.clock_skew_tolerance,
         )
         policy = SupervisorPolicy(
             heartbeat=cfg.heartbeat,
@@ -135,8 +137,8 @@ class Node(Operator):
             for party, session in self.peers.items():
                 for action in session.restore(store_txns.load_session(conn, party)):
                     logger.warning("%s", getattr(action, "detail", action))
-            for entry_id, due in store_txns.open_deadlines(conn):
-                self.deadlines.watch(entry_id, due)
+            for entry_id, party, due in store_txns.open_deadlines(conn, self.party):
+                self.deadlines.watch((entry_id, party), due)
 
         self.store.run(go)
 
@@ -166,10 +168,14 @@ class Node(Operator):
     # -- services the sessions' notices reach --------------------------------------------------
 
     def on_held(self, entry: StreamEntry) -> None:
-        if isinstance(entry, Message) and entry.ack_due:
-            self.deadlines.watch(entry.id, epoch(entry.ack_due))
+        if isinstance(entry, Message):
+            # Our deadline runs from our receipt, as the store keeps it, never the peer's clock.
+            due = local_deadline(entry.created, entry.ack_due, self.clock.now())
+            if due is not None:
+                self.deadlines.watch((entry.id, self.party), due)
         if isinstance(entry, Ack):
-            self.deadlines.settled(entry.msg)
+            # Accepted only from an addressee of our message: it settles that delivery alone.
+            self.deadlines.settled((entry.msg, entry.sender))
         if (
             isinstance(entry, Message)
             and isinstance(entry.content, TextContent)
@@ -251,6 +257,7 @@ class Node(Operator):
             "counters": dict(session.counters),
             "catalog": self.formats.peer_status(session.party),
             "witnessing": session.wit.status(),
+            "clock": session.clock_status(),
         }
 
     def own_status(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from fastapi import FastAPI, HTTPException, Query
 from pydantic import ValidationError
 
 from detente.core.entries import Content, FormatContent, TextContent
-from detente.core.formats import LANGS, Lang
+from detente.core.formats import LANGS, FieldError, FormatError, Lang
 from detente.node.catalog import FormatRefusal, NodeFormats
 
 LangQuery = Annotated[Lang, Query(description="language of the rendering: en, ru or uk")]
@@ -60,7 +60,14 @@ def refusal_detail(exc: Exception, lang: Lang) -> tuple[str, int] | None:
 def finish_view(
     formats: NodeFormats, view: dict[str, Any], lang: Lang | None, personal: bool
 ) -> dict[str, Any]:
-    """Add ``rendered`` (when ``lang`` is given) and redact personal data unless asked."""
+    """Add ``rendered`` (when ``lang`` is given) and redact personal data unless asked.
+
+    Never raises because of what a message holds: one marked ``invalid`` on receipt is not
+    rendered, and one whose fields fail now (held before they were checked, or under a format
+    added since) is marked ``invalid`` here; either shows its raw signed bytes instead.
+    """
+    if "invalid" in view:
+        return _finish_invalid(formats, view, personal)
     raw = view.get("content")
     if not isinstance(raw, dict):
         return view
@@ -73,16 +80,41 @@ def finish_view(
             content = TextContent.model_validate(raw)
     except ValidationError:
         content = None
-    if content is not None:
-        out["format_held"] = formats.holds(content)
-    if lang is not None and content is not None:
-        out["rendered"] = formats.render(content, lang, personal=personal)
-        out["rendered_lang"] = lang
-    if not personal and formats.has_personal(raw):
-        out["content"] = formats.redact(raw)
-        if "body" in out:
-            out["body"] = None
-            out["body_withheld"] = "contains personal data; ask with ?personal=1"
+    try:
+        if content is not None:
+            out["format_held"] = formats.holds(content)
+        if lang is not None and content is not None:
+            out["rendered"] = formats.render(content, lang, personal=personal)
+            out["rendered_lang"] = lang
+        if not personal and formats.has_personal(raw):
+            out["content"] = formats.redact(raw)
+            if "body" in out:
+                out["body"] = None
+                out["body_withheld"] = "contains personal data; ask with ?personal=1"
+    except (FormatError, ValueError, KeyError, TypeError) as exc:
+        where = exc.path if isinstance(exc, FieldError) else "fields"
+        reason = exc.message("en") if isinstance(exc, FormatError) else str(exc)
+        fallback = {**view, "invalid": {"field": where, "reason": reason}, "content": None}
+        if raw.get("type") == "format":
+            fallback["format"] = {"id": raw.get("format"), "version": raw.get("version")}
+        return _finish_invalid(formats, fallback, personal)
+    return out
+
+
+def _finish_invalid(formats: NodeFormats, view: dict[str, Any], personal: bool) -> dict[str, Any]:
+    """A message that cannot be shown: what is wrong, and its signed bytes (unless they may
+    hold personal data and the request did not ask for it)."""
+    out = {**view, "content": None, "rendered": None}
+    fmt = view.get("format")
+    has_personal = (
+        formats.has_personal({"type": "format", "format": fmt.get("id"), "version": fmt.get("version")})
+        if isinstance(fmt, dict)
+        else False
+    )
+    if has_personal and not personal:
+        out["body"] = None
+        out.pop("body_b64", None)
+        out["body_withheld"] = "contains personal data; ask with ?personal=1"
     return out
 
 
