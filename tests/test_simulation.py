@@ -116,9 +116,9 @@ def test_every_kind_of_hostile_ack_translation_and_receipt_is_refused_and_every_
 
 
 def test_hostile_seeds_leave_honest_delivery_intact_and_every_export_verifiable():
-    outcomes = [sim.simulate(seed, hostile=True) for seed in HOSTILE_SEEDS]
+    outcomes = sim.run_seeds(HOSTILE_SEEDS, hostile=True, workers=WORKERS)
     failed = [o for o in outcomes if not o.ok]
-    assert not failed, "\n\n".join(describe(o) for o in failed)
+    assert not failed, "\n\n".join(describe(o) + " --hostile" for o in failed)
     assert sum(o.stats.get("hostile", 0) for o in outcomes) >= len(HOSTILE_SEEDS)
     assert sum(o.stats.get("alarm:hostile-refused", 0) for o in outcomes) >= len(HOSTILE_SEEDS)
 

@@ -1222,8 +1222,8 @@ def parties_for(seed: int) -> int:
     return 3 if seed % 3 == 0 else 2
 
 
-def _one(job: tuple[int, int | None, bool]) -> Outcome:
-    outcome = simulate(job[0], job[1], equivocate=job[2])
+def _one(job: tuple[int, int | None, bool, bool]) -> Outcome:
+    outcome = simulate(job[0], job[1], equivocate=job[2], hostile=job[3])
     outcome.trace = []  # a worker sends back the verdict; replaying the seed gives the trace
     return outcome
 
@@ -1233,13 +1233,14 @@ def run_seeds(
     parties: int | None = None,
     *,
     equivocate: bool = False,
+    hostile: bool = False,
     workers: int = 1,
     time_limit: float | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Run many seeds, over ``workers`` processes; stop starting new ones after ``time_limit``
     seconds. Returns the outcomes in seed order."""
-    jobs = [(seed, parties, equivocate) for seed in seeds]
+    jobs = [(seed, parties, equivocate, hostile) for seed in seeds]
     started = time.monotonic()
     out: list[Outcome] = []
 
@@ -1292,6 +1293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--equivocate", action="store_true", help="3 nodes; UA-GS forks its log and both others must catch it"
     )
+    ap.add_argument(
+        "--hostile",
+        action="store_true",
+        help="RU-MOD also sends acks, translations and receipts naming the wrong things",
+    )
     ap.add_argument("--workers", type=int, default=1, help="processes running seeds side by side")
     ap.add_argument(
         "--verbose", "-v", action="store_true", help="print the schedule, the network and the trace"
@@ -1309,12 +1315,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"seed {o.seed} ({n} nodes): ok  digest {o.digest[:16]}  {_stats(o.stats)}", flush=True)
         else:
             flag = " --equivocate" if args.equivocate else f" --parties {n}"
+            flag += " --hostile" if args.hostile else ""
             print(f"seed {o.seed} ({n} nodes): FAILED: {o.violations[0]}", flush=True)
             print(f"  replay: detente-sim --seed {o.seed}{flag} --verbose", flush=True)
 
     started = time.monotonic()
     outcomes = run_seeds(
-        seeds, args.parties, equivocate=args.equivocate, workers=args.workers, on_outcome=report
+        seeds,
+        args.parties,
+        equivocate=args.equivocate,
+        hostile=args.hostile,
+        workers=args.workers,
+        on_outcome=report,
     )
     elapsed = time.monotonic() - started
     failed = [o.seed for o in outcomes if not o.ok]
