@@ -132,7 +132,10 @@ SUSPICIOUS = frozenset(
 # acknowledgement not given in time, a clock stepped away from the others'. Schedules with
 # faults, crashes and clock steps earn them.
 EXPECTED = frozenset({"link-lost", "link-test-missed", "overdue", "clock-skew"})
-HOSTILE_ALARMS = ("bad-entry", "bad-receipt")  # what a hostile step earns its sender
+# What a hostile step earns its sender: refused for what it names, or (when the honest entry
+# that takes the same sequence number got there first) as a reuse of that number. Either way
+# nothing of it is stored, and the delivery invariants hold for the honest entry.
+HOSTILE_ALARMS = ("bad-entry", "bad-receipt", "conflict")
 # Two suspicious alarms the network alone can cause, told apart by what they say:
 # - under TLS 1.3 a dialer learns that its certificate was refused only as the link closing
 #   before the peer's hello, which is also what a link broken at that moment looks like;
