@@ -765,19 +765,3 @@ def test_the_thread_puts_an_incident_report_and_its_response_side_by_side(browse
     expect(thread.locator("h3")).to_contain_text("differing points")
     shot(page, "en-message-thread")
     ctx.close()
-
-
-def test_format_messages_need_release_only_when_the_config_says_so(tmp_path: Path):
-    from types import SimpleNamespace
-    from typing import cast
-
-    from detente.node import Node
-    from detente.web.release import needs_release
-
-    node = cast(Node, SimpleNamespace(cfg=SimpleNamespace(release_formats=False)))
-    assert needs_release(node, "flash", False) == "flash"
-    assert needs_release(node, "flash", True) == "flash"
-    assert needs_release(node, "routine", True) is None
-    node = cast(Node, SimpleNamespace(cfg=SimpleNamespace(release_formats=True)))
-    assert needs_release(node, "routine", True) == "format"
-    assert needs_release(node, "routine", False) is None

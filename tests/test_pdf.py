@@ -57,3 +57,22 @@ def test_a_missing_font_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(pdfmod, "FONT", tmp_path / "none.ttf")
     with pytest.raises(PdfError, match="fonts-dejavu-core"):
         transcript_pdf(_bundle())
+
+
+def test_hidden_characters_are_printed_as_tokens_and_flagged(monkeypatch):
+    from fpdf import FPDF
+
+    printed: list[str] = []
+    real = FPDF.multi_cell
+
+    def spy(self, w, h=None, text="", *args, **kw):  # type: ignore[no-untyped-def]
+        printed.append(text)
+        return real(self, w, h, text, *args, **kw)
+
+    monkeypatch.setattr(FPDF, "multi_cell", spy)
+    a, b = Party.new("US-EUCOM", 1), Party.new("RU-MOD", 2)
+    send(a, b, "Ceasefire begins 14:00 \u202e00:60 sdne\u202c")
+    transcript_pdf(bundle_of(a, b))
+    assert not any("\u202e" in t for t in printed)
+    assert any("⟨RLO⟩00:60 sdne⟨PDF⟩" in t for t in printed)
+    assert any("⟨RLO⟩ ×1" in t for t in printed)

@@ -81,3 +81,11 @@ def test_signing_out_ends_the_session_and_the_language_is_the_accounts_own(store
     assert found is not None and found.lang == "ru"
     store.run(lambda c: stored.end_session(c, "t"))
     assert store.run(lambda c: stored.session_by_token(c, "t")) is None
+
+
+def test_borders_are_off_until_the_account_turns_them_on_and_back_off(store: Store):
+    assert store.run(lambda c: stored.borders(c, "duty")) is False
+    store.run(lambda c: stored.set_borders(c, "duty", True))
+    assert store.run(lambda c: stored.borders(c, "duty")) is True
+    store.run(lambda c: stored.set_borders(c, "duty", False))
+    assert store.run(lambda c: stored.borders(c, "duty")) is False

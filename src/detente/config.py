@@ -26,8 +26,11 @@ from cryptography.hazmat.primitives import serialization
 from detente.core.encoding import b64, unb64
 from detente.core.entries import Card, EntryError, Signed, open_signed, parse, sign
 from detente.core.keys import SigningKey, VerifyKey, fingerprint
+from detente.core.protocol.limits import MIB, Limits
 from detente.core.terms import DEFAULT_DEADLINES
 from detente.link.tls import make_certificate, spki_hash_pem
+
+_DEFAULT_LIMITS = Limits()
 
 
 class ConfigError(ValueError):
@@ -50,6 +53,13 @@ class Config:
     # A peer's hello, entry or receipt time further than this from ours is a clock-skew event.
     clock_skew_tolerance: float = 300.0
     max_frame: int = 1 << 20
+    # [limits]: what one peer may make the node spend (see docs/operators.md).
+    limits: Limits = field(default_factory=Limits)
+    peer_write_buffer: int = 16 * MIB  # bytes queued for one peer; frames past it are dropped
+    # Free bytes on the store's filesystem below which peers' entries are refused, and below
+    # which operators' new messages are refused too (the rest is for receipts and events).
+    min_free_for_peers: int = 1024 * MIB
+    min_free_for_operators: int = 256 * MIB
     # [console] release_formats: format messages need a second person's release, as FLASH does.
     release_formats: bool = False
     # The whole file as parsed, for sections owned by an optional part (``[translation]``):
@@ -103,6 +113,8 @@ def init_home(
     split_addr(api)
     (home / "keys").mkdir(parents=True, exist_ok=True)
     (home / "peers").mkdir(exist_ok=True)
+    # The node's directory holds its store and tokens: nobody else lists or reads it.
+    os.chmod(home, 0o700)
     os.chmod(home / "keys", 0o700)
     signing = SigningKey.generate()
     _write_private(home / "keys" / "sign.pem", signing.to_pem())
@@ -137,8 +149,13 @@ def init_home(
         "link_test_answer_within = 60",
         "clock_skew_tolerance = 300  # a peer's clock further off than this is flagged",
         "",
-        "[limits]",
+        "[limits]  # what one peer may make this node spend (docs/operators.md)",
         "max_frame = 1048576  # bytes",
+        "peer_bytes_per_minute = 16777216  # a peer's entries stored: rate",
+        "peer_bytes_per_day = 268435456  # and volume",
+        "peer_write_buffer = 16777216  # bytes queued for one peer",
+        "min_free_for_peers = 1073741824  # free bytes on the store's disk below which peers are refused",
+        "min_free_for_operators = 268435456  # and below which operators' messages are too",
         "",
     ]
     (home / "config.toml").write_text("\n".join(lines), encoding="utf-8")
@@ -155,6 +172,7 @@ def load(home: Path) -> Config:
         raise ConfigError(f"{path}: {exc}") from exc
     try:
         sup = raw.get("supervision", {})
+        lim = raw.get("limits", {})
         cfg = Config(
             home=home,
             party=str(raw["party"]),
@@ -171,7 +189,14 @@ def load(home: Path) -> Config:
             link_test_every=float(sup.get("link_test_every", 3600)),
             link_test_answer_within=float(sup.get("link_test_answer_within", 60)),
             clock_skew_tolerance=float(sup.get("clock_skew_tolerance", 300)),
-            max_frame=int(raw.get("limits", {}).get("max_frame", 1 << 20)),
+            max_frame=int(lim.get("max_frame", 1 << 20)),
+            limits=Limits(
+                bytes_per_minute=int(lim.get("peer_bytes_per_minute", _DEFAULT_LIMITS.bytes_per_minute)),
+                bytes_per_day=int(lim.get("peer_bytes_per_day", _DEFAULT_LIMITS.bytes_per_day)),
+            ),
+            peer_write_buffer=int(lim.get("peer_write_buffer", 16 * MIB)),
+            min_free_for_peers=int(lim.get("min_free_for_peers", 1024 * MIB)),
+            min_free_for_operators=int(lim.get("min_free_for_operators", 256 * MIB)),
             release_formats=_flag(raw.get("console", {}), "release_formats", path),
             sections=raw,
         )
@@ -179,6 +204,10 @@ def load(home: Path) -> Config:
         raise ConfigError(f"{path}: missing or wrong setting: {exc}") from exc
     if set(cfg.deadlines) != set(DEFAULT_DEADLINES):
         raise ConfigError(f"{path}: [deadlines] knows only {', '.join(DEFAULT_DEADLINES)}")
+    if cfg.peer_write_buffer < 2 * cfg.max_frame:
+        raise ConfigError(f"{path}: [limits] peer_write_buffer must be at least twice max_frame")
+    if cfg.min_free_for_operators > cfg.min_free_for_peers:
+        raise ConfigError(f"{path}: [limits] min_free_for_operators must not exceed min_free_for_peers")
     split_addr(cfg.link)
     split_addr(cfg.api)
     return cfg
@@ -199,6 +228,34 @@ def signing_key(cfg: Config) -> SigningKey:
 
 def api_token(cfg: Config) -> str:
     return cfg.path("api-token").read_text().strip()
+
+
+def api_tls(cfg: Config) -> tuple[Path, Path] | None:
+    """``[api_tls] cert`` and ``key`` (paths, relative to the node's directory), if set."""
+    section = cfg.sections.get("api_tls", {})
+    if not isinstance(section, dict) or not (section.get("cert") or section.get("key")):
+        return None
+    cert, key = section.get("cert"), section.get("key")
+    if not isinstance(cert, str) or not isinstance(key, str):
+        raise ConfigError(f"{cfg.path('config.toml')}: [api_tls] needs both cert and key")
+    return cfg.home / cert, cfg.home / key
+
+
+def api_url(cfg: Config) -> str:
+    """The API's base URL as a local client reaches it."""
+    return f"{'https' if api_tls(cfg) else 'http'}://{cfg.api}"
+
+
+def api_warnings(cfg: Config) -> list[str]:
+    """What an operator should hear about the API's exposure when the node starts."""
+    host, _ = cfg.api_host_port
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if loopback or api_tls(cfg):
+        return []
+    return [
+        f"the API listens on {cfg.api}, beyond this machine, without TLS: its bearer token and "
+        "every message cross the network in clear; set [api_tls] cert and key, or keep it on 127.0.0.1"
+    ]
 
 
 # -- identity cards -------------------------------------------------------------------------

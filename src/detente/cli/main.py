@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import click
 import httpx2
 
 from detente import config as cfgmod
+from detente.core import visible
 from detente.core.entries import timestamp
 from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES
 
@@ -27,11 +29,14 @@ def _load(home: Path) -> cfgmod.Config:
 
 def _api(home: Path, method: str, path: str, **kw: Any) -> Any:
     cfg = _load(home)
-    url = f"http://{cfg.api}{path}"
+    url = f"{cfgmod.api_url(cfg)}{path}"
+    tls = cfgmod.api_tls(cfg)
     try:
         r = httpx2.request(
             method,
             url,
+            # A node's API certificate is the operator's own: trust exactly it (or its CA).
+            verify=ssl.create_default_context(cafile=str(tls[0])) if tls else True,
             headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}", **kw.pop("headers_extra", {})},
             timeout=kw.pop("timeout", 30.0),
             **kw,
@@ -50,7 +55,9 @@ def _api(home: Path, method: str, path: str, **kw: Any) -> Any:
 
 
 def _out(data: Any, as_json: bool, human: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else human)
+    # What a person reads shows hidden characters as tokens (a peer's RLO or escape sequence
+    # must not redraw the text or the terminal); --json gives the exact data.
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else visible.reveal(human))
 
 
 home_arg = click.argument("home", type=click.Path(path_type=Path, file_okay=False))
@@ -308,6 +315,12 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
         rendered.rstrip("\n"),
         "",
     ]
+    if m.get("hidden_characters"):
+        found = ", ".join(f"{h['token']} ×{h['count']}" for h in m["hidden_characters"])
+        lines[3:3] = [
+            f"WARNING: hidden characters shown as tokens ({found}); the signed text is unchanged",
+            "",
+        ]
     for d in m.get("deliveries", []):
         lines.append(f"to {d['peer']}: {d['state']} (seq {d['seq']}, receipted {d['receipted'] or '-'})")
     for r in m["receipts"]:
@@ -469,11 +482,12 @@ def formats(home: Path, lang: str, as_json: bool) -> None:
 @click.option(
     "--duration", type=float, default=None, help="Stop after this many seconds and print a summary."
 )
-def demo(duration: float | None) -> None:
-    """Three parties on loopback exchanging realistic traffic."""
+@click.option("--keep", is_flag=True, help="Keep the nodes' directory when the demo stops.")
+def demo(duration: float | None, keep: bool) -> None:
+    """Three parties on loopback exchanging realistic traffic, each with a console to sign in to."""
     from detente.devtools.demo import run_demo
 
-    ok = run_demo(duration)
+    ok = run_demo(duration, keep)
     sys.exit(0 if ok else 1)
 
 

@@ -49,6 +49,7 @@ class Pending:
     precedence: Precedence
     attempts: int = 0
     next_try: float = 0.0
+    needed_at: float = float("-inf")  # when a ``need`` last had it resent
 
     def order(self) -> tuple[int, int]:
         return (RANK[self.precedence], self.seq)
@@ -98,10 +99,16 @@ class Outbound:
         return True
 
     def need(self, seqs: Iterable[int], now: float) -> list[int]:
-        """The peer reports gaps: resend those we still hold, now."""
+        """The peer reports gaps: resend those we still hold, now, unless a ``need`` had them
+        resent in the last ``policy.first`` seconds (that copy is still on its way; asking again
+        and again must not make us send one entry again and again)."""
         if not self.up:
             return []
-        return self._take([self.pending[s] for s in seqs if s in self.pending], now)
+        held = (self.pending[s] for s in seqs if s in self.pending)
+        due = [p for p in held if now - p.needed_at >= self.policy.first]
+        for p in due:
+            p.needed_at = now
+        return self._take(due, now)
 
     def poll(self, now: float) -> list[int]:
         """Timer: resend whatever is due.

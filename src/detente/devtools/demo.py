@@ -2,17 +2,25 @@
 
 Each party is a real node in its own process with its own throwaway directory, keys and
 store; they pin each other's cards exactly as operators would (here without the voice check).
+Each node gets one console account per role, printed with its console's address, and traffic
+keeps arriving so that a newcomer has something to read, answer and release. Any stop signal
+(Ctrl-C, SIGTERM, SIGHUP when the terminal closes) stops every node and removes the directory
+unless it is to be kept.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx2
@@ -23,7 +31,9 @@ from detente.core.entries import Signed, open_signed
 from detente.core.formats import PartyTotals, compare_totals, mismatches, render_totals
 from detente.core.formats.samples import sample
 from detente.core.keys import VerifyKey
+from detente.core.terms import ROLES
 from detente.devtools.cluster import Cluster, LocalNode
+from detente.web import auth
 
 PARTIES = [
     ("US-EUCOM", "United States European Command"),
@@ -52,6 +62,50 @@ EXCHANGE = (
     "Пропонуємо обмін за погодженими категоріями: 157 військовослужбовців з кожного боку та "
     "цивільні особи за окремим списком. Список буде надіслано окремим повідомленням до 06:00 UTC."
 )
+
+
+# Each party's console speaks its own language; account names read as the role they hold.
+LANG = {"US-EUCOM": "en", "RU-MOD": "ru", "UA-GS": "uk"}
+ACCOUNT = {
+    "operator": "officer",
+    "releaser": "releaser",
+    "translator": "translator",
+    "auditor": "auditor",
+    "admin": "admin",
+}
+
+
+class Stop(Exception):
+    """A stop signal arrived: stop the traffic, check the receipts, stop the nodes."""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into `Stop` once; later ones are ignored so that the
+    summary and the nodes' clean stop are not cut short."""
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in caught}
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for sig in caught:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stop(signal.Signals(signum).name)
+
+    for sig in caught:
+        signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def add_accounts(node: LocalNode, password: str) -> dict[str, str]:
+    """One console account per role on ``node``, all with ``password``: {role: name}."""
+    now = time.time()
+    for role in ROLES:
+        auth.add_user(node.cfg.db, ACCOUNT[role], role, password, LANG.get(node.party, "en"), now)
+    return {role: ACCOUNT[role] for role in ROLES}
 
 
 def _send(n: LocalNode, **body: Any) -> dict[str, Any]:
@@ -88,27 +142,53 @@ def _exchange(ua: LocalNode, ru: LocalNode, send: Callable[..., str], failures: 
         failures.append("the exchange counts were expected to differ (157+3 vs 150+7)")
 
 
-def run_demo(duration: float | None) -> bool:
-    with tempfile.TemporaryDirectory(prefix="detente-demo-") as tmp:
-        # Demo supervision is brisk so the link state moves while you watch.
-        cluster = Cluster(
-            Path(tmp), PARTIES, tweak=lambda t: t.replace("link_test_every = 3600", "link_test_every = 60")
-        )
-        try:
-            cluster.start()
-            return _scenario(cluster, duration, tmp)
-        finally:
-            cluster.stop()
+def run_demo(duration: float | None, keep: bool = False) -> bool:
+    tmp = tempfile.mkdtemp(prefix="detente-demo-")
+    cluster: Cluster | None = None
+    try:
+        with _stop_on_signals():
+            try:
+                # Demo supervision is brisk so the link state moves while you watch.
+                cluster = Cluster(
+                    Path(tmp),
+                    PARTIES,
+                    tweak=lambda t: t.replace("link_test_every = 3600", "link_test_every = 60"),
+                )
+                password = secrets.token_urlsafe(12)
+                accounts = {n.party: add_accounts(n, password) for n in cluster.nodes.values()}
+                cluster.start()
+                return _scenario(cluster, duration, tmp, accounts, password)
+            except Stop as stop:
+                _say(f"stopping ({stop}): stopping the nodes")
+                return True
+            finally:
+                # Stopping the nodes is not to be interrupted by a signal arriving now.
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(sig, signal.SIG_IGN)
+                if cluster is not None:
+                    cluster.stop()
+    finally:
+        if keep:
+            _say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _scenario(cluster: Cluster, duration: float | None, tmp: str) -> bool:
+def _scenario(
+    cluster: Cluster, duration: float | None, tmp: str, accounts: dict[str, dict[str, str]], password: str
+) -> bool:
     nodes = list(cluster.nodes.values())
     us, ru, ua = cluster["US-EUCOM"], cluster["RU-MOD"], cluster["UA-GS"]
     _say(f"detente demo: three nodes in {tmp}")
     cluster.wait_links()
     for n in nodes:
-        _say(f"  {n.party:<9} API http://{n.cfg.api}  link {n.cfg.link}  dir {n.home}")
-    _say(f"  try:  detente status {us.home}   |   detente inbox {ru.home}")
+        _say(
+            f"  {n.party:<9} console http://{n.cfg.api}/  ({LANG[n.party]})  link {n.cfg.link}  dir {n.home}"
+        )
+    _say(f"  sign in to any console with one of these accounts, password {password}")
+    for role, name in accounts[us.party].items():
+        _say(f"    {name:<11} {role}")
+    _say(f"  or from a shell:  detente status {us.home}   |   detente inbox {ru.home}")
     sent: list[tuple[str, str]] = []
     failures: list[str] = []
 
@@ -161,6 +241,11 @@ def _scenario(cluster: Cluster, duration: float | None, tmp: str) -> bool:
             i += 1
             n = nodes[i % 3]
             peers = [p.party for p in nodes if p is not n]
+            if i % 10 == 0:
+                # Now and then an agreed format at a higher precedence, to answer in the console.
+                precedence = "immediate" if i % 30 == 0 else "priority"
+                send(n, to=[peers[i % 2]], precedence=precedence, **_format("incident-report"))
+                continue
             send(
                 n,
                 to=[peers[i % 2]],
@@ -168,11 +253,10 @@ def _scenario(cluster: Cluster, duration: float | None, tmp: str) -> bool:
                 text=f"Routine position report {i}.",
                 lang="en",
             )
-    except KeyboardInterrupt:
-        # One Ctrl-C stops the traffic; the summary and a clean stop of the nodes follow, and
-        # a second Ctrl-C must not cut them short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _say("stopping: checking every receipt, then stopping the nodes")
+    except Stop as stop:
+        # One signal stops the traffic; the summary and a clean stop of the nodes follow (the
+        # handler ignores later signals, so a second Ctrl-C does not cut them short).
+        _say(f"stopping ({stop}): checking every receipt, then stopping the nodes")
     verified, problems = _verify(nodes, sent)
     failures.extend(problems)
     receipted = sum(1 for _ in sent) - sum(1 for p in problems if "not receipted" in p)

@@ -738,7 +738,15 @@ class Simulation:
         ]
         transport: FakeTransport = self.net.transport_for(sim.party, spki=sim.spki, peers=peers)
         store = Store(sim.cfg.db, inline=True)
-        sim.node = Node(sim.cfg, clock=sim.clock, rng=sim.rng.random, transport=transport, store=store)
+        # The free space of the machine's disk is not part of a seed: the simulated disk is roomy.
+        sim.node = Node(
+            sim.cfg,
+            clock=sim.clock,
+            rng=sim.rng.random,
+            transport=transport,
+            store=store,
+            free_space=lambda: None,
+        )
         self._watch_timer(sim.party, sim.node)
         await sim.node.start()
         self._note(f"started {sim.party}")

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from detente.core import visible
 from detente.core.bundle import verify_bundle
 from detente.core.checkpoint import parse_checkpoint, parse_note
 from detente.core.ledger import party_of
@@ -42,6 +43,10 @@ H = {
     "covered": "Covered by checkpoints / Покрыта контрольными точками",
     "none": "none: signature only / нет: только подпись",
     "cosigned": "cosigned by / заверена",
+    "hidden": (
+        "Hidden characters, shown as ⟨…⟩; the signed text is unchanged / "
+        "Скрытые символы, показаны как ⟨…⟩; подписанный текст не изменён"
+    ),
 }
 
 
@@ -152,7 +157,11 @@ def transcript_pdf(bundle: bytes) -> bytes:
         if to:
             field(H["to"], ", ".join(to) if isinstance(to, list) else str(to))
         field(H["time"], _time(obj))
-        field(H["content"], _content(obj))
+        content = _content(obj)
+        field(H["content"], visible.reveal(content))
+        hidden = visible.find_hidden(content)
+        if hidden:
+            field(H["hidden"], ", ".join(f"{h.token} ×{h.count}" for h in hidden))
         index = rec["log"]["index"] if rec.get("log") else None
         if index is None:
             field(H["log"], H["none"])

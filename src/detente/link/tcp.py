@@ -41,6 +41,7 @@ class TlsConnection(Connection):
         self._loop = asyncio.get_running_loop()
         self._out: list[bytes] = []
         self._out_bytes = 0
+        self._written = 0  # bytes ever queued
         self.where = where
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
@@ -62,6 +63,7 @@ class TlsConnection(Connection):
         data = encode_frame(frame)
         self._out.append(data)
         self._out_bytes += len(data)
+        self._written += len(data)
 
     def close(self) -> None:
         self._flush()
@@ -70,8 +72,18 @@ class TlsConnection(Connection):
     def is_closing(self) -> bool:
         return self._writer.is_closing()
 
+    def abort(self) -> None:
+        self._out.clear()
+        self._out_bytes = 0
+        self._writer.transport.abort()
+
     def buffered(self) -> int:
+        # The TLS transport's count: plaintext not yet encrypted and records the socket has not
+        # taken (see bench/hostile_need.py for what it reaches when the peer stops reading).
         return self._out_bytes + self._writer.transport.get_write_buffer_size()
+
+    def taken(self) -> int:
+        return self._written - self.buffered()
 
     def _flush(self) -> None:
         if not self._out:

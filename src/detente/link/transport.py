@@ -65,6 +65,16 @@ class Connection(abc.ABC):
         """Bytes queued and not yet taken by the other end (for back-pressure)."""
         return 0
 
+    def abort(self) -> None:
+        """Close at once, dropping what is queued (for a peer that does not read it: a graceful
+        close would keep the queue until the peer took it)."""
+        self.close()
+
+    def taken(self) -> int:
+        """Bytes the other end has taken since the connection opened: tells a slow reader
+        (this grows) from one that has stopped reading (it does not)."""
+        return 0
+
 
 OnConnection = Callable[[Connection], Awaitable[None]]
 OnRefused = Callable[[str, str], None]  # (where, reason): a connection refused before it was ours

@@ -4,6 +4,6 @@ Everything here is shell: it turns the core's decisions into I/O (store, links, 
 """
 
 from detente.node.clock import Clock, SystemClock
-from detente.node.node import AlreadyAcknowledged, Node, NodeError, UnknownMessage
+from detente.node.node import AlreadyAcknowledged, DiskFull, Node, NodeError, UnknownMessage
 
-__all__ = ["AlreadyAcknowledged", "Clock", "Node", "NodeError", "SystemClock", "UnknownMessage"]
+__all__ = ["AlreadyAcknowledged", "Clock", "DiskFull", "Node", "NodeError", "SystemClock", "UnknownMessage"]

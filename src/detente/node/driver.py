@@ -9,6 +9,13 @@ moment any machine needs (``next_wakeup``), woken early when work arrives.
 Frames are handled as they arrive, and a session's store transactions run concurrently, so the
 store's single writer can commit many at once; the durable (peer, seq) key keeps that safe for
 duplicates. A link stops reading while too many of its transactions are in flight.
+
+What one peer may make the node spend is bounded here where it is I/O: frames read from a peer
+are paced by its session's frame budget (and the reader yields the event loop every
+``FRAMES_PER_TURN`` frames, so other links are served between a flood's frames); bytes queued
+for writing to a peer are bounded by ``peer_write_buffer`` (frames past it are dropped and
+counted: everything the protocol sends is sent again or asked for again), and a peer that takes
+nothing of what is queued for a supervision period has its link closed (``write-stalled``).
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ logger = logging.getLogger("detente.node")
 IN_FLIGHT = 1024  # store transactions one link may have outstanding before it stops reading
 MAX_NAP = 1.0  # seconds: the timer re-reads the clock at least this often (clock steps, NTP)
 REFUSED_KEPT = 20
+FRAMES_PER_TURN = 32  # frames read from one link before its reader lets the other tasks run
 
 
 class Host(Protocol):
@@ -79,6 +87,7 @@ class Host(Protocol):
     def on_receipted(self, entry_id: str) -> None: ...
     async def send_link_test(self, party: str) -> Signed: ...
     def dial_backoff(self, attempts: int) -> float: ...
+    async def watch_space(self) -> None: ...
     def next_wakeup(self) -> float | None: ...
 
 
@@ -92,6 +101,8 @@ class Driver:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: dict[int, int] = {}
         self._drained: dict[int, asyncio.Event] = {}
+        self._write_peak: dict[str, int] = {}  # per peer: the most bytes ever queued for it
+        self._watched: set[int] = set()  # links whose full write buffer is being watched
         self._nudge = asyncio.Event()
         self._ticking = asyncio.Lock()
         self.stopping = False
@@ -141,7 +152,7 @@ class Driver:
             if isinstance(action, Send):
                 target = conn or self._conn_of(session)
                 if target is not None and not target.is_closing():
-                    target.write(action.frame.to_wire())
+                    self._put(session, target, action)
             elif isinstance(action, Close):
                 target = conn or self._conn_of(session)
                 if target is not None:
@@ -164,6 +175,57 @@ class Driver:
             elif isinstance(action, LinkTestDue):
                 assert session is not None
                 self.spawn(self.node.send_link_test(session.party), f"linktest-{session.party}")
+
+    def _put(self, session: PeerSession | None, conn: Connection, send: Send) -> None:
+        """Queue a frame, unless what is already queued for the peer is at its bound."""
+        limit = self.node.cfg.peer_write_buffer
+        if conn.buffered() >= limit:
+            if session is not None:
+                session.count("frames-dropped")
+                self._watch_writes(session, conn)
+            return
+        conn.write(send.frame.to_wire())
+        if session is not None:
+            queued = conn.buffered()
+            if queued > self._write_peak.get(session.party, 0):
+                self._write_peak[session.party] = queued
+
+    def write_queue(self, session: PeerSession) -> dict[str, int]:
+        """Bytes queued for the peer now, the most ever, and the bound (for status)."""
+        conn = self._conn_of(session)
+        return {
+            "bytes": conn.buffered() if conn is not None else 0,
+            "peak": self._write_peak.get(session.party, 0),
+            "limit": self.node.cfg.peer_write_buffer,
+        }
+
+    def _watch_writes(self, session: PeerSession, conn: Connection) -> None:
+        link = session.link
+        if link is None or link in self._watched or self.conns.get(link) is not conn:
+            return
+        self._watched.add(link)
+        self.spawn(self._stalled(session, link, conn), f"write-watch-{session.party}")
+
+    async def _stalled(self, session: PeerSession, link: int, conn: Connection) -> None:
+        """The peer's write buffer is full: close its link if it takes nothing for a whole
+        supervision period (a slow reader is left alone; one that stopped reading is not)."""
+        cfg = self.node.cfg
+        period = cfg.heartbeat * cfg.missed_heartbeats
+        try:
+            while not conn.is_closing() and conn.buffered() >= cfg.peer_write_buffer // 2:
+                before = conn.taken()
+                await asyncio.sleep(period)
+                if conn.taken() == before and not conn.is_closing():
+                    session.count("write-stalled")
+                    detail = (
+                        f"{session.party} took none of the {conn.buffered()} bytes queued for it "
+                        f"in {period:g} s; link closed"
+                    )
+                    self.execute(session, session._record("write-stalled", detail, self.node.clock.now()))
+                    conn.abort()
+                    return
+        finally:
+            self._watched.discard(link)
 
     def _conn_of(self, session: PeerSession | None) -> Connection | None:
         if session is None or session.link is None:
@@ -300,12 +362,19 @@ class Driver:
         self.execute(session, actions, conn)
         self.nudge()
         try:
-            while True:
+            for n in itertools.count(1):
                 if self._in_flight.get(link, 0) >= IN_FLIGHT:
                     self._drained[link].clear()
                     await self._drained[link].wait()
                 frame = await conn.read(max_frame)
                 self.execute(session, session.on_frame(frame, node.clock.now()), conn)
+                # A read that finds its frame already buffered does not yield: without these a
+                # flooding peer would hold the event loop until its bytes ran out.
+                wait = session.pace(node.clock.now())
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                elif n % FRAMES_PER_TURN == 0:
+                    await asyncio.sleep(0)
         except FrameError as exc:
             self.execute(session, session.on_bad_frame(str(exc), node.clock.now()), conn)
         except (LinkClosed, ConnectionError, OSError):
@@ -345,6 +414,7 @@ class Driver:
     async def _tick(self) -> None:
         node = self.node
         now = node.clock.now()
+        await node.watch_space()
         for session in self.sessions.values():
             actions = session.poll(now)
             # Alarms are stored before the step returns: whoever moved the clock sees them.

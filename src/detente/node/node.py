@@ -4,7 +4,7 @@
 their actions into I/O over a ``Transport`` (TCP+TLS unless one is given), the store, and the
 node's services: acknowledgement deadlines, machine translation, waiters for receipts, live
 views, events and status. Operator commands (send, answer, translate, link test) come from
-``node.operator``.
+``node.operator``, the two-person release from ``node.release``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from detente import config as cfgmod
@@ -28,16 +30,35 @@ from detente.node.catalog import NodeFormats
 from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
 from detente.node.mt import MachineTranslation
-from detente.node.operator import AlreadyAcknowledged, NodeError, Operator, UnknownMessage
+from detente.node.operator import AlreadyAcknowledged, DiskFull, NodeError, UnknownMessage
+from detente.node.release import Releases
 from detente.store import Store
 from detente.store import txns as store_txns
 
 logger = logging.getLogger("detente.node")
 
-__all__ = ["AlreadyAcknowledged", "Clock", "Node", "NodeError", "SystemClock", "UnknownMessage"]
+__all__ = ["AlreadyAcknowledged", "Clock", "DiskFull", "Node", "NodeError", "SystemClock", "UnknownMessage"]
+
+FreeSpace = Callable[[], "int | None"]
 
 
-class Node(Operator):
+def store_free_space(db: str) -> FreeSpace:
+    """Free bytes on the filesystem of a SQLite store (None: not known here; a PostgreSQL
+    server's disk is watched on that server)."""
+    if not db.startswith("sqlite:///"):
+        return lambda: None
+    folder = Path(db.removeprefix("sqlite:///")).parent
+
+    def free() -> int | None:
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            return None
+
+    return free
+
+
+class Node(Releases):
     def __init__(
         self,
         cfg: cfgmod.Config,
@@ -45,9 +66,12 @@ class Node(Operator):
         rng: Callable[[], float] = random.random,
         transport: Transport | None = None,
         store: Store | None = None,
+        free_space: FreeSpace | None = None,
     ) -> None:
         self.cfg = cfg
         self.clock: Clock = clock or SystemClock()
+        # The free-space seam, like the clock's: tests give a disk that is nearly full.
+        self.free_space: FreeSpace = free_space or store_free_space(cfg.db)
         self.party = cfg.party
         self.key: SigningKey = cfgmod.signing_key(cfg)
         self.store = store or Store(cfg.db)
@@ -74,7 +98,9 @@ class Node(Operator):
             formats=tuple((str(f), int(v)) for f, v in self.formats.held()),
             check_fields=self.formats.invalid_field,
             skew_tolerance=cfg.clock_skew_tolerance,
+            limits=cfg.limits,
         )
+        self.local = local
         policy = SupervisorPolicy(
             heartbeat=cfg.heartbeat,
             missed_heartbeats=cfg.missed_heartbeats,
@@ -165,6 +191,26 @@ class Node(Operator):
         times.append(self.own.signed_at + 1.0)
         return min(times) if times else None
 
+    async def watch_space(self) -> None:
+        """Below the peers' free-space watermark, peers' entries are refused (``no-space``) until
+        space is freed; crossing it either way is recorded."""
+        free = self.free_space()
+        low = free is not None and free < self.cfg.min_free_for_peers
+        if low == self.local.disk_low:
+            return
+        self.local.disk_low = low
+        mib = (free or 0) >> 20
+        if low:
+            await self.record(
+                "disk-low",
+                f"{mib} MiB free on the store's disk, below {self.cfg.min_free_for_peers >> 20} MiB: "
+                "entries from peers are refused until space is freed",
+            )
+        else:
+            await self.record(
+                "disk-ok", f"{mib} MiB free on the store's disk: entries from peers are taken again"
+            )
+
     # -- services the sessions' notices reach --------------------------------------------------
 
     def on_held(self, entry: StreamEntry) -> None:
@@ -253,6 +299,7 @@ class Node(Operator):
             "last_heartbeat": timestamp(sup.last_heard) if sup.last_heard else None,
             "last_link_test_ok": timestamp(sup.last_test_ok) if sup.last_test_ok else None,
             "queue_depth": session.out.depth(),
+            "write_queue": self.driver.write_queue(session),
             "last_error": session.last_error,
             "counters": dict(session.counters),
             "catalog": self.formats.peer_status(session.party),

@@ -1,4 +1,5 @@
-"""Operator commands: send a message, answer one, translate one, test a link.
+"""Operator commands: send a message, answer one, translate one, test a link (releasing a
+draft is ``node.release``).
 
 The same commands serve the API, the CLI and the console. Each checks what it can before
 anything is numbered, then numbers, signs and queues the entry in one store transaction and
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from detente.node.clock import Clock
     from detente.node.driver import Driver
     from detente.node.mt import MachineTranslation
-    from detente.store import Store
+    from detente.store import Connection, Store
 
 logger = logging.getLogger("detente.node")
 
@@ -56,6 +57,11 @@ class NodeError(ValueError):
 
 class UnknownMessage(NodeError):
     """The message named is not held here (the API answers 404)."""
+
+
+class DiskFull(NodeError):
+    """The store's disk is below the operators' watermark: nothing new is signed (the API
+    answers 503)."""
 
 
 class AlreadyAcknowledged(NodeError):
@@ -86,10 +92,21 @@ class Operator:
         driver: Driver
 
         def publish(self, event: dict[str, Any]) -> None: ...
+        def free_space(self) -> int | None: ...
 
         async def record(
             self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
         ) -> None: ...
+
+    def check_space(self) -> None:
+        """Refuse a new message or translation while the store's disk is nearly full: what is
+        left is kept for acknowledgements, receipts and events."""
+        free = self.free_space()
+        if free is not None and free < self.cfg.min_free_for_operators:
+            raise DiskFull(
+                f"The node's disk is nearly full ({free >> 20} MiB free): nothing was stored or "
+                "signed; free space on the store's disk, then send again."
+            )
 
     def check_recipients(self, to: list[str]) -> list[str]:
         recipients = sorted(set(to))
@@ -111,10 +128,18 @@ class Operator:
             raise NodeError(str(exc)) from exc
 
     async def send_message(
-        self, to: list[str], precedence: Precedence, content: Content, ref: str | None = None
+        self,
+        to: list[str],
+        precedence: Precedence,
+        content: Content,
+        ref: str | None = None,
+        *,
+        then: Callable[[Connection, str], object] | None = None,
     ) -> Signed:
+        """Sign and queue a message; ``then`` runs in its transaction (see ``create``)."""
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
+        self.check_space()
         now = self.clock.now()
         due = now + self.cfg.deadlines[precedence]
 
@@ -133,7 +158,7 @@ class Operator:
                 content=content,
             )
 
-        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due)
+        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due, then=then)
         for party in recipients:  # each recipient's answer settles only its own delivery
             self.deadlines.watch((entry.id, party), due)
         return signed
@@ -202,6 +227,7 @@ class Operator:
         recipients = sorted(p for p in {msg.sender, *msg.to} if p != self.party and p in self.peers)
         if not recipients:
             raise NodeError(f"none of {msg_id}'s other parties is a pinned peer")
+        self.check_space()
         now = self.clock.now()
 
         def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
@@ -273,11 +299,13 @@ class Operator:
         ref: str | None = None,
         ack_due: float | None = None,
         guard: tuple[str, Callable[[bytes | None], None]] | None = None,
+        then: Callable[[Connection, str], object] | None = None,
     ) -> tuple[Signed, StreamEntry]:
         """Number, sign and durably queue a stream entry, then hand it to the sessions.
 
         ``guard`` (a message id, a check) is given our earlier answer to that message, read in
         the same transaction; by raising it refuses the entry before anything is numbered.
+        ``then`` is given the entry's id in that transaction; by raising it refuses the entry.
         """
 
         def build_signed(entry_id: str, seqs: dict[str, int]) -> tuple[Signed, StreamEntry]:
@@ -287,7 +315,17 @@ class Operator:
         store = self.store
         signed, entry = await store.write(
             lambda c: store_txns.create_entry(
-                c, store.counters, self.party, recipients, build_signed, precedence, now, ref, ack_due, guard
+                c,
+                store.counters,
+                self.party,
+                recipients,
+                build_signed,
+                precedence,
+                now,
+                ref,
+                ack_due,
+                guard,
+                then,
             ),
             Priority.of(precedence),
         )

@@ -6,6 +6,6 @@ write gives them, and name that type from here rather than from the SQL toolkit.
 
 from sqlalchemy import Connection
 
-from detente.store.db import Store, StoreError, run_once
+from detente.store.db import Store, StoreError, StoreFull, run_once
 
-__all__ = ["Connection", "Store", "StoreError", "run_once"]
+__all__ = ["Connection", "Store", "StoreError", "StoreFull", "run_once"]

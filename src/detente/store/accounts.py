@@ -1,4 +1,5 @@
-"""Console accounts and sign-in sessions in the store: what is loaded and persisted of them.
+"""Console accounts, sign-in sessions and display choices in the store: what is loaded and
+persisted of them.
 
 The rules (who may sign in, when an account locks, when a session expires, how a password is
 hashed) are the caller's (``web.auth``); these functions load the rows those rules read and
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from detente.core.terms import Lang, Role
-from detente.store.schema import CONSOLE_TABLES, metadata, web_sessions, web_users
+from detente.store.schema import CONSOLE_TABLES, metadata, web_prefs, web_sessions, web_users
 
 # Every console request looks its session up: built once.
 SELECT_SESSION = (
@@ -136,3 +137,13 @@ def end_session(conn: Connection, token_hash: str) -> None:
 def set_lang(conn: Connection, name: str, lang: str) -> None:
     """The account's interface language."""
     conn.execute(update(web_users).where(web_users.c.name == name).values(lang=lang))
+
+
+def borders(conn: Connection, name: str) -> bool:
+    """Whether the account draws country borders on the map (off unless it chose so)."""
+    return bool(conn.execute(select(web_prefs.c.borders).where(web_prefs.c.user == name)).scalar())
+
+
+def set_borders(conn: Connection, name: str, on: bool) -> None:
+    conn.execute(delete(web_prefs).where(web_prefs.c.user == name))
+    conn.execute(insert(web_prefs).values(user=name, borders=on))

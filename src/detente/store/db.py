@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -30,8 +32,40 @@ class StoreError(RuntimeError):
     """The database refused or failed an operation."""
 
 
+def _private(path: str) -> None:
+    """The store file exists and only its owner may read it. SQLite gives its WAL and shared
+    memory files the database file's mode, so they are private too."""
+    if not path or path == ":memory:":
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class StoreFull(StoreError):
+    """The store's disk (or database) is full: the write was not stored."""
+
+
+def _full(exc: Exception) -> Exception:
+    """``exc``, or a ``StoreFull`` in its place when it says the disk is full (SQLite's
+    SQLITE_FULL, PostgreSQL's disk_full, or ENOSPC)."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    if (
+        "database or disk is full" in text
+        or getattr(orig, "pgcode", None) == "53100"
+        or (isinstance(orig, OSError) and orig.errno == errno.ENOSPC)
+    ):
+        full = StoreFull("the store's disk is full")
+        full.__cause__ = exc
+        return full
+    return exc
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        if url.startswith("sqlite:///"):
+            _private(url.removeprefix("sqlite:///").split("?", 1)[0])
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -170,7 +204,7 @@ class Store:
         except Exception as exc:
             self.counters = saved
             if len(batch) == 1:
-                return [(False, exc)]
+                return [(False, _full(exc))]
         # One failing write must not take the others down with it: retry each on its own.
         return [self._commit_one(fn) for fn, _ in batch]
 
@@ -183,7 +217,7 @@ class Store:
             return (True, value)
         except Exception as exc:
             self.counters = saved
-            return (False, exc)
+            return (False, _full(exc))
 
 
 def run_once(url: str, fn: Callable[[Connection], T]) -> T:

@@ -9,6 +9,7 @@ closes its own connection. Times are the node's own (``entries.held_since``,
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
@@ -77,3 +78,46 @@ def _admin(url: str) -> Engine:
     return create_engine(
         url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
     )
+
+
+def commit_times(db: str, directory: str, samples: int, body: bytes) -> list[float]:
+    """Seconds per durable commit of one row holding ``body``: the store's share of the floor.
+
+    SQLite: a scratch file in ``directory`` (the nodes' filesystem) with the nodes' own settings
+    (WAL, ``synchronous=FULL``), through the bare driver. PostgreSQL: a scratch table in the
+    database ``db``, a real (logged) table so that each commit waits for the WAL flush.
+    """
+    times: list[float] = []
+    if not db:
+        path = f"{directory}/floor.sqlite"
+        c = sqlite3.connect(path, isolation_level=None)
+        try:
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=FULL")
+            c.execute("create table floor (n integer primary key, body blob not null)")
+            for n in range(samples):
+                t0 = time.perf_counter()
+                c.execute("begin immediate")
+                c.execute("insert into floor values (?, ?)", (n, body))
+                c.execute("commit")
+                times.append(time.perf_counter() - t0)
+        finally:
+            c.close()
+        return times
+    eng = create_engine(db.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with eng.connect() as pg:
+            pg.execute(
+                text("create table if not exists detente_floor (n integer primary key, body bytea not null)")
+            )
+            pg.commit()
+            for n in range(samples):
+                t0 = time.perf_counter()
+                pg.execute(text("insert into detente_floor values (:n, :b)"), {"n": n, "b": body})
+                pg.commit()
+                times.append(time.perf_counter() - t0)
+            pg.execute(text("drop table detente_floor"))
+            pg.commit()
+    finally:
+        eng.dispose()
+    return times

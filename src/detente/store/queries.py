@@ -1,5 +1,7 @@
 """The reads behind the API's and the console's views: messages, their deliveries, answers,
-receipts and translations, events, and the narrowing of the overdue candidates.
+receipts and translations, events, and the narrowing of the overdue candidates; for the console
+also the FLASH messages still to answer, a message's thread, where an entry stands in the logs,
+and the record newest first.
 
 Loads only: which messages are overdue, what a view shows and in what order are decided by the
 callers (``core.lifecycle`` and ``web.api``). A message list reads each message's rows one by
@@ -9,12 +11,21 @@ compiled statement is reused.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Row, and_, bindparam, desc, func, or_, select
 
-from detente.store.schema import deliveries, entries, entry_marks, events
+from detente.store.schema import (
+    cosignatures,
+    deliveries,
+    entries,
+    entry_marks,
+    events,
+    log,
+    own_checkpoints,
+    witnessed,
+)
 
 # A row of any columns, read by name (``row.id``, ``row.mine``).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -151,3 +162,82 @@ def overdue_candidates(conn: Connection, party: str, now: float) -> Sequence[Any
         ),
     )
     return conn.execute(q).all()
+
+
+def flash_unanswered(conn: Connection) -> list[tuple[str, str]]:
+    """Received FLASH messages this party has not answered: (id, sender), oldest held first."""
+    acked = select(entries.c.ref).where(entries.c.kind == "ack", entries.c.mine, entries.c.ref.is_not(None))
+    rows = conn.execute(
+        select(entries.c.id, entries.c.author)
+        .where(
+            entries.c.kind == "message",
+            ~entries.c.mine,
+            entries.c.precedence == "flash",
+            entries.c.id.not_in(acked),
+        )
+        .order_by(entries.c.held_since)
+    ).all()
+    return [(r.id, r.author) for r in rows]
+
+
+def message_body(conn: Connection, msg_id: str) -> bytes | None:
+    """The signed body of the message ``msg_id``, or None."""
+    body = conn.execute(
+        select(entries.c.body).where(entries.c.id == msg_id, entries.c.kind == "message")
+    ).scalar()
+    return None if body is None else bytes(body)
+
+
+def answering_ids(conn: Connection, msg_id: str) -> list[str]:
+    """Ids of the messages whose ``ref`` names ``msg_id``, oldest first."""
+    q = (
+        select(entries.c.id)
+        .where(entries.c.kind == "message", entries.c.ref == msg_id)
+        .order_by(entries.c.created)
+    )
+    return [r.id for r in conn.execute(q)]
+
+
+def log_index(conn: Connection, entry_hash: str) -> int | None:
+    """The index of an entry in our own log, or None."""
+    idx = conn.execute(select(log.c.idx).where(log.c.entry_hash == entry_hash)).scalar()
+    return None if idx is None else int(idx)
+
+
+def latest_checkpoint_size(conn: Connection) -> int | None:
+    """The size of the largest checkpoint of our log we made, or None."""
+    size = conn.execute(select(func.max(own_checkpoints.c.size))).scalar()
+    return None if size is None else int(size)
+
+
+def cosigned_beyond(conn: Connection, idx: int) -> list[tuple[str, int, float]]:
+    """Per peer that cosigned a checkpoint of ours covering index ``idx``: (peer, largest size, latest at)."""
+    q = (
+        select(cosignatures.c.peer, func.max(cosignatures.c.size), func.max(cosignatures.c.at))
+        .where(cosignatures.c.size > idx)
+        .group_by(cosignatures.c.peer)
+    )
+    return [(r[0], r[1], r[2]) for r in conn.execute(q)]
+
+
+def witnessed_size(conn: Connection, peer: str) -> int | None:
+    """The size of the largest checkpoint of ``peer``'s log we witnessed, or None."""
+    size = conn.execute(select(func.max(witnessed.c.size)).where(witnessed.c.peer == peer)).scalar()
+    return None if size is None else int(size)
+
+
+def messages_newest_first(
+    conn: Connection, precedence: str | None = None, limit: int | None = None
+) -> Iterator[AnyRow]:
+    """Messages held (of ``precedence``, if given), newest held first: (id, body, mine), as read.
+
+    An iterator over the open result, so a search that stops early reads no further; use it
+    inside the read that gave ``conn``.
+    """
+    q = select(entries.c.id, entries.c.body, entries.c.mine).where(entries.c.kind == "message")
+    if precedence:
+        q = q.where(entries.c.precedence == precedence)
+    q = q.order_by(desc(entries.c.held_since))
+    if limit is not None:
+        q = q.limit(limit)
+    return iter(conn.execute(q))

@@ -491,11 +491,15 @@ def create_entry(
     ref: str | None,
     ack_due: float | None,
     guard: tuple[str, Callable[[bytes | None], None]] | None = None,
+    then: Callable[[Connection, str], object] | None = None,
 ) -> tuple[Signed, Any]:
     """Number, sign and durably queue one of our stream entries (``build`` signs it).
 
     ``guard``: (message id, check): the check is given our earlier answer to that message (its
     body, or None) and may raise to refuse, before anything is numbered or signed.
+    ``then``: given the new entry's id once it is stored, in the same transaction (a draft is
+    marked released as this message); by raising it undoes the entry, and the store restores
+    the numbers handed out.
     """
     if guard is not None:
         msg_id, check = guard
@@ -533,6 +537,8 @@ def create_entry(
         ],
     )
     append_log(conn, counters, signed.hash)
+    if then is not None:
+        then(conn, entry.id)
     return signed, entry
 
 

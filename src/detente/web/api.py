@@ -35,8 +35,8 @@ from detente.core.entries import (
 )
 from detente.core.lifecycle import Lifecycle, inbound, outbound
 from detente.core.terms import RANK, Answer
-from detente.node import AlreadyAcknowledged, Node, NodeError, UnknownMessage
-from detente.store import Connection
+from detente.node import AlreadyAcknowledged, DiskFull, Node, NodeError, UnknownMessage
+from detente.store import Connection, StoreFull
 from detente.store import queries as q
 from detente.store.txns import proof_counts
 from detente.web.formats import (
@@ -111,11 +111,23 @@ def create_app(node: Node) -> FastAPI:
         status = 404 if isinstance(exc, UnknownMessage) else 400
         if isinstance(exc, AlreadyAcknowledged):
             status = 409  # answered before: the first answer stands, nothing new is signed
+        if isinstance(exc, DiskFull):
+            status = 503  # the node, not the request: the same request succeeds once space is freed
         # A refused format message explains itself in the operator's language.
         localised = refusal_detail(exc, accept_language(request.headers.get("accept-language")))
         if localised is not None:
             return JSONResponse({"detail": localised[0]}, status_code=localised[1])
         return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(StoreFull)
+    async def _full(_: Request, exc: StoreFull) -> JSONResponse:
+        # The write was rolled back: nothing was stored, and nothing is reported as stored.
+        return JSONResponse(
+            {
+                "detail": "The node's disk is full: nothing was stored; free space on the store's disk, then try again."
+            },
+            status_code=503,
+        )
 
     deps = [Depends(auth)]
     add_format_routes(app, node.formats, deps)

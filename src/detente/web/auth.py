@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import argon2
 from fastapi import Request, Response
 
+from detente.core.release import RELEASERS
 from detente.core.terms import LANGS, ROLES, Lang
 from detente.core.terms import Role as Role
 from detente.store import Connection, run_once
@@ -40,7 +41,7 @@ MIN_PASSWORD = 12
 CAN_SEND: frozenset[str] = frozenset({"operator", "releaser"})
 CAN_ACK: frozenset[str] = frozenset({"operator", "releaser"})
 CAN_TRANSLATE: frozenset[str] = frozenset({"translator"})
-CAN_RELEASE: frozenset[str] = frozenset({"releaser"})
+CAN_RELEASE: frozenset[str] = RELEASERS  # the core's rule: who may release a draft
 CAN_AUDIT: frozenset[str] = frozenset({"auditor", "admin"})
 
 _hasher = argon2.PasswordHasher(type=argon2.Type.ID)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query
 from pydantic import ValidationError
 
+from detente.core import visible
 from detente.core.entries import Content, FormatContent, TextContent
 from detente.core.formats import LANGS, FieldError, FormatError, Lang
 from detente.node.catalog import FormatRefusal, NodeFormats
@@ -84,8 +85,10 @@ def finish_view(
         if content is not None:
             out["format_held"] = formats.holds(content)
         if lang is not None and content is not None:
-            out["rendered"] = formats.render(content, lang, personal=personal)
+            rendered = formats.render(content, lang, personal=personal)
+            out["rendered"] = None if rendered is None else visible.reveal(rendered)
             out["rendered_lang"] = lang
+        out["hidden_characters"] = hidden_characters(view)
         if not personal and formats.has_personal(raw):
             out["content"] = formats.redact(raw)
             if "body" in out:
@@ -116,6 +119,15 @@ def _finish_invalid(formats: NodeFormats, view: dict[str, Any], personal: bool) 
         out.pop("body_b64", None)
         out["body_withheld"] = "contains personal data; ask with ?personal=1"
     return out
+
+
+def hidden_characters(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Hidden characters in what the message's parties wrote: its content, answers' notes and
+    translations. Flags the message; ``rendered`` shows them as tokens, ``content`` stays exact."""
+    written = [view.get("content")]
+    written += [a.get("text") for a in view.get("acks", []) if isinstance(a, dict)]
+    written += [t.get("text") for t in view.get("translations", []) if isinstance(t, dict)]
+    return [{"code": h.code, "token": h.token, "count": h.count} for h in visible.hidden_in(written)]
 
 
 def describe_format(formats: NodeFormats, format_id: str, version: int) -> dict[str, Any]:

@@ -163,6 +163,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Ничего не подписано: {by} уже ответил(а) на это сообщение ({answer}) в {at} UTC.",
         "uk": "Нічого не підписано: {by} вже відповів(ла) на це повідомлення ({answer}) о {at} UTC.",
     },
+    "hidden_characters": {
+        "en": "This message holds characters that cannot be seen, shown here as ⟨…⟩ ({found}): they can make a text read differently from what was signed. The signed text is unchanged.",
+        "ru": "В сообщении есть невидимые символы, здесь они показаны как ⟨…⟩ ({found}): они могут изменить прочтение текста по сравнению с подписанным. Подписанный текст не изменён.",
+        "uk": "У повідомленні є невидимі символи, тут вони показані як ⟨…⟩ ({found}): вони можуть змінити прочитання тексту порівняно з підписаним. Підписаний текст не змінено.",
+    },
     "not_signed_yours": {
         "en": "Your answer, not signed: {answer}",
         "ru": "Ваш ответ, не подписан: {answer}",
@@ -425,6 +430,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This draft is no longer waiting for release.",
         "ru": "Этот черновик больше не ожидает выпуска.",
         "uk": "Ця чернетка більше не очікує випуску.",
+    },
+    "withdraw_not_author": {
+        "en": "Only the officer who drafted this message may withdraw it.",
+        "ru": "Отозвать это сообщение может только составивший его офицер.",
+        "uk": "Відкликати це повідомлення може лише офіцер, який його склав.",
     },
     "release_needs_other": {
         "en": "Waiting for a releasing officer other than {name}.",

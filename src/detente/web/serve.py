@@ -5,14 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
+from collections.abc import Callable
 
 import uvicorn
 
-from detente.config import Config
+from detente.config import Config, api_tls, api_token, api_warnings
 from detente.node import Node
 from detente.web.api import create_app
 from detente.web.console import add_console
+from detente.web.guard import Guard
+
+
+def bearer(token: str) -> Callable[[str | None], bool]:
+    """Whether an Authorization header carries the node's token."""
+    expected = token.encode()
+
+    def check(header: str | None) -> bool:
+        scheme, _, credentials = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and secrets.compare_digest(credentials.strip().encode(), expected)
+
+    return check
 
 
 async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
@@ -22,7 +36,21 @@ async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
     host, port = cfg.api_host_port
     app = create_app(node)
     add_console(app, node)  # the operator console at /, beside the API under /v1
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    log = logging.getLogger("detente")
+    for warning in api_warnings(cfg):
+        log.warning("%s", warning)
+    tls = api_tls(cfg)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Guard(app, bearer(api_token(cfg))),
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
+        )
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -36,7 +64,7 @@ async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
     if api.done():
         await node.stop()
         raise OSError(f"the API could not listen on {cfg.api}")
-    logging.getLogger("detente").info("%s serving: link %s, api http://%s", cfg.party, cfg.link, cfg.api)
+    log.info("%s serving: link %s, api %s://%s", cfg.party, cfg.link, "https" if tls else "http", cfg.api)
     if ready is not None:
         ready.set()
     stopper = asyncio.create_task(stop.wait())

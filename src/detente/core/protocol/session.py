@@ -76,6 +76,7 @@ from detente.core.protocol.frames import (
     parse_hello,
 )
 from detente.core.protocol.inclusion import PeerInclusion
+from detente.core.protocol.limits import Guard, Limits
 from detente.core.protocol.peerkeys import PeerKeys
 from detente.core.protocol.txns import (
     AcceptEntry,
@@ -114,6 +115,10 @@ class Local:
     # (field, reason) when a received format message's fields break their rule, else None.
     check_fields: Callable[[Content], tuple[str, str] | None] = lambda _: None
     skew_tolerance: float = terms.CLOCK_SKEW_TOLERANCE  # seconds; config [supervision]
+    limits: Limits = field(default_factory=Limits)
+    # Set by the node while the store's filesystem is below its free-space watermark for
+    # peers: their entries are refused, keeping the room left for operators and receipts.
+    disk_low: bool = False
 
 
 @dataclass
@@ -174,6 +179,7 @@ class PeerSession:
         self.outbox: dict[int, Signed] = {}
         self.counters: dict[str, int] = {}
         self.budget = EventBudget()
+        self.guard = Guard(local.limits, now)
         self.link: int | None = None  # the driver's id of the current link
         self.connected_since: float | None = None
         self.last_error: str | None = None
@@ -294,11 +300,37 @@ class PeerSession:
     def on_frame(self, obj: Mapping[str, Any], now: float) -> list[Action]:
         """A frame on the open link."""
         self.sup.on_frame(now)
+        flood = self._flood(obj.get("t"), now)
         try:
             frame = parse_frame(obj)
-            return self.handlers[type(frame)](frame, now)
+            return flood + self.handlers[type(frame)](frame, now)
         except CodedError as exc:
-            return self._refuse(exc.code, exc.detail, now)
+            return flood + self._refuse(exc.code, exc.detail, now)
+
+    def pace(self, now: float) -> float:
+        """A frame was read from the link: seconds the driver waits before reading the next, so
+        that this peer takes no more than its frame budget of the node (0: read on)."""
+        wait = self.guard.pace(now)
+        if wait > 0:
+            self.count("frames-paced")
+        return wait
+
+    def _flood(self, kind: object, now: float) -> list[Action]:
+        if not isinstance(kind, str):
+            return []
+        limit = self.guard.floods.seen(kind, now)
+        self.guard.flooding = limit is not None
+        if limit is None:
+            return []
+        self.count(f"flood-{kind}")
+        if not limit:
+            return []
+        return self._record(
+            "flood",
+            f"{self.party} sent more than {limit} '{kind}' frames in a minute; the rest of this "
+            f"minute's are counted (flood-{kind}) and read at a tenth of its frame budget",
+            now,
+        )
 
     def _refuse(self, code: str, detail: str, now: float, ref: str | None = None) -> list[Action]:
         self.count(code)
@@ -411,7 +443,15 @@ class PeerSession:
         return [Persist(txn, then)]
 
     def _on_need(self, frame: Need, now: float) -> list[Action]:
-        return self._send_seqs(self.out.need(frame.seqs, now), now)
+        # Rate-limited: each answer may resend up to MAX_NEED entries, and a peer that asks
+        # without reading would have them pile up in our write buffer.
+        if not self.guard.needs.admit(now):
+            self.count("needs-ignored")
+            return []
+        seqs = self.out.need(frame.seqs, now)
+        if seqs:
+            self.count("resent-for-need", len(seqs))
+        return self._send_seqs(seqs, now)
 
     def _on_heartbeat(self, frame: Heartbeat, now: float) -> list[Action]:
         return []
@@ -440,6 +480,10 @@ class PeerSession:
             raise CodedError(f"entry {entry.id} is not addressed to {self.local.party}", code="bad-entry")
         seq = entry.seq[self.local.party]
         known = self.inn.holds(seq)
+        if not known:
+            refused = self._admit(signed, entry, now)
+            if refused:
+                return refused
         txn = AcceptEntry(
             self.party,
             seq,
@@ -496,6 +540,22 @@ class PeerSession:
         self.count("clock-skew")
         self.last_skew = {"what": what, "offset": round(offset, 3), "at": timestamp(now), "detail": reason}
         return Mark("clock-skew", what, reason)
+
+    def _admit(self, signed: Signed, entry: StreamEntry, now: float) -> list[Action]:
+        """Refusals of a new entry for disk space or quota (none: it may be stored). Nothing
+        refused is receipted, so the peer still holds it and sends it again later."""
+        if self.local.disk_low:
+            code, why = (
+                "no-space",
+                f"{self.local.party} is short of disk space and takes no entries from peers",
+            )
+        else:
+            over = self.guard.quota.charge(len(signed.body) + len(signed.sig), now)
+            if over is None:
+                return []
+            code, why = "quota", f"{self.party} has used {over}"
+        self.guard.refused_at = now
+        return self._refuse(code, f"{why}; {entry.id} was not stored, send it again later", now, entry.id)
 
     def _receipt_signer(
         self, entry: StreamEntry, signed: Signed, seq: int, now: float
@@ -712,7 +772,10 @@ class PeerSession:
         gaps = set(self.inn.gaps(100)) if self.accepting == 0 else set()
         persistent = sorted(gaps & self._gaps_seen)
         self._gaps_seen = gaps
-        if persistent and self.link is not None:
+        # Gaps left by entries we refused (quota, disk) are not asked for: the peer resends them
+        # on its own schedule, and asking would only have them refused again at once.
+        refusing = self.guard.refusing(now, self.out.policy.cap)
+        if persistent and self.link is not None and not refusing:
             actions.append(Send(Need(tuple(persistent))))
         actions += self.offer_checkpoint(now)
         return actions

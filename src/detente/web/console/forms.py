@@ -1,15 +1,11 @@
-"""Composing from a format, and the two-person release of drafts.
+"""Composing from a format: the form's controls, and its values as the catalog expects them.
 
-Compose from a format: each field of the format becomes a form control labelled in the
-operator's language. Simple values (references, call signs, times, counts, choices, free text)
-are plain inputs; structured values (areas, windows, altitude bands, lists, tables) are JSON,
-pre-filled from the format's sample so that the shape is visible. The node's catalog validates
-everything server-side; a refused field is shown next to that field in the operator's language.
-
-Two-person release: a FLASH, and any format message when the node's ``config.toml`` says
-``[console] release_formats = true``, becomes a draft (table ``web_drafts``). Nothing is signed
-until a *different* user with the releaser role releases it; only then is the message built,
-signed and queued.
+Each field of the format becomes a form control labelled in the operator's language. Simple
+values (references, call signs, times, counts, choices, free text) are plain inputs; structured
+values (areas, windows, altitude bands, lists, tables) are JSON, pre-filled from the format's
+sample so that the shape is visible. The node's catalog validates everything server-side; a
+refused field is shown next to that field in the operator's language. (Whether the message
+then needs a second person's release is the node's to decide: ``core.release``.)
 """
 
 from __future__ import annotations
@@ -22,7 +18,6 @@ from detente.core.formats import FieldError, FormatError, samples
 from detente.core.formats.catalog import Catalog, Format
 from detente.core.formats.fieldtypes import _SIMPLE, FieldDef, _Count, _Enum, _Text
 from detente.core.formats.lang import Lang
-from detente.node import Node
 
 PLAIN = {
     "datetime",
@@ -35,20 +30,6 @@ PLAIN = {
     "person_name",
 }
 _SIMPLE_NAMES = {id(v): k for k, v in _SIMPLE.items()}
-
-
-def release_formats(node: Node) -> bool:
-    """Whether format messages need a second person's release (``[console] release_formats``)."""
-    return node.cfg.release_formats
-
-
-def needs_release(node: Node, precedence: str, is_format: bool) -> str | None:
-    """Why this message needs a second person's release, or None."""
-    if precedence == "flash":
-        return "flash"
-    if is_format and release_formats(node):
-        return "format"
-    return None
 
 
 @dataclass

@@ -15,24 +15,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, desc, func, select
-
 from detente.core.entries import EntryError, Message, epoch, parse_as
 from detente.core.formats import FieldError, geo
 from detente.core.formats.incident import REPORT, RESPONSE, incident_differences, render_side_by_side
 from detente.core.formats.lang import Lang
 from detente.node import Node
-from detente.store.schema import cosignatures, entries, log, own_checkpoints, witnessed
+from detente.store import Connection, queries
 
 THREAD_LIMIT = 50
 
 
 def _message(c: Connection, msg_id: str) -> Message | None:
-    row = c.execute(select(entries.c.body).where(entries.c.id == msg_id, entries.c.kind == "message")).first()
-    if row is None:
+    body = queries.message_body(c, msg_id)
+    if body is None:
         return None
     try:
-        return parse_as(Message, row.body)
+        return parse_as(Message, body)
     except EntryError:
         return None
 
@@ -59,14 +57,10 @@ def thread(node: Node, c: Connection, msg_id: str, lang: Lang) -> dict[str, Any]
     while frontier and len(chain) < THREAD_LIMIT:
         nxt = []
         for parent in frontier:
-            for r in c.execute(
-                select(entries.c.id)
-                .where(entries.c.kind == "message", entries.c.ref == parent)
-                .order_by(entries.c.created)
-            ):
-                if r.id in seen:
+            for answer_id in queries.answering_ids(c, parent):
+                if answer_id in seen:
                     continue
-                m = _message(c, r.id)
+                m = _message(c, answer_id)
                 if m is not None:
                     seen.add(m.id)
                     chain.append(m)
@@ -106,36 +100,32 @@ def proof(c: Connection, party: str, entry_hash: str, receipts: list[dict[str, A
     Our own entry is in our log; an entry we received is in our log through our receipt of it
     (the receipt names its index). Other parties' receipts name the index in their logs.
     """
-    idx = c.execute(select(log.c.idx).where(log.c.entry_hash == entry_hash)).scalar()
+    idx = queries.log_index(c, entry_hash)
     if idx is None:
         idx = next((r["log_index"] for r in receipts if r["from"] == party), None)
-    latest = c.execute(select(func.max(own_checkpoints.c.size))).scalar()
+    latest = queries.latest_checkpoint_size(c)
     ours: dict[str, Any] = {
         "index": idx,
         "checkpoint": latest,
-        "covered": idx is not None and bool(latest) and latest > idx,
+        "covered": idx is not None and latest is not None and latest > idx,
     }
     cos = []
     if idx is not None:
-        for r in c.execute(
-            select(cosignatures.c.peer, func.max(cosignatures.c.size), func.max(cosignatures.c.at))
-            .where(cosignatures.c.size > idx)
-            .group_by(cosignatures.c.peer)
-        ):
-            cos.append({"peer": r[0], "size": r[1], "at": r[2]})
+        for peer, cosigned, at in queries.cosigned_beyond(c, idx):
+            cos.append({"peer": peer, "size": cosigned, "at": at})
     ours["cosigned"] = cos
     theirs = []
     for rec in receipts:
         peer = rec["from"]
         if peer == party:
             continue
-        size = c.execute(select(func.max(witnessed.c.size)).where(witnessed.c.peer == peer)).scalar()
+        witnessed = queries.witnessed_size(c, peer)
         theirs.append(
             {
                 "peer": peer,
                 "index": rec["log_index"],
-                "witnessed": size,
-                "covered": size is not None and size > rec["log_index"],
+                "witnessed": witnessed,
+                "covered": witnessed is not None and witnessed > rec["log_index"],
             }
         )
     return {"ours": ours, "theirs": theirs}
@@ -151,11 +141,8 @@ def search(
     limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Messages in the record matching every given filter, newest first."""
-    q = select(entries.c.id, entries.c.body, entries.c.mine).where(entries.c.kind == "message")
-    if precedence:
-        q = q.where(entries.c.precedence == precedence)
     out = []
-    for r in c.execute(q.order_by(desc(entries.c.held_since))):
+    for r in queries.messages_newest_first(c, precedence):
         try:
             m = parse_as(Message, r.body)
         except EntryError:
@@ -242,12 +229,7 @@ def _walk(value: Any, path: str, found: list[dict[str, Any]]) -> None:
 def geometry(c: Connection, limit: int = 500) -> list[dict[str, Any]]:
     """Every area and position in the format messages held, newest first (numbers as strings)."""
     out = []
-    for r in c.execute(
-        select(entries.c.id, entries.c.body)
-        .where(entries.c.kind == "message")
-        .order_by(desc(entries.c.held_since))
-        .limit(limit)
-    ):
+    for r in queries.messages_newest_first(c, limit=limit):
         try:
             m = parse_as(Message, r.body)
         except EntryError:

@@ -1,0 +1,130 @@
+"""Two-person release as node commands: submit (send, or draft if the policy says so), draft,
+release, withdraw, and the drafts held.
+
+The node decides, not the caller: which message needs release is ``core.release.ReleasePolicy``
+(from ``config.toml``); who may release or withdraw, and in which state, is checked by the core
+on the draft as the store holds it inside the writer's transaction (``store.drafts``). A
+release numbers, signs and queues the message and marks the draft released in one transaction,
+so a message is signed exactly when its draft is released: of two releases, or a release and a
+withdrawal, racing, one wins and the other gets ``DraftNotWaiting``.
+
+The callers pass the person acting and the roles that person holds; the console passes its
+signed-in user. (The HTTP API's ``POST /v1/messages`` still signs at once: routing it through
+``submit`` is the next step, with the release recorded in the signed record.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from detente.core.entries import Content, Message, Precedence, Signed, parse_as
+from detente.core.release import Draft, Reason, ReleasePolicy
+from detente.core.terms import PRECEDENCES
+from detente.node.operator import NodeError, Operator
+from detente.store import Connection
+from detente.store import drafts as stored
+
+DRAFT_LIST = 200  # drafts a listing shows
+
+
+@dataclass(frozen=True)
+class Released:
+    """A draft released: the draft as now stored, and the message signed for it."""
+
+    draft: Draft
+    signed: Signed
+
+    @property
+    def message_id(self) -> str:
+        return parse_as(Message, self.signed.body).id
+
+
+class Releases(Operator):
+    """The release commands; ``Node`` inherits them."""
+
+    @property
+    def release_policy(self) -> ReleasePolicy:
+        return ReleasePolicy(release_formats=self.cfg.release_formats)
+
+    def release_reason(self, precedence: str, content: Content) -> Reason | None:
+        """Why this message would need a second person's release here, or None."""
+        return self.release_policy.reason(precedence, content.type == "format")
+
+    async def submit(
+        self, to: list[str], precedence: Precedence, content: Content, *, by: str, ref: str | None = None
+    ) -> Signed | Draft:
+        """Send the message now, or keep it as a draft if it needs a second person's release."""
+        if self.release_reason(precedence, content) is not None:
+            return await self.draft(to, precedence, content, by=by, ref=ref)
+        return await self.send_message(to, precedence, content, ref)
+
+    async def draft(
+        self, to: list[str], precedence: Precedence, content: Content, *, by: str, ref: str | None = None
+    ) -> Draft:
+        """Keep a message that needs release as an unsigned draft by ``by``.
+
+        Checked as a send would be (recipients pinned, a format message valid and held by each
+        recipient), so a draft is one that could be sent; it is checked again when released.
+        """
+        reason = self.release_reason(precedence, content)
+        if reason is None:
+            raise NodeError(f"a {precedence} message needs no release here: it is sent at once")
+        recipients = self.check_recipients(to)
+        self.check_content(recipients, content)
+        now = self.clock.now()
+        made = await self.store.write(
+            lambda c: stored.add(
+                c,
+                author=by,
+                created=now,
+                recipients=recipients,
+                precedence=precedence,
+                content=content.model_dump(),
+                ref=ref,
+                reason=reason,
+            )
+        )
+        await self.record(
+            "draft", f"{by} drafted a {precedence} message ({reason}) for release as draft {made.id}"
+        )
+        return made
+
+    async def release(self, draft_id: int, *, by: str, roles: Collection[str]) -> Released:
+        """Sign and queue a draft's message, released by ``by`` (who holds ``roles``).
+
+        Refused (``core.release.ReleaseRefused``, nothing signed) unless ``by`` holds the
+        releaser role, did not draft it, and the draft is still waiting when the writer runs.
+        """
+        # Refuse early what is refused anyway, before the content is checked again.
+        draft = await self.store.read(lambda c: stored.check_release(c, draft_id, by, roles))
+        if draft.precedence not in PRECEDENCES:
+            raise NodeError(f"draft {draft_id} has an unknown precedence {draft.precedence!r}")
+        precedence: Precedence = draft.precedence
+        now = self.clock.now()
+        done: list[Draft] = []
+
+        def mark(c: Connection, message_id: str) -> None:
+            done.append(stored.release(c, draft_id, by, roles, now, message_id))
+
+        signed = await self.send_message(
+            list(draft.recipients), precedence, draft.message_content(), draft.ref, then=mark
+        )
+        released = Released(done[-1], signed)  # the last run: a batch retried alone runs it again
+        await self.record(
+            "release",
+            f"{by} released draft {draft_id} by {draft.author} as {released.message_id}",
+            ref=released.message_id,
+        )
+        return released
+
+    async def withdraw(self, draft_id: int, *, by: str) -> Draft:
+        """Withdraw a waiting draft; only its author may."""
+        return await self.store.write(lambda c: stored.withdraw(c, draft_id, by))
+
+    async def draft_of(self, draft_id: int) -> Draft | None:
+        return await self.store.read(lambda c: stored.get(c, draft_id))
+
+    async def drafts(self, state: str | None = None, limit: int = DRAFT_LIST) -> list[Draft]:
+        """The newest drafts (in ``state``, if given), newest first."""
+        return await self.store.read(lambda c: stored.newest(c, limit, state))

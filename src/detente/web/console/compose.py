@@ -1,0 +1,198 @@
+"""Composing a message: free text, or from a format (each field a form control).
+
+What is composed goes to the node's ``submit``: the node sends it at once, or keeps it as a
+draft when it needs a second person's release (then the page goes to the draft).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from detente.core.entries import Content, FormatContent, Message, Precedence, TextContent, parse_as
+from detente.core.formats.catalog import Format
+from detente.core.release import Draft
+from detente.core.terms import PRECEDENCES
+from detente.node import NodeError
+from detente.node.catalog import FormatRefusal
+from detente.web import auth
+from detente.web.console import forms
+from detente.web.console.deps import Con, PostedBySender, Sender, SignedIn, check_csrf, check_role
+from detente.web.console.render import Console
+from detente.web.formats import refusal_detail
+from detente.web.i18n import lang_or_default, t
+
+router = APIRouter(include_in_schema=False)
+
+
+async def submit(
+    con: Console, s: auth.Session, to: list[str], precedence: Precedence, content: Content
+) -> Response:
+    """Hand the message to the node; the page it leads to: the draft, or the message sent."""
+    made = await con.node.submit(to, precedence, content, by=s.user.name)
+    if isinstance(made, Draft):
+        return RedirectResponse(f"/drafts/{made.id}", status_code=303)
+    return RedirectResponse(f"/m/{parse_as(Message, made.body).id}", status_code=303)
+
+
+def as_precedence(value: str) -> Precedence | None:
+    return value if value in PRECEDENCES else None
+
+
+def compose_page(
+    con: Console, s: auth.Session, form: dict[str, Any], error: str | None = None, status: int = 200
+) -> Response:
+    lang = s.user.lang
+    return con.render(
+        "compose.html",
+        con.ctx(
+            s,
+            lang,
+            form=form,
+            error=error,
+            peers=sorted(con.node.peers),
+            precedences=PRECEDENCES,
+            banner=None,
+            live=None,
+        ),
+        status,
+    )
+
+
+@router.get("/compose")
+async def compose(con: Con, s: Sender) -> Response:
+    return compose_page(con, s, {"to": [], "precedence": "routine", "lang": s.user.lang, "text": ""})
+
+
+@router.post("/compose")
+async def send(
+    con: Con,
+    s: PostedBySender,
+    to: Annotated[list[str] | None, Form()] = None,
+    precedence: Annotated[str, Form(max_length=16)] = "routine",
+    text_lang: Annotated[str, Form(max_length=2)] = "en",
+    text: Annotated[str, Form(max_length=100_000)] = "",
+) -> Response:
+    lang = s.user.lang
+    form = {"to": to or [], "precedence": precedence, "lang": text_lang, "text": text}
+    if not to:
+        return compose_page(con, s, form, t(lang, "need_recipient"), 400)
+    if not text.strip():
+        return compose_page(con, s, form, t(lang, "need_text"), 400)
+    if precedence not in PRECEDENCES:
+        return compose_page(con, s, form, t(lang, "refused", why=f"precedence {precedence!r}"), 400)
+    try:
+        content = TextContent(type="text", lang=lang_or_default(text_lang), text=text)
+        recipients = con.node.check_recipients(sorted(set(to)))
+        return await submit(con, s, recipients, precedence, content)
+    except (NodeError, ValueError) as exc:
+        return compose_page(con, s, form, t(lang, "refused", why=str(exc).splitlines()[0]), 400)
+
+
+# -- compose from a format ---------------------------------------------------------------------
+
+
+def format_page(
+    con: Console,
+    s: auth.Session,
+    fmt: Format | None,
+    form: dict[str, Any],
+    values: dict[str, str],
+    errors: dict[str, str],
+    previews: list[tuple[str, str]],
+    status: int = 200,
+) -> Response:
+    lang = s.user.lang
+    catalog = con.node.formats.catalog
+    return con.render(
+        "compose_format.html",
+        con.ctx(
+            s,
+            lang,
+            active="compose",
+            back="/compose/format",
+            fmt=fmt,
+            formats=[(f.id, f.version, f.title[lang]) for f in catalog.formats()],
+            controls=forms.controls(fmt, lang, values, errors) if fmt else [],
+            form_error=errors.get("_form"),
+            has_errors=bool(errors),
+            form=form,
+            peers=sorted(con.node.peers),
+            precedences=PRECEDENCES,
+            previews=previews,
+            banner=None,
+        ),
+        status,
+    )
+
+
+def pick_format(con: Console, name: str) -> Format | None:
+    fid, _, ver = name.partition("@")
+    try:
+        return con.node.formats.catalog.get(fid, int(ver or "1"))
+    except (ValueError, LookupError):
+        return None
+
+
+@router.get("/compose/format")
+async def compose_format(con: Con, s: Sender, format: Annotated[str, Query(max_length=80)] = "") -> Response:
+    fmt = pick_format(con, format) if format else None
+    form = {"to": [], "precedence": "routine", "format": format}
+    return format_page(con, s, fmt, form, {}, {}, [])
+
+
+@router.post("/compose/format")
+async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
+    # The form is read here, with its own bounds (fields come and go with the format).
+    async with request.form(max_files=0, max_fields=200, max_part_size=200_000) as data:
+        check_csrf(s, str(data.get("csrf") or ""))
+        check_role(s, auth.CAN_SEND)
+        to = [str(v) for v in data.getlist("to")]
+        precedence = str(data.get("precedence") or "routine")
+        action = str(data.get("action") or "preview")
+        chosen = str(data.get("format") or "")
+        values = {k[2:]: str(v) for k, v in data.multi_items() if k.startswith("f.") and isinstance(v, str)}
+    node = con.node
+    lang = s.user.lang
+    fmt = pick_format(con, chosen)
+    form = {"to": to, "precedence": precedence, "format": chosen}
+    if fmt is None:
+        return format_page(con, s, None, form, values, {"_form": t(lang, "pick_format")}, [], 400)
+    fields, errors = forms.parse(fmt, lang, values)
+    if not to:
+        errors.setdefault("_form", t(lang, "need_recipient"))
+    prec = as_precedence(precedence)
+    if prec is None:
+        errors.setdefault("_form", t(lang, "refused", why=f"precedence {precedence!r}"))
+    checked = None
+    if not errors:
+        checked, errors = forms.check(node.formats.catalog, fmt, fields, lang, lang)
+    if checked is None or errors or prec is None:
+        return format_page(con, s, fmt, form, values, errors, [], 422)
+    content = FormatContent(type="format", format=fmt.id, version=fmt.version, lang=lang, fields=checked)
+    previews = [
+        (code, node.formats.render(content, code, personal=True) or "")
+        for code in ("en", "ru", "uk")
+        if code != lang
+    ]
+    if action != "send":
+        return format_page(con, s, fmt, form, values, {}, previews)
+    try:
+        recipients = node.check_recipients(sorted(set(to)))
+        node.formats.prepare(content, recipients)
+    except (NodeError, ValueError) as exc:
+        detail = refusal_detail(exc, lang) if isinstance(exc, NodeError) else None
+        why = (
+            detail[0]
+            if detail
+            else (exc.message(lang) if isinstance(exc, FormatRefusal) else str(exc).splitlines()[0])
+        )
+        return format_page(con, s, fmt, form, values, {"_form": t(lang, "refused", why=why)}, previews, 400)
+    try:
+        return await submit(con, s, recipients, prec, content)
+    except (NodeError, ValueError) as exc:
+        detail = refusal_detail(exc, lang)
+        why = t(lang, "refused", why=detail[0] if detail else str(exc))
+        return format_page(con, s, fmt, form, values, {"_form": why}, previews, 400)

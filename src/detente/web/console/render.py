@@ -1,0 +1,257 @@
+"""What every console page shares: the Jinja2 environment, the context every template gets, the
+security headers, and the data behind the banner, the lists and a message's live parts.
+
+Live updates carry read-only HTML only, never a form; each carries only the parts and the list
+rows that changed since the page last got them (``detente.web.live``), as ``<hx-partial>``
+elements, so nothing moves or loses focus unless its own content changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
+
+from detente.core import visible
+from detente.core.entries import epoch
+from detente.node import Node
+from detente.store import Connection, queries
+from detente.web import auth, live
+from detente.web.api import _list, _view, node_status
+from detente.web.console import views
+from detente.web.formats import finish_view
+from detente.web.i18n import LANG_NAMES, lang_or_default, t
+
+HERE = Path(__file__).parent.parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+BOX_LIMIT = 200
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def utc(value: float | str | None) -> str:
+    """Epoch seconds or an RFC 3339 stamp as 'YYYY-MM-DD HH:MM:SS' (UTC); '' for None."""
+    if value is None or value == "":
+        return ""
+    seconds = epoch(value) if isinstance(value, str) else value
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def visible_html(value: object) -> Markup:
+    """Text a party wrote, escaped, with each character a reader cannot see drawn as a marked
+    token (``⟨RLO⟩``), so that it neither reorders nor hides what is around it. Markup given in
+    (``tojson``'s output) is already escaped: only its hidden characters are replaced."""
+    if value is None:
+        return Markup("")
+    raw = str(value)
+    esc: Callable[[str], str] = str if isinstance(value, Markup) else (lambda part: str(escape(part)))
+    if raw.isprintable():
+        return Markup(esc(raw))
+    out: list[str] = []
+    plain: list[str] = []
+    for ch in raw:
+        if visible.is_hidden(ch):
+            out.append(esc("".join(plain)))
+            plain.clear()
+            out.append(
+                f'<span class="hidden-char" title="U+{ord(ch):04X}">{escape(visible.token(ch))}</span>'
+            )
+        else:
+            plain.append(ch)
+    out.append(esc("".join(plain)))
+    return Markup("".join(out))
+
+
+class Console:
+    """The console of one node: its accounts, templates, and the pages' live state."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.accounts = auth.Accounts(node)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["utc"] = utc
+        self.env.filters["visible"] = visible_html
+        self.pages = live.Pages()
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def ctx(self, session: auth.Session | None, lang: str, **kw: Any) -> dict[str, Any]:
+        def tr(key: str, **args: Any) -> str:
+            return t(lang, key, **args)
+
+        return {
+            "t": tr,
+            "lang": lang,
+            "langs": LANG_NAMES,
+            "party": self.node.party,
+            "user": session.user if session else None,
+            "csrf": session.csrf if session else "",
+            "now": self.node.clock.now(),
+            "can_send": bool(session and session.user.may(auth.CAN_SEND)),
+            "can_ack": bool(session and session.user.may(auth.CAN_ACK)),
+            "can_translate": bool(session and session.user.may(auth.CAN_TRANSLATE)),
+            "can_audit": bool(session and session.user.may(auth.CAN_AUDIT)),
+            "can_release": bool(session and session.user.may(auth.CAN_RELEASE)),
+            "active": "",
+            "back": "/inbox",
+            "live": None,
+            "banner": None,
+            "banner_html": None,
+            "error": None,
+            **kw,
+        }
+
+    def render(self, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+        html = self.env.get_template(name).render(context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def fragment(self, name: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(name).render(context)
+
+    def not_found(self, s: auth.Session, banner: dict[str, Any] | None = None) -> HTMLResponse:
+        return self.render("notfound.html", self.ctx(s, s.user.lang, banner=banner, live=None), 404)
+
+    # -- data ---------------------------------------------------------------------------
+
+    async def box(self, box: str, lang: str) -> list[dict[str, Any]]:
+        found = await self.node.store.read(lambda c: _list(self.node, c, box, BOX_LIMIT))
+        return [self.row(v, lang) for v in found]
+
+    def row(self, view: dict[str, Any], lang: str) -> dict[str, Any]:
+        v = finish_view(self.node.formats, view, lang, False)  # type: ignore[arg-type]
+        content = v.get("content") or {}
+        if content.get("type") == "text":
+            preview, written = str(content.get("text", "")), content.get("lang")
+        else:
+            preview, written = (v.get("rendered") or "").strip(), None
+            if not preview:
+                preview = f"{content.get('format', '?')} v{content.get('version', '?')}"
+        settled = v["state"] == "acknowledged"
+        due = epoch(v["ack_due"]) if v.get("ack_due") else None
+        return {
+            **v,
+            "preview": " ".join(preview.split())[:160],
+            "written": written,
+            "due": None if settled else due,
+            "path": "/m/" + v["id"],
+            "dom_id": live.row_dom_id(v["id"]),
+        }
+
+    async def flash_pending(self) -> list[dict[str, Any]]:
+        """Inbound FLASH messages this party has not acknowledged yet."""
+        rows = await self.node.store.read(queries.flash_unanswered)
+        return [{"id": msg_id, "sender": sender} for msg_id, sender in rows]
+
+    def links_down(self) -> list[str]:
+        return sorted(p.party for p in self.node.peers.values() if not p.up)
+
+    async def banner(self, lang: str) -> dict[str, Any]:
+        """What the banner shows (base.html and the live stream render it with _banner.html)."""
+        return {"flash": await self.flash_pending(), "down": self.links_down()}
+
+    async def banner_html(self, lang: str) -> Markup:
+        """The banner as the live stream sends it and a page shows it first: the output of
+        _banner.html, autoescaped (so marked safe to insert as it is)."""
+        return Markup(self.fragment("_banner.html", self.ctx(None, lang, banner=await self.banner(lang))))
+
+    async def message(self, msg_id: str, lang: str) -> dict[str, Any] | None:
+        view = await self.node.store.read(lambda c: _view(self.node, c, msg_id))
+        if view is None:
+            return None
+        original = view.get("content") or {}
+        out = self.row(view, lang)
+        out["original"] = original
+
+        def extra(c: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
+            return (
+                views.thread(self.node, c, msg_id, lang_or_default(lang)),
+                views.proof(c, self.node.party, view["hash"], view.get("receipts", [])),
+            )
+
+        out["thread"], out["proof"] = await self.node.store.read(extra)
+        return out
+
+    # -- live parts (read-only HTML only: never a form) ---------------------------------
+
+    async def box_view(self, s: auth.Session, box: str) -> live.View:
+        lang = s.user.lang
+        rows = await self.box("in" if box == "inbox" else "out", lang)
+        template = self.env.get_template("_row.html")
+        ctx = self.ctx(s, lang, box=box, r=None, empty_id=live.EMPTY_ROW)
+        out = []
+        for r in rows:
+            ctx["r"] = r
+            out.append((r["dom_id"], template.render(ctx)))
+        if not out:
+            out.append((live.EMPTY_ROW, template.render(ctx)))
+        return live.View({"banner": await self.banner_html(lang)}, tuple(out))
+
+    @staticmethod
+    def answerable(s: auth.Session, m: dict[str, Any]) -> bool:
+        return bool(m["direction"] == "in" and s.user.may(auth.CAN_ACK))
+
+    async def message_view(self, s: auth.Session, m: dict[str, Any]) -> live.View:
+        lang = s.user.lang
+        ctx = self.ctx(s, lang, m=m)
+        parts = {
+            "banner": await self.banner_html(lang),
+            "msgstate": self.fragment("_message_state.html", ctx),
+        }
+        if self.answerable(s, m):
+            parts["acknotice"] = self.fragment("_ack_notice.html", ctx)
+        return live.View(parts)
+
+    async def links_view(self, s: auth.Session, status: dict[str, Any]) -> live.View:
+        lang = s.user.lang
+        panel = self.fragment("_links.html", self.ctx(s, lang, status=status))
+        return live.View({"banner": await self.banner_html(lang), "linkpanel": panel})
+
+    async def live_view(self, s: auth.Session, view: str, msg_id: str | None) -> live.View:
+        if view in ("inbox", "outbox"):
+            return await self.box_view(s, view)
+        if view == "message" and msg_id:
+            m = await self.message(msg_id, s.user.lang)
+            if m is not None:
+                return await self.message_view(s, m)
+        if view == "links":
+            return await self.links_view(s, await node_status(self.node))
+        return live.View({"banner": await self.banner_html(s.user.lang)})
+
+    def open_page(self, s: auth.Session, view: str, msg_id: str | None, shows: live.View) -> str:
+        """Remember what a page being rendered shows; returns the URL of its live updates."""
+        token = secrets.token_urlsafe(16)
+        self.pages.put(token, live.Page(s.user.name, view, msg_id, shows.shown()))
+        query = {"view": view, **({"id": msg_id} if msg_id else {}), "page": token}
+        return "/live?" + urlencode(query)
+
+    def live_parts(self, shows: live.View) -> dict[str, Any]:
+        """A live page's first parts as the template takes them: the output of autoescaped
+        templates, so they go in as they are."""
+        return {
+            "parts": {k: Markup(v) for k, v in shows.parts.items()},
+            "banner": None,
+            "banner_html": Markup(shows.parts["banner"]),
+        }
