@@ -82,6 +82,9 @@ def finish_view(
     except ValidationError:
         content = None
     try:
+        problem = formats.invalid_field(content) if content is not None else None
+        if problem is not None:
+            raise FieldProblem(*problem)
         if content is not None:
             out["format_held"] = formats.holds(content)
         if lang is not None and content is not None:
@@ -94,14 +97,26 @@ def finish_view(
             if "body" in out:
                 out["body"] = None
                 out["body_withheld"] = "contains personal data; ask with ?personal=1"
-    except (FormatError, ValueError, KeyError, TypeError) as exc:
-        where = exc.path if isinstance(exc, FieldError) else "fields"
-        reason = exc.message("en") if isinstance(exc, FormatError) else str(exc)
+    except (FieldProblem, FormatError, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, FieldProblem):
+            where, reason = exc.field, exc.reason
+        else:
+            where = exc.path if isinstance(exc, FieldError) else "fields"
+            reason = exc.message("en") if isinstance(exc, FormatError) else str(exc)
         fallback = {**view, "invalid": {"field": where, "reason": reason}, "content": None}
         if raw.get("type") == "format":
             fallback["format"] = {"id": raw.get("format"), "version": raw.get("version")}
         return _finish_invalid(formats, fallback, personal)
     return out
+
+
+class FieldProblem(Exception):
+    """A held message's fields break their format's rules (found when it is shown)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 def _finish_invalid(formats: NodeFormats, view: dict[str, Any], personal: bool) -> dict[str, Any]:
