@@ -587,6 +587,9 @@ class PeerSession:
         if isinstance(result, EntryConflict):
             return self._refuse("conflict", result.reason, now, entry.id)
         if isinstance(result, EntryRefused):
+            if result.quiet:
+                self.count(result.code)
+                return []
             return self._refuse(result.code, result.reason, now, entry.id)
         self.inn.accepted(seq)
         actions: list[Action] = [Send(ReceiptFrame(result.receipt))]

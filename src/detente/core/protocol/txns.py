@@ -80,6 +80,9 @@ class EntryRefused:
 
     code: str
     reason: str
+    # Not an offence (counted only, no error frame, no event): a translation that overtook the
+    # message it translates, which its sender will resend.
+    quiet: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,13 @@ class AcceptEntry:
         if not isinstance(e, Ack | Translation):
             return None
         verb = "acknowledges" if isinstance(e, Ack) else "translates"
+        if target is None and isinstance(e, Translation):
+            # A translation goes to every other party of the message, and may reach one of them
+            # before the message itself (another stream): held back unreceipted, so its sender
+            # resends it, and taken once the message is here. Never blamed on the translator.
+            return EntryRefused(
+                "translations-early", f"{e.id} translates {e.msg}, not held here yet", quiet=True
+            )
         if target is None or target.kind != "message":
             return EntryRefused("bad-entry", f"{e.id} {verb} {e.msg}, which this node does not hold")
         if target.hash != e.msg_hash:
