@@ -44,7 +44,7 @@ class RawPeer:
     It speaks the frame protocol by hand, so it can send any entry it likes, signed for real.
     """
 
-    def __init__(self, cluster: Cluster, me: str, target: str) -> None:
+    def __init__(self, cluster: Cluster, me: str, target: str, hello_at: float | None = None) -> None:
         self.me = cluster[me]
         host, port = cfgmod.split_addr(cluster[target].cfg.link)
         ctx = client_context(
@@ -56,7 +56,8 @@ class RawPeer:
         self.sock: ssl.SSLSocket = ctx.wrap_socket(raw)
         self.key = cfgmod.signing_key(self.me.cfg)
         self.receipted: set[int] = set()
-        self.send({"t": "hello", "v": 1, "party": me, "at": timestamp(time.time())})
+        at = time.time() if hello_at is None else hello_at
+        self.send({"t": "hello", "v": 1, "party": me, "at": timestamp(at)})
         hello = self.recv()
         assert hello["t"] == "hello"
 

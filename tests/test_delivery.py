@@ -512,3 +512,11 @@ def test_a_message_watched_twice_is_reported_once() -> None:
     d.watch("US-EUCOM/1", T0 + 10)
     d.watch("US-EUCOM/1", T0 + 20)
     assert d.poll(T0 + 30) == ["US-EUCOM/1"]
+
+
+def test_one_recipients_answer_settles_only_its_own_delivery() -> None:
+    d: Deadlines[tuple[str, str]] = Deadlines()
+    for party in ("RU-MOD", "UA-GS"):
+        d.watch(("US-EUCOM/1", party), T0 + 60)
+    d.settled(("US-EUCOM/1", "RU-MOD"))
+    assert d.poll(T0 + 61) == [("US-EUCOM/1", "UA-GS")]

@@ -116,7 +116,7 @@ async def test_an_acknowledged_message_is_never_overdue(pair):
     msg_id = parse_as(Message, signed.body).id
     assert await us.wait_receipted(msg_id, 10)
     await ru.acknowledge(msg_id, "understood", "duty officer", None)
-    await wait_for(lambda: not us.deadlines._due.get(msg_id))
+    await wait_for(lambda: not us.deadlines._due.get((msg_id, "RU-MOD")))
     clock.advance(700)
     await us.tick()
     await ru.tick()

@@ -16,12 +16,30 @@ from hypothesis import strategies as st
 from detente.core import terms
 from detente.core.delivery import SupervisorPolicy
 from detente.core.encoding import b64
-from detente.core.entries import Card, Message, Receipt, Signed, TextContent, sign, timestamp
+from detente.core.entries import (
+    Ack,
+    Card,
+    Message,
+    PersonMaker,
+    Receipt,
+    Signed,
+    TextContent,
+    Translation,
+    sign,
+    timestamp,
+)
 from detente.core.keys import SigningKey
 from detente.core.protocol.actions import Close, Held, Persist, Query, Receipted, Record, Send
 from detente.core.protocol.frames import EntryFrame, ErrorFrame, Need, Prove, ReceiptFrame, parse_frame
 from detente.core.protocol.session import Local, PeerSession
-from detente.core.protocol.txns import AcceptEntry, EntryAccepted, RecordReceipt
+from detente.core.protocol.txns import (
+    AcceptEntry,
+    EntryAccepted,
+    Mark,
+    RecordReceipt,
+    Target,
+    local_deadline,
+)
 from detente.core.protocol.txns import Held as HeldRow
 from detente.core.protocol.witnessing import OwnLog
 
@@ -357,3 +375,275 @@ def test_an_entry_frame_carries_its_exact_signed_bytes(text: str):
     frame = parse_frame(EntryFrame(signed).to_wire())
     assert isinstance(frame, EntryFrame) and frame.signed == signed
     assert b64(frame.signed.sig) == b64(signed.sig)
+
+
+# -- hostile acknowledgements, translations and receipts (issue 9, defect 4) ---------------------
+
+
+def ack(
+    msg: Signed,
+    *,
+    seq: int = 1,
+    sender: str = "RU-MOD",
+    key: SigningKey = RU_KEY,
+    msg_hash: str | None = None,
+) -> Signed:
+    body = json.loads(msg.body)
+    a = Ack(
+        v=1,
+        kind="ack",
+        id=f"{sender}/{100 + seq}",
+        sender=sender,
+        to=["US-EUCOM"],
+        seq={"US-EUCOM": seq},
+        created=timestamp(T0),
+        msg=body["id"],
+        msg_hash=msg_hash or msg.hash,
+        answer="understood",
+        by="duty officer",
+        text=None,
+    )
+    return sign(key, a)
+
+
+def translation_of(msg: Signed, *, sender: str = "RU-MOD", key: SigningKey = RU_KEY) -> Signed:
+    t = Translation(
+        v=1,
+        kind="translation",
+        id=f"{sender}/200",
+        sender=sender,
+        to=["US-EUCOM"],
+        seq={"US-EUCOM": 1},
+        created=timestamp(T0),
+        msg=json.loads(msg.body)["id"],
+        msg_hash=msg.hash,
+        lang="ru",
+        text="Просим срочный звонок.",
+        grade="sight",
+        made_by=PersonMaker(type="person", name="Ivanov", role="translator"),
+    )
+    return sign(key, t)
+
+
+def held_as(signed: Signed, *, mine: bool) -> Target:
+    """The target row the store would load for ``signed``."""
+    return Target(signed.hash, signed.kind, json.loads(signed.body)["sender"], mine, signed.body)
+
+
+def judged(s: PeerSession, entry: Signed, target: Target | None) -> list[Any]:
+    """Send ``entry`` to the session and answer its transaction as the store would, given what
+    the store holds under the id the entry names."""
+    actions = s.on_frame(entry_frame(entry), T0)
+    (persist,) = [a for a in actions if isinstance(a, Persist)]
+    txn = persist.txn
+    assert isinstance(txn, AcceptEntry) and txn.decide(None) is None
+    refused = txn.judge_target(target)
+    if refused is not None:
+        return commit(actions, refused)
+    receipt, _ = txn.sign_receipt(7)
+    return commit(actions, EntryAccepted(receipt, fresh=True))
+
+
+def our_flash(to: list[str]) -> Signed:
+    msg = Message(
+        v=1,
+        kind="message",
+        id="US-EUCOM/1",
+        sender="US-EUCOM",
+        to=to,
+        seq={p: 1 for p in to},
+        created=timestamp(T0),
+        precedence="flash",
+        ack_due=timestamp(T0 + 600),
+        ref=None,
+        content=TextContent(type="text", lang="en", text="Stand down."),
+    )
+    return sign(US_KEY, msg)
+
+
+def test_an_ack_from_an_addressee_naming_our_message_and_its_hash_is_held():
+    s = session()
+    flash = our_flash(["RU-MOD"])
+    after = judged(s, ack(flash), held_as(flash, mine=True))
+    assert errors(after) == [] and any(isinstance(a, Held) for a in after)
+
+
+def test_an_ack_for_a_message_this_node_does_not_hold_is_refused_as_a_bad_entry():
+    s = session()
+    after = judged(s, ack(our_flash(["RU-MOD"])), None)
+    ((code, detail),) = errors(after)
+    assert code == "bad-entry" and "does not hold" in detail
+    assert "bad-entry" in records(after) and s.counters["bad-entry"] == 1
+    assert not any(isinstance(a, Held) for a in after)
+
+
+def test_an_ack_naming_another_hash_is_refused_as_a_bad_entry():
+    s = session()
+    flash = our_flash(["RU-MOD"])
+    after = judged(s, ack(flash, msg_hash="ab" * 32), held_as(flash, mine=True))
+    ((code, detail),) = errors(after)
+    assert code == "bad-entry" and "by hash abababababab" in detail
+
+
+def test_a_sender_acknowledging_its_own_message_is_refused():
+    s = session()
+    theirs = message()  # RU-MOD's FLASH to US-EUCOM
+    after = judged(s, ack(theirs, seq=2), held_as(theirs, mine=False))
+    ((code, detail),) = errors(after)
+    assert code == "bad-entry" and "its own message RU-MOD/1" in detail
+
+
+def test_an_ack_from_a_party_that_was_not_an_addressee_is_refused():
+    s = session()
+    to_ua = our_flash(["UA-GS"])  # RU-MOD was never a recipient: it must not silence UA-GS's alarm
+    after = judged(s, ack(to_ua), held_as(to_ua, mine=True))
+    ((code, detail),) = errors(after)
+    assert code == "bad-entry" and "RU-MOD is not an addressee of US-EUCOM/1" in detail
+
+
+def test_an_ack_of_a_third_partys_message_is_refused_even_from_an_addressee():
+    s = session()
+    ua_msg = message(sender="UA-GS", to="RU-MOD", key=UA_KEY)
+    after = judged(s, ack(ua_msg), held_as(ua_msg, mine=False))
+    ((code, detail),) = errors(after)
+    assert code == "bad-entry" and "which UA-GS sent, not this node" in detail
+
+
+def test_a_translation_of_the_translators_own_message_is_refused():
+    s = session()
+    theirs = message()
+    after = judged(s, translation_of(theirs), held_as(theirs, mine=False))
+    ((code, detail),) = errors(after)
+    assert code == "bad-entry" and "translates its own message" in detail
+
+
+def test_a_translation_that_overtook_its_message_is_held_back_unreceipted_and_blamed_on_no_one():
+    s = session()
+    after = judged(s, translation_of(our_flash(["RU-MOD"])), None)
+    # Not receipted, so its sender resends it; no error frame and no event: a translation goes
+    # to every other party of the message and may arrive before the message on another stream.
+    assert after == [] and s.counters["translations-early"] == 1
+    assert not any(isinstance(a, Held) for a in after)
+
+
+def test_a_translation_from_an_addressee_is_held():
+    s = session()
+    flash = our_flash(["RU-MOD"])
+    after = judged(s, translation_of(flash), held_as(flash, mine=True))
+    assert errors(after) == [] and any(isinstance(a, Held) for a in after)
+
+
+def test_a_receipt_naming_another_entry_at_the_right_seq_and_hash_is_refused():
+    s = session()
+    signed = our_entry(s)
+    ((code, detail),) = errors(s.on_frame(receipt_for(signed, entry="US-EUCOM/9"), T0))
+    assert code == "bad-receipt" and "names entry US-EUCOM/9, but we sent US-EUCOM/1" in detail
+    assert s.counters["bad-receipt"] == 1 and s.out.depth() == 1  # still waiting for a true one
+
+
+# -- what is signed but wrong is held as signed, with a mark (defects 2 and 7) --------------------
+
+
+def session_with(check: Any = None, tolerance: float = terms.CLOCK_SKEW_TOLERANCE) -> PeerSession:
+    s = session()
+    s.local = Local(
+        party="US-EUCOM",
+        key=US_KEY,
+        own=s.local.own,
+        holds_format=lambda _: True,
+        catalog="00" * 32,
+        formats=(),
+        check_fields=check or (lambda _: None),
+        skew_tolerance=tolerance,
+    )
+    return s
+
+
+def dated(created: float, ack_due: float | None = None, seq: int = 1) -> Signed:
+    msg = Message(
+        v=1,
+        kind="message",
+        id=f"RU-MOD/{seq}",
+        sender="RU-MOD",
+        to=["US-EUCOM"],
+        seq={"US-EUCOM": seq},
+        created=timestamp(created),
+        precedence="flash",
+        ack_due=timestamp(ack_due) if ack_due is not None else None,
+        ref=None,
+        content=TextContent(type="text", lang="en", text="Call now."),
+    )
+    return sign(RU_KEY, msg)
+
+
+def test_a_message_with_invalid_fields_is_stored_and_receipted_as_signed_and_marked_invalid():
+    s = session_with(check=lambda _: ("position.lat", "must be a number from -90 to 90"))
+    signed = message()
+    txn, after = store_new(s.on_frame(entry_frame(signed), T0))
+    assert txn.signed == signed  # the exact signed bytes are what is stored
+    assert txn.marks == (Mark("invalid", "position.lat", "must be a number from -90 to 90"),)
+    assert [type(f) for f in sent(after)] == [ReceiptFrame]
+    assert "invalid-format" in records(after) and s.counters["invalid-format"] == 1
+    assert any(isinstance(a, Held) for a in after)
+
+
+def test_an_entry_dated_in_2099_is_held_with_a_clock_skew_mark_and_event():
+    s = session_with()
+    txn, after = store_new(s.on_frame(entry_frame(dated(4_070_908_800.0)), T0))
+    ((mark),) = txn.marks
+    assert mark.mark == "clock-skew" and mark.field == "created" and "ahead of" in mark.reason
+    assert "clock-skew" in records(after)
+
+
+def test_an_entry_dated_before_the_peers_card_was_made_is_marked_as_skewed():
+    s = session_with()
+    txn, _ = store_new(s.on_frame(entry_frame(dated(31_536_000.0)), T0))  # 1971
+    assert [m.mark for m in txn.marks] == ["clock-skew"] and "behind" in txn.marks[0].reason
+
+
+def test_an_entry_queued_for_an_hour_while_the_link_was_down_is_not_marked():
+    s = session_with()
+    later = T0 + 7200  # the peer's card was made at T0
+    txn, after = store_new(s.on_frame(entry_frame(dated(later - 3600)), later))
+    assert txn.marks == () and "clock-skew" not in records(after)
+
+
+def test_a_hello_from_a_clock_beyond_the_tolerance_is_a_clock_skew_event_and_shows_in_status():
+    s = PeerSession(session().local, card("RU-MOD", RU_KEY), SupervisorPolicy(), T0, lambda: 0.5)
+    hello = {"t": "hello", "v": 1, "party": "RU-MOD", "at": timestamp(T0 + 900)}
+    assert "clock-skew" in records(s.on_hello(1, hello, T0))
+    assert s.up and s.clock_status()["skewed"] and s.clock_status()["offset"] == 900.0
+
+
+def test_a_hello_within_the_tolerance_is_not_remarked():
+    s = PeerSession(session().local, card("RU-MOD", RU_KEY), SupervisorPolicy(), T0, lambda: 0.5)
+    hello = {"t": "hello", "v": 1, "party": "RU-MOD", "at": timestamp(T0 + 30)}
+    assert records(s.on_hello(1, hello, T0)) == []
+    assert not s.clock_status()["skewed"]
+
+
+def test_a_receipt_dated_far_in_the_future_is_a_clock_skew_event():
+    s = session()
+    signed = our_entry(s)
+    r = Receipt(
+        v=1,
+        kind="receipt",
+        sender="RU-MOD",
+        to="US-EUCOM",
+        entry="US-EUCOM/1",
+        entry_hash=signed.hash,
+        seq=1,
+        log_index=0,
+        stored=timestamp(T0 + 86_400),
+    )
+    after = commit(s.on_frame(ReceiptFrame(sign(RU_KEY, r)).to_wire(), T0), None)
+    assert "clock-skew" in records(after) and Receipted("US-EUCOM/1") in after
+
+
+def test_the_recipients_deadline_runs_from_local_receipt_whatever_the_senders_clock_says():
+    s = session_with()
+    # "Created" and "due" in 1971: the ten minutes it allows run from when we store it.
+    txn, _ = store_new(s.on_frame(entry_frame(dated(31_536_000.0, 31_536_600.0)), T0))
+    assert txn.ack_due == T0 + 600
+    # Due before it was created: due on arrival, not in the past.
+    assert local_deadline(timestamp(T0), timestamp(T0 - 50_000), T0 + 5) == T0 + 5

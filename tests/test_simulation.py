@@ -19,7 +19,7 @@ import pytest
 
 from detente.core.protocol import txns as t
 from detente.devtools import sim
-from detente.devtools.sim import Crash, Restart, Send, SetFaults, Wait
+from detente.devtools.sim import HOSTILE_KINDS, Acknowledge, Crash, Hostile, Restart, Send, SetFaults, Wait
 from detente.store import txns as store_txns
 from detente.store.schema import deliveries
 
@@ -86,6 +86,49 @@ def test_a_node_that_forks_its_log_while_down_is_caught_by_both_others(seed: int
     # ``ok`` includes: RU-MOD and US-EUCOM each hold an equivocation alarm against UA-GS and
     # the evidence, and neither cosigned a checkpoint inconsistent with one it cosigned before.
     assert outcome.stats.get("alarm:caught", 0) >= 2
+
+
+# -- a hostile peer (issue 9, defect 4) ------------------------------------------------------------
+
+HOSTILE_SEEDS = range(0, 24)
+# Every hostile kind, against a node holding messages both ways and one to a third party.
+EVERY_HOSTILE_KIND = [
+    Send("US-EUCOM", ("UA-GS",), "flash"),
+    Send("US-EUCOM", ("RU-MOD", "UA-GS"), "flash"),
+    Send("RU-MOD", ("US-EUCOM",), "immediate"),
+    Wait(5.0),
+    *(Hostile("RU-MOD", "US-EUCOM", what, 0) for what in HOSTILE_KINDS),
+    Send("US-EUCOM", ("RU-MOD",), "routine"),
+    Send("RU-MOD", ("US-EUCOM",), "routine"),
+    Acknowledge("UA-GS", 0),
+    Wait(10.0),
+]
+
+
+def test_every_kind_of_hostile_ack_translation_and_receipt_is_refused_and_every_export_verifies():
+    outcome = sim.simulate(3, 3, schedule=list(EVERY_HOSTILE_KIND))
+    # ``ok`` includes: honest deliveries exactly once, no stream gap or conflict, no alarm but
+    # the refusals of RU-MOD's entries (bad-entry, bad-receipt), every node's export verifies.
+    assert outcome.ok, describe(outcome)
+    assert outcome.stats["hostile"] == len(HOSTILE_KINDS)
+    assert outcome.stats["alarm:hostile-refused"] >= len(HOSTILE_KINDS)
+    assert outcome.stats["exports-verified"] == 3
+
+
+def test_hostile_seeds_leave_honest_delivery_intact_and_every_export_verifiable():
+    outcomes = sim.run_seeds(HOSTILE_SEEDS, hostile=True, workers=WORKERS)
+    failed = [o for o in outcomes if not o.ok]
+    assert not failed, "\n\n".join(describe(o) + " --hostile" for o in failed)
+    assert sum(o.stats.get("hostile", 0) for o in outcomes) >= len(HOSTILE_SEEDS)
+    assert sum(o.stats.get("alarm:hostile-refused", 0) for o in outcomes) >= len(HOSTILE_SEEDS)
+
+
+def test_a_node_that_holds_acks_and_translations_of_the_wrong_messages_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(t.AcceptEntry, "judge_target", lambda self, target: None)
+    outcome = sim.simulate(3, 3, schedule=list(EVERY_HOSTILE_KIND))
+    assert not outcome.ok
 
 
 # -- the harness catches broken nodes: a test that cannot fail is worthless -------------------

@@ -50,6 +50,8 @@ class Config:
     missed_heartbeats: int = 3
     link_test_every: float = 3600.0
     link_test_answer_within: float = 60.0
+    # A peer's hello, entry or receipt time further than this from ours is a clock-skew event.
+    clock_skew_tolerance: float = 300.0
     max_frame: int = 1 << 20
     # [limits]: what one peer may make the node spend (see docs/operators.md).
     limits: Limits = field(default_factory=Limits)
@@ -145,6 +147,7 @@ def init_home(
         "missed_heartbeats = 3",
         "link_test_every = 3600",
         "link_test_answer_within = 60",
+        "clock_skew_tolerance = 300  # a peer's clock further off than this is flagged",
         "",
         "[limits]  # what one peer may make this node spend (docs/operators.md)",
         "max_frame = 1048576  # bytes",
@@ -185,6 +188,7 @@ def load(home: Path) -> Config:
             missed_heartbeats=int(sup.get("missed_heartbeats", 3)),
             link_test_every=float(sup.get("link_test_every", 3600)),
             link_test_answer_within=float(sup.get("link_test_answer_within", 60)),
+            clock_skew_tolerance=float(sup.get("clock_skew_tolerance", 300)),
             max_frame=int(lim.get("max_frame", 1 << 20)),
             limits=Limits(
                 bytes_per_minute=int(lim.get("peer_bytes_per_minute", _DEFAULT_LIMITS.bytes_per_minute)),

@@ -441,6 +441,9 @@ def status(home: Path, as_json: bool) -> None:
             f"  queue {link['queue_depth']}  link test ok {link['last_link_test_ok'] or '-'}"
             + (f"  ({link['last_error']})" if link["last_error"] else "")
         )
+        clock = link.get("clock") or {}
+        if clock.get("skewed"):
+            lines.append(f"  {'':<10} CLOCK SKEW: its clock is {clock['offset']:+g} s from ours")
         cat = link.get("catalog") or {}
         if cat:
             same = "same as ours" if cat.get("matches") else "DIFFERS from ours"
@@ -456,8 +459,10 @@ def status(home: Path, as_json: bool) -> None:
     lines.append(f"  refused connections: {s['refused_connections']['total']}")
     if s["overdue"]:
         lines.append(f"  OVERDUE: {', '.join(s['overdue'])}")
-    for a in s["alarms"][:5]:
-        lines.append(f"  alarm {a['at']} {a['kind']}: {a['detail']}")
+    # One line per kind and peer (merged by the node): a flood of one never hides another.
+    for a in s["alarms"]:
+        times = f" (x{a['count']})" if a.get("count", 1) > 1 else ""
+        lines.append(f"  alarm {a['at']} {a['kind']}{times}: {a['detail']}")
     _out(s, as_json, "\n".join(lines))
 
 

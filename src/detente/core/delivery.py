@@ -16,9 +16,12 @@ import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Generic, TypeVar
 
 from detente.core.terms import RANK as RANK  # re-exported: the node orders its writes by it
 from detente.core.terms import Precedence
+
+K = TypeVar("K", str, tuple[str, str])  # what a deadline is kept by
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,35 +287,39 @@ class Supervisor:
         return min(times)
 
 
-class Deadlines:
-    """Acknowledgement deadlines: which messages became overdue, each reported once."""
+class Deadlines(Generic[K]):
+    """Acknowledgement deadlines: which became overdue, each reported once.
+
+    Keyed by whatever the caller settles separately: the node keys them by (message id,
+    recipient), so one recipient's answer settles only the delivery to that recipient.
+    """
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, str]] = []
-        self._due: dict[str, float] = {}  # watched and not yet reported or settled
+        self._heap: list[tuple[float, K]] = []
+        self._due: dict[K, float] = {}  # watched and not yet reported or settled
         # Settled before being watched (an acknowledgement can overtake): remembered, boundedly.
-        self._early: dict[str, None] = {}
+        self._early: dict[K, None] = {}
 
-    def watch(self, entry_id: str, due: float) -> None:
-        if entry_id in self._due or self._early.pop(entry_id, 0) is None:
+    def watch(self, key: K, due: float) -> None:
+        if key in self._due or self._early.pop(key, 0) is None:
             return
-        self._due[entry_id] = due
-        heapq.heappush(self._heap, (due, entry_id))
+        self._due[key] = due
+        heapq.heappush(self._heap, (due, key))
 
-    def settled(self, entry_id: str) -> None:
+    def settled(self, key: K) -> None:
         """Acknowledged (or otherwise closed): it can no longer become overdue."""
-        if self._due.pop(entry_id, None) is None:
-            self._early[entry_id] = None
+        if self._due.pop(key, None) is None:
+            self._early[key] = None
             if len(self._early) > 10_000:
                 del self._early[next(iter(self._early))]
 
-    def poll(self, now: float) -> list[str]:
-        out: list[str] = []
+    def poll(self, now: float) -> list[K]:
+        out: list[K] = []
         while self._heap and self._heap[0][0] <= now:
-            due, entry_id = heapq.heappop(self._heap)
-            if self._due.get(entry_id) == due:
-                del self._due[entry_id]
-                out.append(entry_id)
+            due, key = heapq.heappop(self._heap)
+            if self._due.get(key) == due:
+                del self._due[key]
+                out.append(key)
         return out
 
     def next_wakeup(self) -> float | None:

@@ -64,5 +64,6 @@ MAX_DETAIL: Final = 500  # characters of a peer's error detail kept
 
 # -- events ----------------------------------------------------------------------------------------
 
+CLOCK_SKEW_TOLERANCE: Final = 300.0  # seconds a peer's clock may differ from ours unremarked
 RECORD_BURST: Final = 20  # events of one kind stored per peer per minute; all are counted
 RECORD_WINDOW: Final = 60.0

@@ -17,8 +17,13 @@ each node's SQLite store and sessions:
   (and, when no one forked, is a prefix of the peer's log); every cosignature verifies;
 - no alarm that blames a peer for misbehaving (``SUSPICIOUS``) is raised on a healthy schedule;
   those that report the network (``EXPECTED_UNDER_FAULTS``) are allowed;
+- every node's own export (``detente export``'s bundle) passes ``detente verify``;
 - and, in the equivocation scenario, a node that rewrites its log while down is caught by both
-  other nodes (an ``equivocation`` event and an ``evidence`` row at each).
+  other nodes (an ``equivocation`` event and an ``evidence`` row at each);
+- in the hostile scenario, RU-MOD also sends, signed with its real key, acknowledgements and
+  translations of the wrong messages (its own, ones it was never sent, with wrong hashes) and
+  receipts naming another entry: each is refused (``bad-entry``/``bad-receipt``), nothing of it
+  is stored, honest deliveries meet every invariant above, and every export still verifies.
 
 A run is a function of its seed: the schedule, the faults (``FakeNet``), the nodes' jitter and
 their keys all come from it, so ``detente-sim --seed N`` replays a failure exactly. ``digest``
@@ -52,24 +57,30 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, func, select, update
 
 from detente import config as cfgmod
+from detente.core.bundle import verify_bundle
 from detente.core.checkpoint import NoteError, parse_checkpoint, parse_note, verify_note
 from detente.core.encoding import unb64
 from detente.core.entries import (
     PRECEDENCES,
+    Ack,
     EntryError,
+    PersonMaker,
     Precedence,
     Receipt,
     Signed,
     TextContent,
+    Translation,
     open_signed,
+    sign,
     timestamp,
 )
 from detente.core.keys import SigningKey, VerifyKey
 from detente.core.ledger import Ledger, origin
 from detente.core.merkle import HASH_SIZE, ProofError, verify_consistency
-from detente.core.protocol.frames import EntryFrame
+from detente.core.protocol.frames import EntryFrame, ReceiptFrame
 from detente.devtools.fakenet import FakeNet, FakeTransport, Faults
 from detente.devtools.simloop import VirtualClock, run_simulation
+from detente.export.bundle import ExportError, export_bundle
 from detente.link.tls import make_certificate, spki_hash_pem
 from detente.link.transport import PeerAddress
 from detente.node import Node
@@ -118,8 +129,13 @@ SUSPICIOUS = frozenset(
     }
 )
 # Alarms that report what the network or the people did: contact lost, a link test missed, an
-# acknowledgement not given in time. Schedules with faults, crashes and clock steps earn them.
-EXPECTED = frozenset({"link-lost", "link-test-missed", "overdue"})
+# acknowledgement not given in time, a clock stepped away from the others'. Schedules with
+# faults, crashes and clock steps earn them.
+EXPECTED = frozenset({"link-lost", "link-test-missed", "overdue", "clock-skew"})
+# What a hostile step earns its sender: refused for what it names, or (when the honest entry
+# that takes the same sequence number got there first) as a reuse of that number. Either way
+# nothing of it is stored, and the delivery invariants hold for the honest entry.
+HOSTILE_ALARMS = ("bad-entry", "bad-receipt", "conflict")
 # Two suspicious alarms the network alone can cause, told apart by what they say:
 # - under TLS 1.3 a dialer learns that its certificate was refused only as the link closing
 #   before the peer's hello, which is also what a link broken at that moment looks like;
@@ -248,11 +264,56 @@ class Forge:
         return f"forge {self.sender} -> {self.to} #{self.pick} bit {self.bit}"
 
 
-Step = Send | Acknowledge | SetFaults | Partition | Heal | Crash | Restart | Wait | ClockStep | Forge
+HOSTILE_KINDS = (
+    "ack-own",  # an acknowledgement of its own message
+    "ack-wrong-hash",  # of a message it was sent, naming another hash
+    "ack-not-addressee",  # of the victim's message to someone else (three nodes)
+    "translation-own",  # a translation of its own message
+    "translation-wrong-hash",  # of a message it was sent, naming another hash
+    "receipt-other-entry",  # the right seq and hash, naming another entry
+)
+HOSTILE = "RU-MOD"  # the hostile party of the hostile scenario
 
 
-def draw_schedule(seed: int, parties: Sequence[str], steps: int | None = None) -> list[Step]:
-    """The schedule of one seed: small (tens of steps), rich (every kind of step can occur)."""
+@dataclass(frozen=True, slots=True)
+class Hostile:
+    """``sender`` sends ``to`` an entry or receipt it signed for real that names the wrong thing
+    (``what``, one of ``HOSTILE_KINDS``): a pinned peer turned hostile. It must be refused, with
+    an alarm, nothing of it stored, and the victim's own export must still verify."""
+
+    sender: str
+    to: str
+    what: str
+    pick: int
+
+    def __str__(self) -> str:
+        return f"hostile {self.sender} -> {self.to} {self.what} #{self.pick}"
+
+
+Step = (
+    Send | Acknowledge | SetFaults | Partition | Heal | Crash | Restart | Wait | ClockStep | Forge | Hostile
+)
+
+
+def draw_schedule(
+    seed: int, parties: Sequence[str], steps: int | None = None, hostile: str | None = None
+) -> list[Step]:
+    """The schedule of one seed: small (tens of steps), rich (every kind of step can occur).
+
+    ``hostile``: that party's hostile steps are mixed into the same honest schedule (drawn from
+    a separate stream, so the honest steps are those of the seed without it)."""
+    out = _honest_schedule(seed, parties, steps)
+    if hostile is None:
+        return out
+    rng = random.Random(f"hostile:{seed}:{','.join(parties)}")
+    victims = [p for p in parties if p != hostile]
+    for _ in range(rng.randint(4, 12)):
+        step = Hostile(hostile, rng.choice(victims), rng.choice(HOSTILE_KINDS), rng.randrange(1000))
+        out.insert(rng.randint(0, len(out)), step)
+    return out
+
+
+def _honest_schedule(seed: int, parties: Sequence[str], steps: int | None) -> list[Step]:
     rng = random.Random(f"schedule:{seed}:{','.join(parties)}")
     n = steps if steps is not None else rng.randint(12, 36)
     up = set(parties)
@@ -428,11 +489,14 @@ class Simulation:
         root: Path,
         schedule: list[Step] | None = None,
         equivocate: str | None = None,
+        hostile: str | None = None,
     ) -> None:
         self.seed = seed
         self.parties = tuple(sorted(parties))
         self.root = root
-        self.schedule = schedule if schedule is not None else draw_schedule(seed, self.parties)
+        self.schedule = (
+            schedule if schedule is not None else draw_schedule(seed, self.parties, hostile=hostile)
+        )
         self.equivocate = equivocate
         self.net = FakeNet(random.Random(f"net:{seed}"))
         self.nodes: dict[str, SimNode] = {}
@@ -518,6 +582,8 @@ class Simulation:
             await asyncio.sleep(step.seconds)
         elif isinstance(step, Forge):
             self._forge(step)
+        elif isinstance(step, Hostile):
+            self._hostile(step)
         elif isinstance(step, ClockStep):
             self.nodes[step.party].clock.offset += step.seconds
             node = self.nodes[step.party].node
@@ -550,6 +616,89 @@ class Simulation:
             bad[step.bit // 8 % len(bad)] ^= 1 << (step.bit % 8)
             conn.write(EntryFrame(Signed(kind, bytes(body), bytes(bad))).to_wire())
             self._bump("forged")
+
+    def _hostile(self, step: Hostile) -> None:
+        """Sign and send what ``step`` says on the sender's live link, with what the sender's
+        (and, where a real attacker could learn it, the victim's) store says."""
+        node = self.nodes[step.sender].node
+        victim = self.nodes[step.to].node
+        session = node.peers[step.to] if node is not None else None
+        conn = node.driver.conns.get(session.link) if node is not None and session and session.link else None
+        if node is None or conn is None or victim is None:
+            return  # no link to send on
+        me, them = step.sender, step.to
+
+        def messages(c: Connection, author: str, peer: str, with_peer: bool) -> list[Any]:
+            """Messages by ``author`` whose recipients include ``peer`` (or do not)."""
+            to_peer = select(deliveries.c.entry_id).where(deliveries.c.peer == peer)
+            q = select(entries.c.id, entries.c.hash).where(
+                entries.c.kind == "message",
+                entries.c.author == author,
+                entries.c.mine,
+                entries.c.id.in_(to_peer) if with_peer else entries.c.id.not_in(to_peer),
+            )
+            return list(c.execute(q.order_by(entries.c.id)))
+
+        wrong = hashlib.sha256(f"wrong:{step}".encode()).hexdigest()
+        if step.what in ("ack-own", "translation-own"):
+            rows = node.store.run(lambda c: messages(c, me, them, True))
+        elif step.what == "ack-not-addressee":
+            rows = victim.store.run(lambda c: messages(c, them, me, False))
+        elif step.what in ("ack-wrong-hash", "translation-wrong-hash"):
+            rows = [(i, wrong) for i, _ in victim.store.run(lambda c: messages(c, them, me, True))]
+        else:
+            rows = node.store.run(
+                lambda c: list(
+                    c.execute(
+                        select(inbound.c.seq, inbound.c.entry_hash)
+                        .where(inbound.c.peer == them)
+                        .order_by(inbound.c.seq)
+                    )
+                )
+            )
+        if not rows:
+            return
+        first, second = rows[step.pick % len(rows)]
+        now = node.clock.now()
+        key = cfgmod.signing_key(node.cfg)
+        if step.what == "receipt-other-entry":
+            receipt = Receipt(
+                v=1,
+                kind="receipt",
+                sender=me,
+                to=them,
+                entry=f"{them}/{10_000_000 + step.pick}",
+                entry_hash=second,
+                seq=first,
+                log_index=0,
+                stored=timestamp(now),
+            )
+            conn.write(ReceiptFrame(sign(key, receipt)).to_wire())
+            self._bump("hostile")
+            return
+        # The next sequence number of the sender's honest stream: refused, it must leave the
+        # stream as it was, so the honest entry that takes this number later is held.
+        seq = node.store.counters[f"seq:{them}"] + 1
+        stream = {
+            "v": 1,
+            "id": f"{me}/{10_000_000 + step.pick}",
+            "sender": me,
+            "to": [them],
+            "seq": {them: seq},
+            "created": timestamp(now),
+            "msg": first,
+            "msg_hash": second,
+        }
+        entry: Ack | Translation
+        if step.what.startswith("ack"):
+            entry = Ack(kind="ack", answer="understood", by="duty officer", text=None, **stream)
+        else:
+            made_by = PersonMaker(type="person", name="hostile", role="translator")
+            entry = Translation(
+                kind="translation", lang="ru", text="ложь", grade="official", made_by=made_by, **stream
+            )
+        conn.write(EntryFrame(sign(key, entry)).to_wire())
+        self._bump("hostile")
 
     def _op(self, sim: SimNode, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -786,6 +935,7 @@ class Simulation:
         self._check_logs(db, keys)
         self._check_witnessing(db, keys)
         self._check_alarms(db)
+        self._check_exports()
         if self.equivocate is not None:
             caught = await self._caught()
             for p in self.parties:
@@ -946,6 +1096,21 @@ class Simulation:
                     except NoteError as exc:
                         raise Violation(f"{w}'s cosignature of {p}'s checkpoint {c['size']}: {exc}") from exc
 
+    def _check_exports(self) -> None:
+        """Whatever a peer sent, each node's own record is verifiable: its export (the bundle
+        ``detente export`` writes) passes ``detente verify``."""
+        for p in self.parties:
+            if p == self.equivocate:
+                continue  # it rewrote its own log on purpose
+            try:
+                data, _ = export_bundle(self.nodes[p].cfg.home, now=T0)
+            except ExportError as exc:
+                raise Violation(f"{p} cannot export its own record: {exc}") from exc
+            verdict = verify_bundle(data)
+            if not verdict.ok:
+                raise Violation(f"{p}'s own export does not verify: {'; '.join(verdict.failures[:3])}")
+            self._bump("exports-verified")
+
     def _check_alarms(self, db: dict[str, Any]) -> None:
         frame_faults = any(
             isinstance(s, SetFaults) and (s.drop or s.duplicate or s.delay) for s in self.schedule
@@ -955,6 +1120,11 @@ class Simulation:
         # to its sender (peer-error there): both are due, about that pair only.
         forged = {(s.to, s.sender, "bad-signature") for s in self.schedule if isinstance(s, Forge)}
         forged |= {(s.sender, s.to, "peer-error") for s in self.schedule if isinstance(s, Forge)}
+        # A hostile entry or receipt is refused at its target, which tells its sender why.
+        hostile = {
+            (s.to, s.sender, k) for s in self.schedule if isinstance(s, Hostile) for k in HOSTILE_ALARMS
+        }
+        hostile |= {(s.sender, s.to, "peer-error") for s in self.schedule if isinstance(s, Hostile)}
         for p in self.parties:
             for e in db[p]["events"]:
                 kind, detail = e["kind"], e["detail"]
@@ -962,6 +1132,8 @@ class Simulation:
                     raise Violation(f"an alarm the simulation does not know at {p}: {kind}: {detail}")
                 if (p, e["peer"], kind) in forged and "bad signature" in detail:
                     kind = "forgery-refused"
+                elif (p, e["peer"], kind) in hostile:
+                    kind = "hostile-refused"
                 elif kind in SUSPICIOUS and any(x in detail for x in excused):
                     kind = "excused"
                 elif kind in SUSPICIOUS and self.equivocate is not None and e["peer"] == self.equivocate:
@@ -1026,19 +1198,32 @@ def _scratch() -> Path:
 
 
 def simulate(
-    seed: int, parties: int | None = None, *, equivocate: bool = False, schedule: list[Step] | None = None
+    seed: int,
+    parties: int | None = None,
+    *,
+    equivocate: bool = False,
+    schedule: list[Step] | None = None,
+    hostile: bool = False,
 ) -> Outcome:
     """Run one seed with ``parties`` nodes (2 or 3; by default ``parties_for(seed)``) in a
     scratch directory removed afterwards. ``equivocate``: three nodes, and UA-GS forks its log
     once the schedule has run; both others must catch it. ``schedule``: this one instead of
-    the seed's (the seed still decides faults, jitter and keys)."""
+    the seed's (the seed still decides faults, jitter and keys). ``hostile``: RU-MOD also sends
+    hostile acknowledgements, translations and receipts (``Hostile`` steps)."""
     n = 3 if equivocate else (parties or parties_for(seed))
     if n not in (2, 3):
         raise ValueError("a simulation runs two or three nodes")
     names = PARTIES if n == 3 else ("RU-MOD", "US-EUCOM")
     root = _scratch()
     try:
-        return Simulation(seed, names, root, schedule, equivocate="UA-GS" if equivocate else None).run()
+        return Simulation(
+            seed,
+            names,
+            root,
+            schedule,
+            equivocate="UA-GS" if equivocate else None,
+            hostile=HOSTILE if hostile else None,
+        ).run()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -1048,8 +1233,8 @@ def parties_for(seed: int) -> int:
     return 3 if seed % 3 == 0 else 2
 
 
-def _one(job: tuple[int, int | None, bool]) -> Outcome:
-    outcome = simulate(job[0], job[1], equivocate=job[2])
+def _one(job: tuple[int, int | None, bool, bool]) -> Outcome:
+    outcome = simulate(job[0], job[1], equivocate=job[2], hostile=job[3])
     outcome.trace = []  # a worker sends back the verdict; replaying the seed gives the trace
     return outcome
 
@@ -1059,13 +1244,14 @@ def run_seeds(
     parties: int | None = None,
     *,
     equivocate: bool = False,
+    hostile: bool = False,
     workers: int = 1,
     time_limit: float | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Run many seeds, over ``workers`` processes; stop starting new ones after ``time_limit``
     seconds. Returns the outcomes in seed order."""
-    jobs = [(seed, parties, equivocate) for seed in seeds]
+    jobs = [(seed, parties, equivocate, hostile) for seed in seeds]
     started = time.monotonic()
     out: list[Outcome] = []
 
@@ -1118,6 +1304,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--equivocate", action="store_true", help="3 nodes; UA-GS forks its log and both others must catch it"
     )
+    ap.add_argument(
+        "--hostile",
+        action="store_true",
+        help="RU-MOD also sends acks, translations and receipts naming the wrong things",
+    )
     ap.add_argument("--workers", type=int, default=1, help="processes running seeds side by side")
     ap.add_argument(
         "--verbose", "-v", action="store_true", help="print the schedule, the network and the trace"
@@ -1135,12 +1326,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"seed {o.seed} ({n} nodes): ok  digest {o.digest[:16]}  {_stats(o.stats)}", flush=True)
         else:
             flag = " --equivocate" if args.equivocate else f" --parties {n}"
+            flag += " --hostile" if args.hostile else ""
             print(f"seed {o.seed} ({n} nodes): FAILED: {o.violations[0]}", flush=True)
             print(f"  replay: detente-sim --seed {o.seed}{flag} --verbose", flush=True)
 
     started = time.monotonic()
     outcomes = run_seeds(
-        seeds, args.parties, equivocate=args.equivocate, workers=args.workers, on_outcome=report
+        seeds,
+        args.parties,
+        equivocate=args.equivocate,
+        hostile=args.hostile,
+        workers=args.workers,
+        on_outcome=report,
     )
     elapsed = time.monotonic() - started
     failed = [o.seed for o in outcomes if not o.ok]

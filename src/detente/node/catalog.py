@@ -30,7 +30,7 @@ from typing import Any
 
 from detente.config import Config, ConfigError
 from detente.core.entries import Content, FormatContent, TextContent
-from detente.core.formats import Catalog, CatalogError, FormatError, Lang
+from detente.core.formats import Catalog, CatalogError, FieldError, FormatError, Lang
 from detente.core.formats.catalog import builtin_files
 from detente.core.formats.lang import AS_WRITTEN
 from detente.core.terms import LANGS
@@ -195,6 +195,25 @@ class NodeFormats:
 
     def holds(self, content: Content) -> bool:
         return not isinstance(content, FormatContent) or self.catalog.has(content.format, content.version)
+
+    def invalid_field(self, content: Content) -> tuple[str, str] | None:
+        """(field, reason) when a held format's signed fields break its rules, else None.
+
+        A received message is checked on receipt: it is still stored and receipted exactly as
+        signed, but marked invalid, so that nothing tries to render it.
+        """
+        if not isinstance(content, FormatContent) or not self.catalog.has(content.format, content.version):
+            return None
+        try:
+            checked = self.catalog.validate(content.format, content.version, content.fields, content.lang)
+        except FieldError as exc:
+            return exc.path, exc.message("en")
+        except FormatError as exc:
+            return "fields", str(exc)
+        if checked.fields != content.fields:
+            # What rendering would read is not what was signed: never show a coerced value.
+            return "fields", "not in the form the format signs (a value would be changed to show it)"
+        return None
 
     def render(self, content: Content, lang: Lang, *, personal: bool) -> str | None:
         """The message in ``lang`` from its signed fields; None for a format not held.

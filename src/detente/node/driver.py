@@ -74,7 +74,7 @@ class Host(Protocol):
     clock: Clock
     store: Store
     formats: NodeFormats
-    deadlines: Deadlines
+    deadlines: Deadlines[tuple[str, str]]
     own: OwnLog
     peers: dict[str, PeerSession]
     refused: list[dict[str, Any]]
@@ -438,9 +438,30 @@ class Driver:
                 elif isinstance(action, LinkTestDue):
                     await node.send_link_test(session.party)
             self.execute(session, [a for a in actions if not isinstance(a, Record | LinkTestDue)])
-        for entry_id in node.deadlines.poll(now):
-            await node.record("overdue", f"{entry_id} passed its acknowledgement deadline", ref=entry_id)
+        for entry_id, party in node.deadlines.poll(now):
+            await self._overdue(entry_id, party, now)
         await self.sign_checkpoint(now)
+
+    async def _overdue(self, entry_id: str, party: str, now: float) -> None:
+        """One recipient's answer is overdue: an alarm against the peer concerned, merged per peer
+        (a burst a minute is stored, all are counted), so a peer's flood of messages "due" at
+        once cannot push other alarms out of sight."""
+        node = self.node
+        sender = entry_id.rsplit("/", 1)[0]
+        peer = party if party != node.cfg.party else sender
+        detail = (
+            f"{entry_id} passed its acknowledgement deadline: no answer from {party}"
+            if party != node.cfg.party
+            else f"{entry_id} from {sender} passed its acknowledgement deadline: not answered here"
+        )
+        session = self.sessions.get(peer)
+        if session is not None:
+            session.count("overdue")
+            admitted = session.budget.admit("overdue", detail, peer, now)
+            if admitted is None:
+                return
+            detail = admitted
+        await node.record("overdue", detail, peer, entry_id)
 
     async def sign_checkpoint(self, now: float) -> None:
         own = self.node.own

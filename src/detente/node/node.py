@@ -20,10 +20,10 @@ from typing import Any
 
 from detente import config as cfgmod
 from detente.core.delivery import Deadlines, SupervisorPolicy
-from detente.core.entries import Ack, Message, TextContent, epoch, timestamp
+from detente.core.entries import Ack, Message, TextContent, timestamp
 from detente.core.keys import SigningKey, VerifyKey
 from detente.core.protocol.session import EventBudget, Local, PeerSession
-from detente.core.protocol.txns import SaveEvent, StreamEntry
+from detente.core.protocol.txns import SaveEvent, StreamEntry, local_deadline
 from detente.core.protocol.witnessing import OwnLog
 from detente.link.transport import PeerAddress, Transport
 from detente.node.catalog import NodeFormats
@@ -89,7 +89,7 @@ class Node(Releases):
         self.store = store or Store(cfg.db)
         self.metrics = NodeMetrics()
         self.store.on_commit = self.metrics.committed
-        self.deadlines = Deadlines()
+        self.deadlines: Deadlines[tuple[str, str]] = Deadlines()  # (message id, who owes the answer)
         self.refused: list[dict[str, Any]] = []  # recent refused connections, newest last
         self.refused_total = 0
         self._rng = rng
@@ -112,6 +112,8 @@ class Node(Releases):
             holds_format=self.formats.holds,
             catalog=self.formats.digest,
             formats=tuple((str(f), int(v)) for f, v in self.formats.held()),
+            check_fields=self.formats.invalid_field,
+            skew_tolerance=cfg.clock_skew_tolerance,
             limits=cfg.limits,
         )
         self.local = local
@@ -179,8 +181,8 @@ class Node(Releases):
             for party, session in self.peers.items():
                 for action in session.restore(store_txns.load_session(conn, party)):
                     logger.warning("%s", getattr(action, "detail", action))
-            for entry_id, due in store_txns.open_deadlines(conn):
-                self.deadlines.watch(entry_id, due)
+            for entry_id, party, due in store_txns.open_deadlines(conn, self.party):
+                self.deadlines.watch((entry_id, party), due)
             restored = store_backup.pending_restore(conn)
             if restored is not None:
                 self.hold = RestoreHold(restored.id, restored.log_size, restored.source, set(self.peers))
@@ -260,10 +262,14 @@ class Node(Releases):
     # -- services the sessions' notices reach --------------------------------------------------
 
     def on_held(self, entry: StreamEntry) -> None:
-        if isinstance(entry, Message) and entry.ack_due:
-            self.deadlines.watch(entry.id, epoch(entry.ack_due))
+        if isinstance(entry, Message):
+            # Our deadline runs from our receipt, as the store keeps it, never the peer's clock.
+            due = local_deadline(entry.created, entry.ack_due, self.clock.now())
+            if due is not None:
+                self.deadlines.watch((entry.id, self.party), due)
         if isinstance(entry, Ack):
-            self.deadlines.settled(entry.msg)
+            # Accepted only from an addressee of our message: it settles that delivery alone.
+            self.deadlines.settled((entry.msg, entry.sender))
         if (
             isinstance(entry, Message)
             and isinstance(entry.content, TextContent)
@@ -347,6 +353,7 @@ class Node(Releases):
             "counters": dict(session.counters),
             "catalog": self.formats.peer_status(session.party),
             "witnessing": session.wit.status(),
+            "clock": session.clock_status(),
         }
 
     def own_status(self) -> dict[str, Any]:

@@ -94,7 +94,7 @@ class Operator:
         peers: dict[str, PeerSession]
         formats: NodeFormats
         mt: MachineTranslation
-        deadlines: Deadlines
+        deadlines: Deadlines[tuple[str, str]]
         driver: Driver
         metrics: NodeMetrics
         hold: RestoreHold | None
@@ -167,7 +167,8 @@ class Operator:
             )
 
         signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due, then=then)
-        self.deadlines.watch(entry.id, due)
+        for party in recipients:  # each recipient's answer settles only its own delivery
+            self.deadlines.watch((entry.id, party), due)
         return signed
 
     async def acknowledge(self, msg_id: str, answer: str, by: str, text: str | None) -> Signed:
@@ -204,7 +205,7 @@ class Operator:
         signed, _ = await self.create(
             [row.author], build, precedence, now, ref=msg_id, guard=(msg_id, answered_once)
         )
-        self.deadlines.settled(msg_id)
+        self.deadlines.settled((msg_id, self.party))
         self.publish({"type": "ack", "id": msg_id})
         return signed
 
@@ -220,6 +221,10 @@ class Operator:
         if row is None or row.kind != "message":
             raise UnknownMessage(f"no message {msg_id}")
         msg = parse_as(Message, row.body)
+        if row.mine:
+            # Its recipients translate what they received; the sender's own reading of its text
+            # is the text (and the other parties refuse a sender's translation).
+            raise NodeError(f"{msg_id} is this party's own message; only its recipients translate it")
         if not isinstance(msg.content, TextContent):
             raise NodeError(
                 f"{msg_id} is a format message: it is rendered in every language from its signed "

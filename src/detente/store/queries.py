@@ -16,15 +16,38 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Row, and_, bindparam, desc, func, or_, select
 
-from detente.store.schema import cosignatures, deliveries, entries, events, log, own_checkpoints, witnessed
+from detente.store.schema import (
+    cosignatures,
+    deliveries,
+    entries,
+    entry_marks,
+    events,
+    log,
+    own_checkpoints,
+    witnessed,
+)
 
 # A row of any columns, read by name (``row.id``, ``row.mine``).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 # Kinds of event a status report shows among its alarms.
-ALARM_KINDS = ("link-lost", "link-test-missed", "overdue", "equivocation", "unlogged-entry", "restore-behind")
+ALARM_KINDS = (
+    "link-lost",
+    "link-test-missed",
+    "overdue",
+    "equivocation",
+    "unlogged-entry",
+    "clock-skew",
+    "bad-entry",
+    "bad-receipt",
+    "invalid-format",
+    "restore-behind",
+)
 
 SELECT_MESSAGE = select(entries).where(entries.c.id == bindparam("b_id"), entries.c.kind == "message")
+SELECT_MARKS = select(entry_marks.c.mark, entry_marks.c.field, entry_marks.c.reason).where(
+    entry_marks.c.entry_hash == bindparam("b_hash")
+)
 SELECT_DELIVERIES = select(deliveries).where(deliveries.c.entry_id == bindparam("b_id"))
 # No ORDER BY: acknowledgements come back in the order they were stored (the callers let a
 # later answer from the same party stand over an earlier one).
@@ -54,6 +77,11 @@ def message(conn: Connection, entry_id: str) -> AnyRow | None:
     return conn.execute(SELECT_MESSAGE, {"b_id": entry_id}).first()
 
 
+def marks_of(conn: Connection, entry_hash: str) -> dict[str, tuple[str, str]]:
+    """What was found wrong with an entry held as signed: mark -> (field, reason)."""
+    return {r.mark: (r.field, r.reason) for r in conn.execute(SELECT_MARKS, {"b_hash": entry_hash})}
+
+
 def deliveries_of(conn: Connection, entry_id: str) -> Sequence[AnyRow]:
     """The ``deliveries`` rows of one of our messages, one per recipient."""
     return conn.execute(SELECT_DELIVERIES, {"b_id": entry_id}).all()
@@ -80,6 +108,22 @@ def recent_events(conn: Connection, limit: int, kinds: Sequence[str] | None = No
     if kinds is not None:
         q = q.where(events.c.kind.in_(list(kinds)))
     return conn.execute(q.order_by(desc(events.c.id)).limit(limit)).all()
+
+
+def merged_alarms(conn: Connection, kinds: Sequence[str]) -> list[tuple[AnyRow, int]]:
+    """The newest alarm of each (kind, peer), with how many there are, newest first.
+
+    Merged so that no kind is ever pushed out by a flood of another (25 "overdue" alarms
+    from one peer are one line): equivocation, a lost link and an unlogged entry always show.
+    """
+    groups = conn.execute(
+        select(func.max(events.c.id), func.count())
+        .where(events.c.kind.in_(list(kinds)))
+        .group_by(events.c.kind, events.c.peer)
+    ).all()
+    counts = {newest: n for newest, n in groups}
+    rows = conn.execute(select(events).where(events.c.id.in_(list(counts))).order_by(desc(events.c.id))).all()
+    return [(r, counts[r.id]) for r in rows]
 
 
 def event_counts(conn: Connection) -> dict[str, int]:

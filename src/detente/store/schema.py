@@ -40,6 +40,18 @@ entries = Table(
 Index("entries_kind_author", entries.c.kind, entries.c.author)
 Index("entries_ref", entries.c.ref)
 
+# What is wrong with an entry held exactly as signed (core.protocol.txns.Mark): ``invalid``
+# (a format field that breaks its rule) or ``clock-skew`` (dated far from our clock), with the
+# field and the reason. Written in the commit that stores the entry; the entry is never changed.
+entry_marks = Table(
+    "entry_marks",
+    metadata,
+    Column("entry_hash", String(64), primary_key=True),
+    Column("mark", String(16), primary_key=True),
+    Column("field", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
 # One row per (outgoing stream entry, recipient): the sender's view of delivery.
 deliveries = Table(
     "deliveries",

@@ -23,6 +23,7 @@ from detente.store.schema import (
     cosignatures,
     deliveries,
     entries,
+    entry_marks,
     events,
     evidence,
     inbound,
@@ -41,6 +42,9 @@ SELECT_HELD = select(inbound.c.entry_hash, inbound.c.receipt_hash).where(
     inbound.c.peer == bindparam("b_peer"), inbound.c.seq == bindparam("b_seq")
 )
 SELECT_SIGNED = select(entries.c.body, entries.c.sig).where(entries.c.hash == bindparam("b_hash"))
+SELECT_TARGET = select(
+    entries.c.hash, entries.c.kind, entries.c.author, entries.c.mine, entries.c.body
+).where(entries.c.id == bindparam("b_id"))
 MARK_RECEIPTED = (
     update(deliveries)
     .where(deliveries.c.peer == bindparam("b_peer"), deliveries.c.seq == bindparam("b_seq"))
@@ -110,7 +114,7 @@ def _entry_row(
 
 def accept_entry(
     conn: Connection, counters: dict[str, int], txn: t.AcceptEntry
-) -> t.EntryAccepted | t.EntryConflict:
+) -> t.EntryAccepted | t.EntryConflict | t.EntryRefused:
     row = conn.execute(SELECT_HELD, {"b_peer": txn.peer, "b_seq": txn.seq}).first()
     held = None
     if row is not None:
@@ -119,6 +123,16 @@ def accept_entry(
     decided = txn.decide(held)
     if decided is not None:
         return decided
+    if txn.target_id is not None:
+        t_row = conn.execute(SELECT_TARGET, {"b_id": txn.target_id}).first()
+        target = (
+            t.Target(t_row.hash, t_row.kind, t_row.author, bool(t_row.mine), bytes(t_row.body))
+            if t_row is not None
+            else None
+        )
+        refused = txn.judge_target(target)
+        if refused is not None:
+            return refused
     entry = txn.entry
     # No inbound row means this entry is new: its hash names its sequence number, so the same
     # bytes cannot already be held under another one.
@@ -136,6 +150,14 @@ def accept_entry(
             held_since=txn.now,
         ),
     )
+    if txn.marks:
+        conn.execute(
+            entry_marks.insert(),
+            [
+                {"entry_hash": txn.signed.hash, "mark": m.mark, "field": m.field, "reason": m.reason}
+                for m in txn.marks
+            ],
+        )
     rsigned, receipt = txn.sign_receipt(counters["log"])
     conn.execute(
         INSERT_ENTRY,
@@ -429,19 +451,33 @@ def load_own(
     return hashes, ((row.size, bytes(row.note)) if row is not None else None), keyevents
 
 
-def open_deadlines(conn: Connection) -> list[tuple[str, float]]:
-    """Acknowledgement deadlines still open, both for what we sent and what we hold."""
-    acked = select(entries.c.ref).where(entries.c.kind == "ack")
-    return [
-        (row.id, row.ack_due)
-        for row in conn.execute(
-            select(entries.c.id, entries.c.ack_due).where(
-                entries.c.kind == "message",
-                entries.c.ack_due.is_not(None),
-                entries.c.id.not_in(acked),
-            )
+def open_deadlines(conn: Connection, party: str) -> list[tuple[str, str, float]]:
+    """Acknowledgement deadlines still open, one per (message, who owes the answer): each
+    recipient of what we sent that has not answered, and us for what we hold unanswered."""
+    ack = entries.alias("ack")
+    out: list[tuple[str, str, float]] = []
+    unanswered = ~(
+        select(ack.c.hash)
+        .where(ack.c.kind == "ack", ack.c.ref == deliveries.c.entry_id, ack.c.author == deliveries.c.peer)
+        .exists()
+    )
+    for row in conn.execute(
+        select(entries.c.id, deliveries.c.peer, entries.c.ack_due)
+        .join(deliveries, deliveries.c.entry_id == entries.c.id)
+        .where(entries.c.kind == "message", entries.c.mine, entries.c.ack_due.is_not(None), unanswered)
+    ):
+        out.append((row.id, row.peer, row.ack_due))
+    ours = select(ack.c.hash).where(ack.c.kind == "ack", ack.c.ref == entries.c.id, ack.c.author == party)
+    for held in conn.execute(
+        select(entries.c.id, entries.c.ack_due).where(
+            entries.c.kind == "message",
+            ~entries.c.mine,
+            entries.c.ack_due.is_not(None),
+            ~ours.exists(),
         )
-    ]
+    ):
+        out.append((held.id, party, held.ack_due))
+    return out
 
 
 def create_entry(

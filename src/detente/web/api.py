@@ -267,13 +267,59 @@ def _list(node: Node, c: Connection, box: str, limit: int) -> list[dict[str, Any
 
 
 def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict[str, Any] | None:
+    """One message's view, or None if no such message. Never raises because of what the
+    message holds: one the node cannot show is shown as such (``invalid``: the field and why)
+    with its raw signed bytes, so one bad message never takes a page or a list down."""
     row = q.message(c, entry_id)
     if row is None:
         return None
+    marks = q.marks_of(c, row.hash)
     try:
-        msg = parse_as(Message, row.body)
-    except EntryError:
-        return None
+        return _message_view(node, c, row, marks, brief)
+    except (EntryError, ValueError, KeyError, TypeError) as exc:
+        return _unreadable_view(node, row, marks, "body", str(exc).splitlines()[0])
+
+
+def _unreadable_view(
+    node: Node, row: Any, marks: dict[str, tuple[str, str]], where: str, why: str
+) -> dict[str, Any]:
+    """What the store holds of a message that cannot be read at all: its row and its bytes."""
+    return {
+        "id": row.id,
+        "hash": row.hash,
+        "direction": "out" if row.mine else "in",
+        "sender": node.party if row.mine else row.author,
+        "to": [],
+        "precedence": row.precedence if row.precedence in RANK else "flash",
+        "created": row.created,
+        "ack_due": timestamp(row.ack_due) if row.ack_due is not None else None,
+        "ack_due_signed": None,
+        "ref": row.ref,
+        "content": None,
+        "held_since": row.held_since,
+        "state": "receipted",
+        "overdue": False,
+        "invalid": {"field": where, "reason": why},
+        **_marked(marks, skip="invalid"),
+        "body": bytes(row.body).decode("utf-8", errors="replace"),
+        "body_b64": _b64(bytes(row.body)),
+        "sig": _b64(row.sig),
+    }
+
+
+def _marked(marks: dict[str, tuple[str, str]], skip: str = "") -> dict[str, Any]:
+    return {
+        key.replace("-", "_"): {"field": field, "reason": reason}
+        for key, (field, reason) in marks.items()
+        if key != skip
+    }
+
+
+def _message_view(
+    node: Node, c: Connection, row: Any, marks: dict[str, tuple[str, str]], brief: bool
+) -> dict[str, Any]:
+    entry_id = row.id
+    msg = parse_as(Message, row.body)
     acks = _acks(c, entry_id)
     out: dict[str, Any] = {
         "id": row.id,
@@ -283,11 +329,24 @@ def _view(node: Node, c: Connection, entry_id: str, brief: bool = False) -> dict
         "to": msg.to,
         "precedence": msg.precedence,
         "created": msg.created,
-        "ack_due": msg.ack_due,
+        # The deadline this node keeps: for a received message it runs from our receipt,
+        # whatever the sender's clock said (``ack_due_signed``).
+        "ack_due": timestamp(row.ack_due) if row.ack_due is not None else None,
+        "ack_due_signed": msg.ack_due,
         "ref": msg.ref,
         "content": msg.content.model_dump(),
         "held_since": row.held_since,
+        **_marked(marks),
     }
+    if "invalid" in marks:
+        # Never rendered: the signed bytes are shown instead, below, even in a list.
+        content = msg.content
+        out["content"] = None
+        if isinstance(content, FormatContent):
+            out["format"] = {"id": content.format, "version": content.version}
+        out["body"] = row.body.decode()
+        out["body_b64"] = _b64(bytes(row.body))
+        out["sig"] = _b64(row.sig)
     dels = q.deliveries_of(c, entry_id) if row.mine else []
     life = _lifecycle(node, row, dels, acks, node.clock.now())
     if row.mine:
@@ -359,7 +418,9 @@ async def node_status(node: Node) -> dict[str, Any]:
 
     def go(c: Connection) -> dict[str, Any]:
         overdue = _overdue(node, c, now)
-        alarms = [{**r._asdict(), "at": timestamp(r.at)} for r in q.recent_events(c, 20, q.ALARM_KINDS)]
+        alarms = [
+            {**r._asdict(), "at": timestamp(r.at), "count": n} for r, n in q.merged_alarms(c, q.ALARM_KINDS)
+        ]
         return {"overdue": overdue, "alarms": alarms, "event_counts": q.event_counts(c)}
 
     stored = await node.store.read(go)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from detente.core import visible
 from detente.core.entries import Content, FormatContent, TextContent
-from detente.core.formats import LANGS, Lang
+from detente.core.formats import LANGS, FieldError, FormatError, Lang
 from detente.node.catalog import FormatRefusal, NodeFormats
 
 LangQuery = Annotated[Lang, Query(description="language of the rendering: en, ru or uk")]
@@ -61,7 +61,14 @@ def refusal_detail(exc: Exception, lang: Lang) -> tuple[str, int] | None:
 def finish_view(
     formats: NodeFormats, view: dict[str, Any], lang: Lang | None, personal: bool
 ) -> dict[str, Any]:
-    """Add ``rendered`` (when ``lang`` is given) and redact personal data unless asked."""
+    """Add ``rendered`` (when ``lang`` is given) and redact personal data unless asked.
+
+    Never raises because of what a message holds: one marked ``invalid`` on receipt is not
+    rendered, and one whose fields fail now (held before they were checked, or under a format
+    added since) is marked ``invalid`` here; either shows its raw signed bytes instead.
+    """
+    if "invalid" in view:
+        return _finish_invalid(formats, view, personal)
     raw = view.get("content")
     if not isinstance(raw, dict):
         return view
@@ -74,18 +81,58 @@ def finish_view(
             content = TextContent.model_validate(raw)
     except ValidationError:
         content = None
-    if content is not None:
-        out["format_held"] = formats.holds(content)
-    if lang is not None and content is not None:
-        rendered = formats.render(content, lang, personal=personal)
-        out["rendered"] = None if rendered is None else visible.reveal(rendered)
-        out["rendered_lang"] = lang
-    out["hidden_characters"] = hidden_characters(view)
-    if not personal and formats.has_personal(raw):
-        out["content"] = formats.redact(raw)
-        if "body" in out:
-            out["body"] = None
-            out["body_withheld"] = "contains personal data; ask with ?personal=1"
+    try:
+        problem = formats.invalid_field(content) if content is not None else None
+        if problem is not None:
+            raise FieldProblem(*problem)
+        if content is not None:
+            out["format_held"] = formats.holds(content)
+        if lang is not None and content is not None:
+            rendered = formats.render(content, lang, personal=personal)
+            out["rendered"] = None if rendered is None else visible.reveal(rendered)
+            out["rendered_lang"] = lang
+        out["hidden_characters"] = hidden_characters(view)
+        if not personal and formats.has_personal(raw):
+            out["content"] = formats.redact(raw)
+            if "body" in out:
+                out["body"] = None
+                out["body_withheld"] = "contains personal data; ask with ?personal=1"
+    except (FieldProblem, FormatError, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, FieldProblem):
+            where, reason = exc.field, exc.reason
+        else:
+            where = exc.path if isinstance(exc, FieldError) else "fields"
+            reason = exc.message("en") if isinstance(exc, FormatError) else str(exc)
+        fallback = {**view, "invalid": {"field": where, "reason": reason}, "content": None}
+        if raw.get("type") == "format":
+            fallback["format"] = {"id": raw.get("format"), "version": raw.get("version")}
+        return _finish_invalid(formats, fallback, personal)
+    return out
+
+
+class FieldProblem(Exception):
+    """A held message's fields break their format's rules (found when it is shown)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _finish_invalid(formats: NodeFormats, view: dict[str, Any], personal: bool) -> dict[str, Any]:
+    """A message that cannot be shown: what is wrong, and its signed bytes (unless they may
+    hold personal data and the request did not ask for it)."""
+    out = {**view, "content": None, "rendered": None}
+    fmt = view.get("format")
+    has_personal = (
+        formats.has_personal({"type": "format", "format": fmt.get("id"), "version": fmt.get("version")})
+        if isinstance(fmt, dict)
+        else False
+    )
+    if has_personal and not personal:
+        out["body"] = None
+        out.pop("body_b64", None)
+        out["body_withheld"] = "contains personal data; ask with ?personal=1"
     return out
 
 

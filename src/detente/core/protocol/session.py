@@ -9,12 +9,16 @@ type to its handler; every refusal is a ``CodedError`` whose code the peer is to
 recorded under and the counter is bumped by.
 
 The session trusts nothing it is sent: an entry is verified with the key the peer's key chain
-says is current, must come from the link's party and be addressed to us; a receipt must name
-what we sent at that sequence number; a checkpoint is judged against the last one we accepted.
+says is current, must come from the link's party and be addressed to us; an acknowledgement or
+translation must name, by id and exact hash, a message we hold, from one of its addressees; a
+receipt must name what we sent at that sequence number, by id and hash; a checkpoint is judged
+against the last one we accepted. What is signed but wrong (format fields that break their rule,
+a date far from our clock) is stored and receipted as signed, with a mark saying what is wrong.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +84,9 @@ from detente.core.protocol.txns import (
     Cosign,
     EntryAccepted,
     EntryConflict,
+    EntryRefused,
     Equivocated,
+    Mark,
     MarkSent,
     Priority,
     ProveLookup,
@@ -106,6 +112,9 @@ class Local:
     holds_format: Callable[[Content], bool]
     catalog: str
     formats: tuple[tuple[str, int], ...]
+    # (field, reason) when a received format message's fields break their rule, else None.
+    check_fields: Callable[[Content], tuple[str, str] | None] = lambda _: None
+    skew_tolerance: float = terms.CLOCK_SKEW_TOLERANCE  # seconds; config [supervision]
     limits: Limits = field(default_factory=Limits)
     # Set by the node while the store's filesystem is below its free-space watermark for
     # peers: their entries are refused, keeping the room left for operators and receipts.
@@ -179,6 +188,7 @@ class PeerSession:
         self.last_error: str | None = None
         self.catalog: tuple[str | None, tuple[tuple[str, int], ...] | None] = (None, None)
         self.accepting = 0  # entries being stored: gaps seen meanwhile are not yet gaps
+        self.last_skew: dict[str, Any] | None = None  # the latest time of its beyond tolerance
         self._gaps_seen: set[int] = set()
         self._unmarked: list[int] = []
         self._marking = False
@@ -252,6 +262,9 @@ class PeerSession:
         actions: list[Action] = []
         self.catalog = (hello.catalog, hello.formats)
         self._clock(hello.at, now)
+        with_skew = self._skew("hello time", hello.at, now, measured=True)
+        if with_skew is not None:
+            actions += self._record("clock-skew", f"{self.party}: {with_skew.reason}", now)
         actions += self._keyevents(hello, now)
         self.wit.link_up(hello.witnessed)
         self.link = link
@@ -405,6 +418,14 @@ class PeerSession:
                 f"receipt for seq {receipt.seq} names hash {receipt.entry_hash[:12]}…, not what we sent",
                 code="bad-receipt",
             )
+        sent_id = _entry_id(sent)
+        if receipt.entry != sent_id:
+            # Filed under the entry it names, it would stand in our record as a receipt for a
+            # message that was never at that sequence number: our export would not verify.
+            raise CodedError(
+                f"receipt for seq {receipt.seq} names entry {receipt.entry}, but we sent {sent_id} there",
+                code="bad-receipt",
+            )
         pending = self.out.pending.get(receipt.seq)
         priority = Priority.of(pending.precedence) if pending else Priority.FLASH
         txn = RecordReceipt(self.party, receipt.seq, signed, receipt, now, priority)
@@ -416,10 +437,14 @@ class PeerSession:
             self.count("receipted")
             if sent.kind == "linktest":
                 self.sup.link_test_answered(receipt.entry, at)
-            return [
+            actions: list[Action] = [
                 Publish({"type": "receipted", "id": receipt.entry, "peer": self.party}),
                 Receipted(receipt.entry),
             ]
+            skew = self._skew("receipt time", receipt.stored, at)
+            if skew is not None:
+                actions += self._record("clock-skew", f"{self.party}: {skew.reason}", at, receipt.entry)
+            return actions
 
         return [Persist(txn, then)]
 
@@ -468,7 +493,8 @@ class PeerSession:
         if self.local.party not in entry.seq:
             raise CodedError(f"entry {entry.id} is not addressed to {self.local.party}", code="bad-entry")
         seq = entry.seq[self.local.party]
-        if not self.inn.holds(seq):
+        known = self.inn.holds(seq)
+        if not known:
             refused = self._admit(signed, entry, now)
             if refused:
                 return refused
@@ -479,15 +505,55 @@ class PeerSession:
             entry,
             now,
             self._receipt_signer(entry, signed, seq, now),
-            self.inn.holds(seq),
+            known,
+            () if known else self._marks(entry, now),
         )
         self.accepting += 1
 
-        def then(result: EntryAccepted | EntryConflict, at: float) -> list[Action]:
+        def then(result: EntryAccepted | EntryConflict | EntryRefused, at: float) -> list[Action]:
             self.accepting -= 1
-            return self._accepted(entry, seq, result, at)
+            return self._accepted(entry, seq, result, at, txn.marks)
 
         return [Persist(txn, then)]
+
+    def _marks(self, entry: StreamEntry, now: float) -> tuple[Mark, ...]:
+        """What is wrong with a signed entry that is still to be held exactly as signed."""
+        marks: list[Mark] = []
+        if isinstance(entry, Message) and self.local.holds_format(entry.content):
+            problem = self.local.check_fields(entry.content)
+            if problem is not None:
+                marks.append(Mark("invalid", *problem))
+        skew = self._skew("created", entry.created, now)
+        if skew is not None:
+            marks.append(skew)
+        return tuple(marks)
+
+    def _skew(self, what: str, stamp: str, now: float, measured: bool = False) -> Mark | None:
+        """A time the peer stated, beyond the tolerance from ours, as a ``clock-skew`` mark.
+
+        A hello is written as it is sent (``measured``): its time is the peer's clock, either
+        way. An entry or a receipt may have waited in a queue while the link was down, so one
+        dated in the past is skewed only if dated before the peer's pinned card was made; one
+        dated in the future always is.
+        """
+        try:
+            offset = epoch(stamp) - now
+            card_made = epoch(self.card.created)
+        except ValueError:  # pragma: no cover - parsed timestamps
+            return None
+        tolerance = self.local.skew_tolerance
+        if measured:
+            self.clock_offset = offset
+            skewed = abs(offset) > tolerance
+        else:
+            skewed = offset > tolerance or epoch(stamp) < card_made - tolerance
+        if not skewed:
+            return None
+        side = "ahead of" if offset > 0 else "behind"
+        reason = f"{what} {stamp} is {abs(offset):.0f} s {side} this node's clock (tolerance {tolerance:g} s)"
+        self.count("clock-skew")
+        self.last_skew = {"what": what, "offset": round(offset, 3), "at": timestamp(now), "detail": reason}
+        return Mark("clock-skew", what, reason)
 
     def _admit(self, signed: Signed, entry: StreamEntry, now: float) -> list[Action]:
         """Refusals of a new entry for disk space or quota (none: it may be stored). Nothing
@@ -525,10 +591,20 @@ class PeerSession:
         return sign_at
 
     def _accepted(
-        self, entry: StreamEntry, seq: int, result: EntryAccepted | EntryConflict, now: float
+        self,
+        entry: StreamEntry,
+        seq: int,
+        result: EntryAccepted | EntryConflict | EntryRefused,
+        now: float,
+        marks: tuple[Mark, ...] = (),
     ) -> list[Action]:
         if isinstance(result, EntryConflict):
             return self._refuse("conflict", result.reason, now, entry.id)
+        if isinstance(result, EntryRefused):
+            if result.quiet:
+                self.count(result.code)
+                return []
+            return self._refuse(result.code, result.reason, now, entry.id)
         self.inn.accepted(seq)
         actions: list[Action] = [Send(ReceiptFrame(result.receipt))]
         if not result.fresh:
@@ -546,6 +622,22 @@ class PeerSession:
                 now,
                 entry.id,
             )
+        for mark in marks:
+            if mark.mark == "invalid":
+                # Held and receipted as signed (the record must hold what was signed), shown
+                # as "cannot be shown" with its raw bytes, never rendered.
+                self.count("invalid-format")
+                actions += self._record(
+                    "invalid-format",
+                    f"{entry.id} from {self.party} is stored and receipted as signed, but cannot be "
+                    f"shown: field {mark.field} invalid: {mark.reason}",
+                    now,
+                    entry.id,
+                )
+            else:
+                actions += self._record(
+                    "clock-skew", f"{entry.id} from {self.party}: {mark.reason}", now, entry.id
+                )
         actions.append(Publish({"type": "received", "id": entry.id, "kind": entry.kind, "from": self.party}))
         actions.append(Held(entry))
         return actions
@@ -722,4 +814,21 @@ class PeerSession:
             "queue_depth": self.out.depth(),
             "counters": dict(self.counters),
             "witnessing": self.wit.status(),
+            "clock": self.clock_status(),
         }
+
+    def clock_status(self) -> dict[str, Any]:
+        """The peer's clock as its hello showed it, and the latest time of its beyond tolerance."""
+        offset = self.clock_offset
+        return {
+            "offset": round(offset, 3) if offset is not None else None,
+            "skewed": offset is not None and abs(offset) > self.local.skew_tolerance,
+            "tolerance": self.local.skew_tolerance,
+            "last_skew": self.last_skew,
+        }
+
+
+def _entry_id(signed: Signed) -> str | None:
+    """The id of one of our own signed entries (we signed it, so it parses)."""
+    value = json.loads(signed.body).get("id")
+    return value if isinstance(value, str) else None

@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from detente.core.checkpoint import Equivocation
-from detente.core.entries import Ack, LinkTest, Message, Receipt, Signed, Translation, epoch
+from detente.core.entries import (
+    Ack,
+    EntryError,
+    LinkTest,
+    Message,
+    Receipt,
+    Signed,
+    Translation,
+    epoch,
+    parse_as,
+)
 
 StreamEntry = Message | Ack | LinkTest | Translation
 
@@ -65,6 +75,49 @@ class EntryConflict:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryRefused:
+    """Not stored and not receipted: the entry names something this node cannot stand behind."""
+
+    code: str
+    reason: str
+    # Not an offence (counted only, no error frame, no event): a translation that overtook the
+    # message it translates, which its sender will resend.
+    quiet: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The entry an acknowledgement or translation names, as this node holds it (by its id)."""
+
+    hash: str
+    kind: str
+    author: str
+    mine: bool
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Something wrong with an entry held as signed, kept beside it: ``mark`` (``invalid``,
+    ``clock-skew``), the field concerned and why. The entry's signed bytes are never changed."""
+
+    mark: str
+    field: str
+    reason: str
+
+
+def local_deadline(created: str, ack_due: str | None, received: float) -> float | None:
+    """The recipient's acknowledgement deadline: the time the sender allowed (its signed
+    ``ack_due`` less its ``created``), counted from when this node stored the message.
+
+    The sender's clock never sets the recipient's alarm: a message dated 1971 and "due" in
+    1971 is due at once on arrival, not fifty years ago, and one dated 2099 is not put off."""
+    if ack_due is None:
+        return None
+    return received + max(0.0, epoch(ack_due) - epoch(created))
+
+
+@dataclass(frozen=True, slots=True)
 class AcceptEntry:
     """Store a verified entry from ``peer`` at its ``seq``, with our receipt, in one commit."""
 
@@ -76,6 +129,7 @@ class AcceptEntry:
     # Signs our receipt at the log index the store assigns (the receipt is our own entry).
     sign_receipt: Callable[[int], tuple[Signed, Receipt]]
     known: bool = False  # the session already holds this seq: answer from the store, write nothing
+    marks: tuple[Mark, ...] = ()  # stored with the entry, in the same commit
 
     @property
     def priority(self) -> int:
@@ -91,8 +145,57 @@ class AcceptEntry:
 
     @property
     def ack_due(self) -> float | None:
+        """Our deadline for answering, from when we store it (never the peer's clock)."""
         e = self.entry
-        return epoch(e.ack_due) if isinstance(e, Message) and e.ack_due else None
+        return local_deadline(e.created, e.ack_due, self.now) if isinstance(e, Message) else None
+
+    @property
+    def target_id(self) -> str | None:
+        """The entry an acknowledgement or translation names: it must be held to accept it."""
+        e = self.entry
+        return e.msg if isinstance(e, Ack | Translation) else None
+
+    def judge_target(self, target: Target | None) -> EntryRefused | None:
+        """An acknowledgement or translation is stored only if it names, by id and exact hash, a
+        message this node holds, and comes from one of that message's addressees (never from
+        its sender). An acknowledgement also goes only to the message's sender: this node.
+
+        Anything else would be filed under a message it does not answer, or under nothing, and
+        this node's own export would then fail verification: a peer could make its adversary's
+        record unverifiable at will.
+        """
+        e = self.entry
+        if not isinstance(e, Ack | Translation):
+            return None
+        verb = "acknowledges" if isinstance(e, Ack) else "translates"
+        if target is None and isinstance(e, Translation):
+            # A translation goes to every other party of the message, and may reach one of them
+            # before the message itself (another stream): held back unreceipted, so its sender
+            # resends it, and taken once the message is here. Never blamed on the translator.
+            return EntryRefused(
+                "translations-early", f"{e.id} translates {e.msg}, not held here yet", quiet=True
+            )
+        if target is None or target.kind != "message":
+            return EntryRefused("bad-entry", f"{e.id} {verb} {e.msg}, which this node does not hold")
+        if target.hash != e.msg_hash:
+            return EntryRefused(
+                "bad-entry",
+                f"{e.id} {verb} {e.msg} by hash {e.msg_hash[:12]}…, but {e.msg} held here is "
+                f"{target.hash[:12]}…",
+            )
+        try:
+            msg = parse_as(Message, target.body)
+        except EntryError:  # pragma: no cover - the store holds only verified entries
+            return EntryRefused("bad-entry", f"{e.id} {verb} {e.msg}, which cannot be read here")
+        if e.sender == msg.sender:
+            return EntryRefused("bad-entry", f"{e.id}: {e.sender} {verb} its own message {e.msg}")
+        if e.sender not in msg.to:
+            return EntryRefused("bad-entry", f"{e.id}: {e.sender} is not an addressee of {e.msg}")
+        if isinstance(e, Ack) and not target.mine:
+            return EntryRefused(
+                "bad-entry", f"{e.id} acknowledges {e.msg}, which {msg.sender} sent, not this node"
+            )
+        return None
 
     @property
     def ref(self) -> str | None:
