@@ -4,18 +4,16 @@
 their actions into I/O over a ``Transport`` (TCP+TLS unless one is given), the store, and the
 node's services: acknowledgement deadlines, machine translation, waiters for receipts, live
 views, events and status. Operator commands (send, answer, translate, link test) come from
-``node.operator``, the two-person release from ``node.release``.
+``node.operator``, the two-person release from ``node.release``, receipt waiters and live
+events from ``node.notices``, and a restored store's hold on its links from ``node.restore``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from detente import config as cfgmod
@@ -31,11 +29,13 @@ from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
 from detente.node.metrics import NodeMetrics
 from detente.node.mt import MachineTranslation
+from detente.node.notices import Notices
 from detente.node.operator import AlreadyAcknowledged, DiskFull, NodeError, NumberingHeld, UnknownMessage
 from detente.node.release import Releases
-from detente.node.restore import RestoreHold
+from detente.node.restore import RestoreGate, RestoreHold
 from detente.store import Store
 from detente.store import backup as store_backup
+from detente.store import db as store_db
 from detente.store import txns as store_txns
 
 logger = logging.getLogger("detente.node")
@@ -54,23 +54,7 @@ __all__ = [
 FreeSpace = Callable[[], "int | None"]
 
 
-def store_free_space(db: str) -> FreeSpace:
-    """Free bytes on the filesystem of a SQLite store (None: not known here; a PostgreSQL
-    server's disk is watched on that server)."""
-    if not db.startswith("sqlite:///"):
-        return lambda: None
-    folder = Path(db.removeprefix("sqlite:///")).parent
-
-    def free() -> int | None:
-        try:
-            return shutil.disk_usage(folder).free
-        except OSError:
-            return None
-
-    return free
-
-
-class Node(Releases):
+class Node(Releases, Notices, RestoreGate):
     def __init__(
         self,
         cfg: cfgmod.Config,
@@ -83,7 +67,7 @@ class Node(Releases):
         self.cfg = cfg
         self.clock: Clock = clock or SystemClock()
         # The free-space seam, like the clock's: tests give a disk that is nearly full.
-        self.free_space: FreeSpace = free_space or store_free_space(cfg.db)
+        self.free_space: FreeSpace = free_space or store_db.free_space(cfg.db)
         self.party = cfg.party
         self.key: SigningKey = cfgmod.signing_key(cfg)
         self.store = store or Store(cfg.db)
@@ -93,13 +77,11 @@ class Node(Releases):
         self.refused: list[dict[str, Any]] = []  # recent refused connections, newest last
         self.refused_total = 0
         self._rng = rng
-        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._listeners: list[asyncio.Queue[dict[str, Any]]] = []
+        Notices.__init__(self)
         self._background: set[asyncio.Task[Any]] = set()
         self._unattributed = EventBudget()
         self.started = self.clock.now()
-        # Set at start when the store was restored from a backup and not yet reconciled.
-        self.hold: RestoreHold | None = None
+        self.hold = None
         # Formats: the catalog is checked here, so a bad operator file stops the node at start.
         self.formats = NodeFormats(cfg)
         # Machine translation: off unless config.toml names a model (see detente.node.mt).
@@ -190,32 +172,6 @@ class Node(Releases):
 
         self.store.run(go)
 
-    async def admit_link(self, party: str, witnessed: int) -> str | None:
-        """Why the link to ``party`` may not carry entries, or None. Always None unless the store
-        was restored and is not yet reconciled: then ``party``'s hello (how much of our log it
-        has cosigned) is weighed, and links are refused until every peer's hello shows nothing
-        is missing."""
-        hold = self.hold
-        if hold is None:
-            return None
-        ahead = party in hold.behind
-        hold.heard(party, witnessed)
-        if party in hold.behind and not ahead:
-            await self.record("restore-behind", hold.reason(), peer=party)
-        if not hold.released:
-            return hold.reason()
-        if self.hold is hold:  # two hellos may complete it at once: reconcile once
-            await self._reconciled(hold)
-        return None
-
-    async def _reconciled(self, hold: RestoreHold) -> None:
-        # Released in memory first; should the write fail, the next start holds again (safe).
-        self.hold = None
-        now = self.clock.now()
-        outcome = f"every peer had cosigned at most the {hold.log_size} log entries restored"
-        await self.store.write(lambda c: store_backup.restore_reconciled(c, hold.restore_id, now, outcome))
-        await self.record("restore-reconciled", f"restore from {hold.source} reconciled: {outcome}")
-
     def dial_backoff(self, attempts: int) -> float:
         """Capped and jittered: a peer that comes back is found within seconds."""
         return min(5.0, 0.2 * 2.0 ** min(attempts, 5)) * (0.5 + self._rng() / 2)
@@ -276,49 +232,6 @@ class Node(Releases):
             and self.mt.wants(entry.content.lang)
         ):
             self.spawn(self.machine_translate(entry), "mt")
-
-    def on_receipted(self, entry_id: str) -> None:
-        if entry_id in self._waiters:
-            self.spawn(self._wake_if_receipted(entry_id), "wake")
-
-    async def wait_receipted(self, entry_id: str, timeout: float) -> bool:
-        """Wait until every recipient's receipt for ``entry_id`` is held (or time runs out)."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(entry_id, []).append(fut)
-        await self._wake_if_receipted(entry_id)
-        try:
-            await asyncio.wait_for(fut, timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            waiting = self._waiters.get(entry_id, [])
-            if fut in waiting:
-                waiting.remove(fut)
-            if not waiting:
-                self._waiters.pop(entry_id, None)
-
-    async def _wake_if_receipted(self, entry_id: str) -> None:
-        if await self.store.read(lambda c: store_txns.all_receipted(c, entry_id)):
-            for fut in self._waiters.get(entry_id, []):
-                if not fut.done():
-                    fut.set_result(None)
-
-    # -- events for live views -----------------------------------------------------------------
-
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
-        self._listeners.append(q)
-        return q
-
-    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(q)
-
-    def publish(self, event: dict[str, Any]) -> None:
-        for q in self._listeners:
-            with contextlib.suppress(asyncio.QueueFull):
-                q.put_nowait(event)
 
     async def record(self, kind: str, detail: str, peer: str | None = None, ref: str | None = None) -> None:
         """Record a security event or alarm durably; operators see it in status."""

@@ -23,7 +23,11 @@ import fcntl
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from detente.node.clock import Clock
+from detente.store import Store
+from detente.store import backup as store_backup
 
 
 class NodeLock:
@@ -108,3 +112,44 @@ class RestoreHold:
             "peers_ahead": dict(sorted(self.behind.items())),
             "detail": self.reason(),
         }
+
+
+class RestoreGate:
+    """The hold on a restored node's links, weighed at each peer's hello; ``Node`` inherits it."""
+
+    if TYPE_CHECKING:
+        store: Store
+        clock: Clock
+
+        async def record(
+            self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
+        ) -> None: ...
+
+    # Set at start when the store was restored from a backup and not yet reconciled.
+    hold: RestoreHold | None = None
+
+    async def admit_link(self, party: str, witnessed: int) -> str | None:
+        """Why the link to ``party`` may not carry entries, or None. Always None unless the store
+        was restored and is not yet reconciled: then ``party``'s hello (how much of our log it
+        has cosigned) is weighed, and links are refused until every peer's hello shows nothing
+        is missing."""
+        hold = self.hold
+        if hold is None:
+            return None
+        ahead = party in hold.behind
+        hold.heard(party, witnessed)
+        if party in hold.behind and not ahead:
+            await self.record("restore-behind", hold.reason(), peer=party)
+        if not hold.released:
+            return hold.reason()
+        if self.hold is hold:  # two hellos may complete it at once: reconcile once
+            await self._reconciled(hold)
+        return None
+
+    async def _reconciled(self, hold: RestoreHold) -> None:
+        # Released in memory first; should the write fail, the next start holds again (safe).
+        self.hold = None
+        now = self.clock.now()
+        outcome = f"every peer had cosigned at most the {hold.log_size} log entries restored"
+        await self.store.write(lambda c: store_backup.restore_reconciled(c, hold.restore_id, now, outcome))
+        await self.record("restore-reconciled", f"restore from {hold.source} reconciled: {outcome}")

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import itertools
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,22 @@ def _full(exc: Exception) -> Exception:
         full.__cause__ = exc
         return full
     return exc
+
+
+def free_space(url: str) -> Callable[[], int | None]:
+    """A reader of the free bytes on a SQLite store's filesystem (None: not known here; a
+    PostgreSQL server's disk is watched on that server)."""
+    if not url.startswith("sqlite:///"):
+        return lambda: None
+    folder = os.path.dirname(url.removeprefix("sqlite:///").split("?", 1)[0]) or "."
+
+    def free() -> int | None:
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            return None
+
+    return free
 
 
 def make_engine(url: str) -> Engine:

@@ -163,6 +163,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Ничего не подписано: {by} уже ответил(а) на это сообщение ({answer}) в {at} UTC.",
         "uk": "Нічого не підписано: {by} вже відповів(ла) на це повідомлення ({answer}) о {at} UTC.",
     },
+    "cannot_be_shown": {
+        "en": "This message cannot be shown: field {field} is invalid ({reason}). It is held exactly as signed; its signed bytes follow.",
+        "ru": "Сообщение не может быть показано: поле {field} недопустимо ({reason}). Оно хранится в точности как подписано; подписанные байты приведены ниже.",
+        "uk": "Повідомлення неможливо показати: поле {field} недійсне ({reason}). Воно зберігається точно як підписане; підписані байти наведено нижче.",
+    },
+    "cannot_be_shown_short": {
+        "en": "cannot be shown: field {field} invalid",
+        "ru": "невозможно показать: поле {field} недопустимо",
+        "uk": "неможливо показати: поле {field} недійсне",
+    },
+    "body_withheld_personal": {
+        "en": "Its signed bytes may hold personal data and are not shown here.",
+        "ru": "Подписанные байты могут содержать персональные данные и здесь не показываются.",
+        "uk": "Підписані байти можуть містити персональні дані й тут не показуються.",
+    },
+    "clock_skew_mark": {
+        "en": "The sender's clock differs from ours: {reason}. The deadline runs from its arrival here.",
+        "ru": "Часы отправителя расходятся с нашими: {reason}. Срок отсчитывается от получения здесь.",
+        "uk": "Годинник відправника розходиться з нашим: {reason}. Строк відлічується від отримання тут.",
+    },
     "hidden_characters": {
         "en": "This message holds characters that cannot be seen, shown here as ⟨…⟩ ({found}): they can make a text read differently from what was signed. The signed text is unchanged.",
         "ru": "В сообщении есть невидимые символы, здесь они показаны как ⟨…⟩ ({found}): они могут изменить прочтение текста по сравнению с подписанным. Подписанный текст не изменён.",

@@ -143,7 +143,9 @@ class Console:
     def row(self, view: dict[str, Any], lang: str) -> dict[str, Any]:
         v = finish_view(self.node.formats, view, lang, False)  # type: ignore[arg-type]
         content = v.get("content") or {}
-        if content.get("type") == "text":
+        if v.get("invalid"):
+            preview, written = t(lang, "cannot_be_shown_short", field=v["invalid"]["field"]), None
+        elif content.get("type") == "text":
             preview, written = str(content.get("text", "")), content.get("lang")
         else:
             preview, written = (v.get("rendered") or "").strip(), None
