@@ -54,7 +54,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, func, select, update
 
 from detente import config as cfgmod
 from detente.core.bundle import verify_bundle
@@ -84,19 +83,7 @@ from detente.export.bundle import ExportError, export_bundle
 from detente.link.tls import make_certificate, spki_hash_pem
 from detente.link.transport import PeerAddress
 from detente.node import Node
-from detente.store import Store
-from detente.store.schema import (
-    cosignatures,
-    deliveries,
-    entries,
-    events,
-    evidence,
-    inbound,
-    log,
-    metadata,
-    own_checkpoints,
-    witnessed,
-)
+from detente.store import Connection, Store, audit
 
 PARTIES = ("RU-MOD", "UA-GS", "US-EUCOM")
 T0 = 1_772_366_400.0  # 2026-03-01T12:00:00Z on the nodes' clocks when a run starts
@@ -600,16 +587,7 @@ class Simulation:
         if node is None or conn is None:
             return  # no link to forge on
 
-        def sent(c: Connection) -> list[Any]:
-            q = (
-                select(entries.c.kind, entries.c.body, entries.c.sig)
-                .join(deliveries, deliveries.c.entry_id == entries.c.id)
-                .where(deliveries.c.peer == step.to)
-                .order_by(deliveries.c.seq)
-            )
-            return list(c.execute(q))
-
-        rows = node.store.run(sent)
+        rows = node.store.run(lambda c: audit.sent_to(c, step.to))
         if rows:
             kind, body, sig = rows[step.pick % len(rows)]
             bad = bytearray(sig)
@@ -628,17 +606,7 @@ class Simulation:
             return  # no link to send on
         me, them = step.sender, step.to
 
-        def messages(c: Connection, author: str, peer: str, with_peer: bool) -> list[Any]:
-            """Messages by ``author`` whose recipients include ``peer`` (or do not)."""
-            to_peer = select(deliveries.c.entry_id).where(deliveries.c.peer == peer)
-            q = select(entries.c.id, entries.c.hash).where(
-                entries.c.kind == "message",
-                entries.c.author == author,
-                entries.c.mine,
-                entries.c.id.in_(to_peer) if with_peer else entries.c.id.not_in(to_peer),
-            )
-            return list(c.execute(q.order_by(entries.c.id)))
-
+        messages = audit.messages_by
         wrong = hashlib.sha256(f"wrong:{step}".encode()).hexdigest()
         if step.what in ("ack-own", "translation-own"):
             rows = node.store.run(lambda c: messages(c, me, them, True))
@@ -647,15 +615,7 @@ class Simulation:
         elif step.what in ("ack-wrong-hash", "translation-wrong-hash"):
             rows = [(i, wrong) for i, _ in victim.store.run(lambda c: messages(c, them, me, True))]
         else:
-            rows = node.store.run(
-                lambda c: list(
-                    c.execute(
-                        select(inbound.c.seq, inbound.c.entry_hash)
-                        .where(inbound.c.peer == them)
-                        .order_by(inbound.c.seq)
-                    )
-                )
-            )
+            rows = node.store.run(lambda c: audit.inbound_from(c, them))
         if not rows:
             return
         first, second = rows[step.pick % len(rows)]
@@ -712,16 +672,7 @@ class Simulation:
         self._bump("sent")
 
     async def _acknowledge(self, node: Node, pick: int) -> None:
-        def unanswered(c: Connection) -> list[str]:
-            answered = select(entries.c.ref).where(entries.c.kind == "ack", entries.c.mine)
-            q = (
-                select(entries.c.id)
-                .where(entries.c.kind == "message", entries.c.mine.is_(False), entries.c.id.not_in(answered))
-                .order_by(entries.c.id)
-            )
-            return [r for (r,) in c.execute(q)]
-
-        held = await node.store.read(unanswered)
+        held = await node.store.read(audit.unanswered)
         if held:
             await node.acknowledge(held[pick % len(held)], "understood", "duty officer", None)
             self._bump("acknowledged")
@@ -813,26 +764,12 @@ class Simulation:
         assert sim.node is not None
         self._op(sim, self._send(sim.node, Send(party, others, "flash")))  # its log is not empty
         await self._heal()
-        sizes = [
-            self._read(
-                p,
-                lambda c: max(
-                    (r.size for r in c.execute(select(witnessed.c.size).where(witnessed.c.peer == party))),
-                    default=0,
-                ),
-            )
-            for p in others
-        ]
+        sizes = [self._read(p, lambda c: audit.witnessed_size(c, party)) for p in others]
         index = min(sizes) - 1
         if index < 0:
             raise Violation(f"{party}'s log was never witnessed by both others: nothing to fork")
         await self._crash(sim)
-        engine = Store(sim.cfg.db, inline=True).engine
-        try:
-            with engine.begin() as c:
-                c.execute(update(log).where(log.c.idx == index).values(entry_hash="ab" * 32))
-        finally:
-            engine.dispose()
+        audit.fork_log(sim.cfg.db, index)
         self.forked_at = index
         self._note(f"forked {party} at log index {index}, witnessed by both others")
         await self._start(sim)
@@ -881,9 +818,7 @@ class Simulation:
                         f"only to {s.wit.cosigned_size}"
                     )
             # The log table, not the node's copy of it in memory (caught up only when it signs).
-            logged = self._read(
-                sim.party, lambda c: c.execute(select(func.count()).select_from(log)).scalar_one()
-            )
+            logged = self._read(sim.party, audit.log_size)
             if node.own.latest_size != logged:
                 out.append(f"{sim.party}: log {logged}, checkpoint {node.own.latest_size}")
             if self.net.faults != Faults():
@@ -908,14 +843,9 @@ class Simulation:
         for party, sim in self.nodes.items():
             if party == self.equivocate or sim.node is None:
                 continue
-            rows = self._read(party, lambda c: c.execute(select(evidence.c.signer)).all())
-            alarms = self._read(
-                party,
-                lambda c: c.execute(select(events.c.peer).where(events.c.kind == "equivocation")).all(),
-            )
-            if (origin(self.equivocate or ""),) in [tuple(r) for r in rows] and (self.equivocate,) in [
-                tuple(r) for r in alarms
-            ]:
+            signers = self._read(party, audit.evidence_signers)
+            alarms = self._read(party, audit.equivocation_alarms)
+            if origin(self.equivocate or "") in signers and self.equivocate in alarms:
                 out.add(party)
         return out
 
@@ -927,7 +857,7 @@ class Simulation:
     # -- invariants ------------------------------------------------------------------------------
 
     async def _check(self) -> None:
-        db = {p: self._read(p, _dump) for p in self.parties}
+        db = {p: self._read(p, audit.dump) for p in self.parties}
         keys = {p: self.nodes[p].key() for p in self.parties}
         self._check_accepted(db, keys)
         self._check_delivery(db, keys)
@@ -1149,16 +1079,7 @@ class Simulation:
     def _digest(self) -> str:
         h = hashlib.sha256(self.net.digest().encode())
         for party in self.parties:
-            engine = Store(self.nodes[party].cfg.db, inline=True).engine
-            try:
-                with engine.connect() as c:
-                    for table in metadata.sorted_tables:
-                        h.update(f"{party}:{table.name}\n".encode())
-                        pk = list(table.primary_key.columns) or list(table.columns)
-                        for row in c.execute(select(table).order_by(*pk)):
-                            h.update(repr(tuple(row)).encode() + b"\n")
-            finally:
-                engine.dispose()
+            audit.digest(self.nodes[party].cfg.db, party, h)
         return h.hexdigest()
 
 
@@ -1169,23 +1090,6 @@ def _open_checkpoint(note: bytes, party: str, key: VerifyKey) -> Any:
         return parse_checkpoint(signed.text)
     except (NoteError, ValueError) as exc:
         raise Violation(f"a checkpoint of {party} does not verify: {exc}") from exc
-
-
-def _dump(c: Connection) -> dict[str, Any]:
-    """A node's store as plain data, for the invariants."""
-    return {
-        "entries": {r.hash: dict(r._mapping) for r in c.execute(select(entries))},
-        "deliveries": [
-            dict(r._mapping)
-            for r in c.execute(select(deliveries).order_by(deliveries.c.peer, deliveries.c.seq))
-        ],
-        "inbound": {(r.peer, r.seq): dict(r._mapping) for r in c.execute(select(inbound))},
-        "log": [r.entry_hash for r in c.execute(select(log).order_by(log.c.idx))],
-        "own_checkpoints": {r.size: bytes(r.note) for r in c.execute(select(own_checkpoints))},
-        "witnessed": [dict(r._mapping) for r in c.execute(select(witnessed))],
-        "cosignatures": [dict(r._mapping) for r in c.execute(select(cosignatures))],
-        "events": [dict(r._mapping) for r in c.execute(select(events).order_by(events.c.id))],
-    }
 
 
 # -- entry points ---------------------------------------------------------------------------------------
