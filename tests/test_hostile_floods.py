@@ -307,3 +307,35 @@ def test_a_full_store_gives_the_api_a_503_in_one_sentence_and_stores_nothing(dis
     }
     assert held(cluster["US-EUCOM"], "US-EUCOM") == before
     assert send(us).status_code == 201  # space back: the node goes on
+
+
+def test_signing_in_on_a_full_disk_gets_a_page_that_says_so_in_one_sentence(
+    disk: tuple[Cluster, InProcess], monkeypatch: pytest.MonkeyPatch
+):
+    from detente.store import StoreFull
+    from detente.web import auth
+    from detente.web.console import add_console
+
+    _, us = disk
+    auth.add_user(us.node.cfg.db, "duty", "operator", "correct horse battery staple", "ru", time.time())
+    app = create_app(us.node)
+    add_console(app, us.node)
+    console = TestClient(on_loop(app, us.loop))
+    page = console.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    cookie = page.headers["set-cookie"].split(";", 1)[0]  # the form's double-submit cookie
+    assert csrf is not None
+
+    async def full(*args: Any, **kw: Any) -> Any:
+        raise StoreFull("the store's disk is full")  # what the writer raises on SQLITE_FULL/ENOSPC
+
+    # A sign-in writes its session: on a full disk it cannot, and the page says why.
+    monkeypatch.setattr(us.node.store, "write", full)
+    r = console.post(
+        "/login",
+        data={"csrf": csrf[1], "lang": "ru", "name": "duty", "password": "correct horse battery staple"},
+        headers={"Cookie": cookie, "Accept-Language": "ru-RU,ru;q=0.9"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 503
+    assert "Диск узла заполнен: ничего не сохранено" in r.text

@@ -163,6 +163,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Ничего не подписано: {by} уже ответил(а) на это сообщение ({answer}) в {at} UTC.",
         "uk": "Нічого не підписано: {by} вже відповів(ла) на це повідомлення ({answer}) о {at} UTC.",
     },
+    "disk_full": {
+        "en": "The node's disk is full: nothing was stored; free space on the store's disk, then try again.",
+        "ru": "Диск узла заполнен: ничего не сохранено; освободите место на диске хранилища и повторите.",
+        "uk": "Диск вузла заповнений: нічого не збережено; звільніть місце на диску сховища й повторіть.",
+    },
     "cannot_be_shown": {
         "en": "This message cannot be shown: field {field} is invalid ({reason}). It is held exactly as signed; its signed bytes follow.",
         "ru": "Сообщение не может быть показано: поле {field} недопустимо ({reason}). Оно хранится в точности как подписано; подписанные байты приведены ниже.",

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from detente.node import Node
+from detente.store import StoreFull
 from detente.web.console import compose, drafts, links, maps, messages, record, signin, stream
 from detente.web.console.deps import SignInFirst
 from detente.web.console.render import STATIC, TEMPLATES, Console
+from detente.web.formats import accept_language
+from detente.web.i18n import t
 
 __all__ = ["TEMPLATES", "Console", "add_console"]
 
@@ -44,6 +47,17 @@ def add_console(app: FastAPI, node: Node) -> None:
     @app.exception_handler(SignInFirst)
     async def _sign_in_first(request: Request, exc: SignInFirst) -> Response:
         return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(StoreFull)
+    async def _store_full(request: Request, exc: StoreFull) -> Response:
+        # The write was rolled back: nothing was stored, and nothing is reported as stored.
+        if request.url.path.startswith(("/v1", "/openapi")):
+            return JSONResponse({"detail": t("en", "disk_full")}, status_code=503)
+        s = await con.accounts.session(request)
+        lang = s.user.lang if s else accept_language(request.headers.get("accept-language"))
+        return con.render(
+            "error.html", con.ctx(s, lang, detail=t(lang, "disk_full"), banner=None, live=None), 503
+        )
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
