@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from detente.core.bundle import verify_bundle
+from detente.core.bundle import read_document, verify_bundle, write_document
 from detente.devtools.cluster import Cluster
 
 pytestmark = pytest.mark.integration
@@ -45,7 +44,7 @@ def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_pat
         assert verdict.ok, verdict.report()
         # The peer's entries are proven in its log once witnessing proved them (detente.node.inclusion).
         assert verdict.covered >= 5 and verdict.covered + verdict.signature_only == verdict.entries
-        checked = cli("verify", str(out))
+        checked = cli("verify", str(out), "--pins", str(node.home))
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "VERIFIED" in checked.stdout
 
@@ -68,15 +67,15 @@ def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_pat
     empty = tmp_path / "empty.bundle"
     done = cli("export", str(us.home), "--to", "2000-01-01", "--out", str(empty))
     assert done.returncode == 0, done.stderr
-    assert cli("verify", str(empty)).returncode == 0
+    assert cli("verify", str(empty), "--pins", str(us.home)).returncode == 0
 
     # One changed byte in an entry: verify says where and exits 1.
-    doc = json.loads(out.read_bytes())
+    doc = read_document(out.read_bytes())
     raw = bytearray(base64.b64decode(doc["entries"][3]["sig"]))
     raw[0] ^= 1
     doc["entries"][3]["sig"] = base64.b64encode(bytes(raw)).decode()
     bad = tmp_path / "bad.bundle"
-    bad.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True))
+    bad.write_bytes(write_document(doc))
     checked = cli("verify", str(bad))
     assert checked.returncode == 1
     assert "FAILED" in checked.stdout and "entry 3" in checked.stdout
