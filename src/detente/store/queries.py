@@ -20,7 +20,14 @@ from detente.store.schema import deliveries, entries, events
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 # Kinds of event a status report shows among its alarms.
-ALARM_KINDS = ("link-lost", "link-test-missed", "overdue", "equivocation", "unlogged-entry")
+ALARM_KINDS = (
+    "link-lost",
+    "link-test-missed",
+    "overdue",
+    "equivocation",
+    "unlogged-entry",
+    "proofs-unanswered",
+)
 
 SELECT_MESSAGE = select(entries).where(entries.c.id == bindparam("b_id"), entries.c.kind == "message")
 SELECT_DELIVERIES = select(deliveries).where(deliveries.c.entry_id == bindparam("b_id"))
