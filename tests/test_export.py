@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,10 @@ def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_pat
         checked = cli("verify", str(out), "--pins", str(node.home))
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "VERIFIED" in checked.stdout
+        # The same bundle with no anchor holds, and says it shows internal consistency only.
+        unanchored = cli("verify", str(out))
+        assert unanchored.returncode == 3, unanchored.stdout + unanchored.stderr
+        assert "HOLDS, UNANCHORED" in unanchored.stdout and "internal consistency only" in unanchored.stdout
 
     # Filtered by peer and time: still self-contained and verifiable.
     out = tmp_path / "window.bundle"
@@ -64,6 +69,15 @@ def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_pat
     )
     assert done.returncode == 0, done.stderr
     assert verify_bundle(out.read_bytes()).ok
+    # A selection says how much of the exporter's log it holds, on export and on verification.
+    said = re.search(r"\((\d+) of (\d+) logged entries of this party\)", done.stdout)
+    assert said is not None, done.stdout
+    window = cli("verify", str(out), "--pins", str(us.home))
+    assert (
+        f"US-EUCOM: {said[1]} of {said[2]} logged entries (a selection: from 2000-01-01" in window.stdout
+    ), window.stdout
+    # A malformed anchor is a usage error (64), not a verdict.
+    assert cli("verify", str(out), "--expect", "RU-MOD").returncode == 64
     empty = tmp_path / "empty.bundle"
     done = cli("export", str(us.home), "--to", "2000-01-01", "--out", str(empty))
     assert done.returncode == 0, done.stderr
