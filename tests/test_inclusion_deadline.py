@@ -41,3 +41,13 @@ def test_an_answer_ends_the_wait_and_a_later_request_starts_a_new_one():
     assert p.ask(1, {H: "RU-MOD/1"}, 5000.0, link_up=True) is not None
     assert p.overdue(5000.0 + PROVE_DEADLINE - 1) is None
     assert p.overdue(5000.0 + PROVE_DEADLINE) is not None
+
+
+def test_a_session_records_the_alarm_once_when_its_peer_leaves_a_request_unanswered():
+    from test_session import T0, records, session
+
+    s = session()
+    assert s.proofs.ask(3, {H: "RU-MOD/1"}, T0, link_up=True) is not None
+    assert "proofs-unanswered" not in records(s.poll(T0 + PROVE_DEADLINE - 1))
+    assert "proofs-unanswered" in records(s.poll(T0 + PROVE_DEADLINE))
+    assert "proofs-unanswered" not in records(s.poll(T0 + PROVE_DEADLINE + 5))
