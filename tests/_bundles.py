@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
-from detente.core.bundle import build_bundle
+from detente.core.bundle import Anchor, build_bundle
 from detente.core.entries import Card, Message, Receipt, Signed, TextContent, sign
-from detente.core.keys import SigningKey
+from detente.core.keys import SigningKey, VerifyKey
 from detente.core.ledger import Ledger
 
 T0 = "2026-01-01T00:00:00.000Z"
@@ -101,3 +102,8 @@ def bundle_of(a: Party, b: Party, checkpoints: int = 1) -> bytes:
     sizes = sorted({max(1, size * (k + 1) // checkpoints) for k in range(checkpoints)}) if size else [0]
     notes = [a.ledger.sign_checkpoint(a.key, s).to_bytes() for s in sizes]
     return build_bundle(a.name, a.key, a.ledger, notes, [a.card, b.card], a.held)
+
+
+def anchor(p: Party) -> Anchor:
+    """An anchor for ``p``: the key of the card it handed over (as a verifier given that card)."""
+    return Anchor(p.name, f"{p.name}'s card", key=VerifyKey.from_b64(json.loads(p.card.body)["sign_key"]).raw)

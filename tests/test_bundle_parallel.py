@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 
 from _bundles import bundle_of, exchange
-from detente.core.bundle import verify_bundle
+from detente.core.bundle import read_document, verify_bundle, write_document
 from detente.export import parallel
 
 
@@ -31,11 +30,11 @@ def test_a_sound_bundle_holds_with_signatures_checked_in_worker_processes():
 
 def test_a_forged_signature_is_caught_the_same_way_in_worker_processes():
     a, b = exchange(20)
-    doc = json.loads(bundle_of(a, b))
+    doc = read_document(bundle_of(a, b))
     sig = bytearray(base64.b64decode(doc["entries"][7]["sig"]))
     sig[0] ^= 1
     doc["entries"][7]["sig"] = base64.b64encode(bytes(sig)).decode()
-    data = json.dumps(doc).encode()
+    data = write_document(doc)
     serial, spread = verify_bundle(data), verify_bundle(data, two_workers)
     assert not spread.ok
     assert spread.report() == serial.report()

@@ -463,9 +463,10 @@ def test_a_translators_translation_is_shown_with_its_provenance(browser: Browser
 def _tamper(bundle: bytes, old: bytes, new: bytes) -> bytes:
     """The bundle with ``old`` replaced by ``new`` inside one signed entry body (same length)."""
     import base64
-    import json
 
-    doc = json.loads(bundle)
+    from detente.core.bundle import read_document, write_document
+
+    doc = read_document(bundle)
     for value in doc.values():
         if not isinstance(value, list):
             continue
@@ -474,7 +475,7 @@ def _tamper(bundle: bytes, old: bytes, new: bytes) -> bytes:
                 body = base64.b64decode(rec["body"])
                 if old in body:
                     rec["body"] = base64.b64encode(body.replace(old, new)).decode()
-                    return json.dumps(doc).encode()
+                    return write_document(doc)
     raise AssertionError(f"{old!r} is in no entry of the bundle")
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from detente.core.bundle import verify_bundle
+from detente.core.bundle import read_document, verify_bundle, write_document
 from detente.devtools.cluster import Cluster
 
 pytestmark = pytest.mark.integration
@@ -45,9 +45,13 @@ def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_pat
         assert verdict.ok, verdict.report()
         # The peer's entries are proven in its log once witnessing proved them (detente.node.inclusion).
         assert verdict.covered >= 5 and verdict.covered + verdict.signature_only == verdict.entries
-        checked = cli("verify", str(out))
+        checked = cli("verify", str(out), "--pins", str(node.home))
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "VERIFIED" in checked.stdout
+        # The same bundle with no anchor holds, and says it shows internal consistency only.
+        unanchored = cli("verify", str(out))
+        assert unanchored.returncode == 3, unanchored.stdout + unanchored.stderr
+        assert "HOLDS, UNANCHORED" in unanchored.stdout and "internal consistency only" in unanchored.stdout
 
     # Filtered by peer and time: still self-contained and verifiable.
     out = tmp_path / "window.bundle"
@@ -65,18 +69,27 @@ def test_export_then_verify_round_trip_from_two_real_nodes(two: Cluster, tmp_pat
     )
     assert done.returncode == 0, done.stderr
     assert verify_bundle(out.read_bytes()).ok
+    # A selection says how much of the exporter's log it holds, on export and on verification.
+    said = re.search(r"\((\d+) of (\d+) logged entries of this party\)", done.stdout)
+    assert said is not None, done.stdout
+    window = cli("verify", str(out), "--pins", str(us.home))
+    assert (
+        f"US-EUCOM: {said[1]} of {said[2]} logged entries (a selection: from 2000-01-01" in window.stdout
+    ), window.stdout
+    # A malformed anchor is a usage error (64), not a verdict.
+    assert cli("verify", str(out), "--expect", "RU-MOD").returncode == 64
     empty = tmp_path / "empty.bundle"
     done = cli("export", str(us.home), "--to", "2000-01-01", "--out", str(empty))
     assert done.returncode == 0, done.stderr
-    assert cli("verify", str(empty)).returncode == 0
+    assert cli("verify", str(empty), "--pins", str(us.home)).returncode == 0
 
     # One changed byte in an entry: verify says where and exits 1.
-    doc = json.loads(out.read_bytes())
+    doc = read_document(out.read_bytes())
     raw = bytearray(base64.b64decode(doc["entries"][3]["sig"]))
     raw[0] ^= 1
     doc["entries"][3]["sig"] = base64.b64encode(bytes(raw)).decode()
     bad = tmp_path / "bad.bundle"
-    bad.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True))
+    bad.write_bytes(write_document(doc))
     checked = cli("verify", str(bad))
     assert checked.returncode == 1
     assert "FAILED" in checked.stdout and "entry 3" in checked.stdout

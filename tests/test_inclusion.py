@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from detente.core.bundle import verify_bundle
+from detente.core.bundle import read_document, verify_bundle, write_document
 from detente.core.checkpoint import parse_checkpoint, parse_note
 from detente.core.encoding import b64, unb64
 from detente.core.entries import Signed
@@ -68,9 +68,11 @@ def test_received_entries_are_proven_in_the_senders_log_and_the_export_says_so(t
         assert verdict.ok, verdict.report()
         assert verdict.signature_only == 0, verdict.report()
         assert verdict.covered == verdict.entries
-        doc = json.loads(out.read_bytes())
+        doc = read_document(out.read_bytes())
         sizes = [
-            json.loads(base64.b64decode(c["note"]).split(b"\n")[1]) for c in doc["logs"][peer]["checkpoints"]
+            json.loads(base64.b64decode(c["note"]).split(b"\n")[1])
+            for c in doc["checkpoints"]
+            if c["party"] == peer
         ]
         theirs = [
             e
@@ -80,18 +82,18 @@ def test_received_entries_are_proven_in_the_senders_log_and_the_export_says_so(t
         ]
         assert len(theirs) >= 8
         assert all(e["log"] is not None and e["log"]["size"] in sizes for e in theirs)
-        checked = cli("verify", str(out))
+        checked = cli("verify", str(out), "--pins", str(node.home))
         assert checked.returncode == 0 and "0 by signature only" in checked.stdout, checked.stdout
 
         # A peer entry moved to another index of the peer's log: the verifier says where.
         e = theirs[0]
         e["log"]["index"] += 1
-        bad = verify_bundle(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode())
+        bad = verify_bundle(write_document(doc))
         assert not bad.ok
         e["log"]["index"] -= 1
         # Proven against a checkpoint the bundle does not hold: refused.
         e["log"]["size"] = 10**6
-        bad = verify_bundle(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode())
+        bad = verify_bundle(write_document(doc))
         assert not bad.ok and any("not in the bundle" in f for f in bad.failures), bad.report()
 
 

@@ -72,7 +72,7 @@ def test_rotation_then_export_verifies_across_it(tmp_path: Path):
         verdict = verify_bundle(out.read_bytes())
         assert verdict.ok, verdict.report()
         assert verdict.covered >= 4
-        checked = cli("verify", str(out))
+        checked = cli("verify", str(out), "--pins", str(us.home))
         assert checked.returncode == 0, checked.stdout
 
         # Revocation closes the log: the bundle still verifies, and says so.

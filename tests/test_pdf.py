@@ -9,6 +9,7 @@ import zlib
 import pytest
 
 from _bundles import Party, bundle_of, send
+from detente.core.bundle import read_document
 from detente.export import pdf as pdfmod
 from detente.export.pdf import PdfError, transcript_pdf
 
@@ -40,7 +41,7 @@ def test_transcript_is_deterministic_and_dated_from_the_bundle():
     first, second = transcript_pdf(data), transcript_pdf(data)
     assert first == second
     assert first.startswith(b"%PDF-")
-    doc = json.loads(data)
+    doc = read_document(data)
     assert len(doc["entries"]) == 4
     # The creation date is the exporter card's time, not the clock.
     card = json.loads(base64.b64decode(doc["cards"][0]["body"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from detente.core.bundle import verify_bundle
+from detente.core.bundle import read_document, verify_bundle, write_document
 from detente.devtools.cluster import Cluster, LocalNode
 
 pytestmark = pytest.mark.integration
@@ -87,10 +86,10 @@ def test_checkpoints_are_cosigned_by_every_peer_and_exported(three: Cluster, tmp
     assert verdict.ok, verdict.report()
     # Our latest checkpoint cosigned by both peers, and each peer's log as we witnessed it.
     assert verdict.cosignatures >= 2
-    doc = json.loads(out.read_bytes())
-    assert set(doc["logs"]) == {"US-EUCOM", "RU-MOD", "UA-GS"}
+    doc = read_document(out.read_bytes())
+    assert {c["party"] for c in doc["checkpoints"]} == {"US-EUCOM", "RU-MOD", "UA-GS"}
     assert doc["evidence"] == []
-    checked = cli("verify", str(out))
+    checked = cli("verify", str(out), "--pins", str(us.home))
     assert checked.returncode == 0, checked.stdout
 
 
@@ -126,14 +125,17 @@ def test_a_node_that_forks_its_log_is_caught_by_both_others(three: Cluster, tmp_
         assert done.returncode == 0, done.stderr
         verdict = verify_bundle(out.read_bytes())
         assert verdict.ok, verdict.report()
-        assert verdict.equivocations and verdict.equivocations[0].startswith("UA-GS: inconsistent")
-        checked = cli("verify", str(out))
-        assert checked.returncode == 2, checked.stdout + checked.stderr
-        assert "EQUIVOCATION PROVEN" in checked.stdout
+        # The evidence is UA-GS's new checkpoint with a consistency proof that fails: the bundle
+        # cannot show who wrote the proof, so it is an accusation, not proof (issue 12, point 3).
+        assert verdict.claims and verdict.claims[0].startswith("UA-GS: inconsistent"), verdict.report()
+        assert not verdict.equivocations
+        checked = cli("verify", str(out), "--pins", str(node.home))
+        assert checked.returncode == 4, checked.stdout + checked.stderr
+        assert "CLAIM NOT PROVEN" in checked.stdout
 
         # The evidence is the exact bytes: change one and it no longer proves anything.
-        doc = json.loads(out.read_bytes())
+        doc = read_document(out.read_bytes())
         doc["evidence"][0]["newer"] = doc["evidence"][0]["older"]
         bad = tmp_path / f"{party}-bad.bundle"
-        bad.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True))
-        assert cli("verify", str(bad)).returncode == 1
+        bad.write_bytes(write_document(doc))
+        assert cli("verify", str(bad), "--pins", str(node.home)).returncode == 1

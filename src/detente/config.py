@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives import serialization
 
 from detente.core.encoding import b64, unb64
 from detente.core.entries import Card, EntryError, Signed, open_signed, parse, sign
-from detente.core.keys import SigningKey, VerifyKey, fingerprint
+from detente.core.keys import SigningKey, VerifyKey
+from detente.core.keys import card_fingerprint as _card_fingerprint
 from detente.core.protocol.limits import MIB, Limits
 from detente.core.terms import DEFAULT_DEADLINES
 from detente.link.tls import make_certificate, spki_hash_pem
@@ -306,13 +307,7 @@ def make_card(cfg: Config, now: str) -> Signed:
 
 def card_fingerprint(card: Card) -> str:
     """What two duty officers read to each other: it covers both public keys and the name."""
-    return fingerprint(
-        b"detente-card-fingerprint\n"
-        + card.party.encode()
-        + b"\n"
-        + unb64(card.sign_key)
-        + bytes.fromhex(card.tls_spki)
-    )
+    return _card_fingerprint(card.party, unb64(card.sign_key), card.tls_spki)
 
 
 def pin_peer(cfg: Config, text: str) -> Card:

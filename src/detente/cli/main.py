@@ -556,7 +556,8 @@ def export_cmd(
         raise click.ClickException(str(exc)) from exc
     out.write_bytes(data)
     click.echo(
-        f"wrote {out}: {counts['entries']} entries, log size {counts['log_size']}, {counts['bytes']} bytes"
+        f"wrote {out}: {counts['entries']} entries ({counts['own_entries']} of {counts['log_size']} "
+        f"logged entries of this party), {counts['bytes']} bytes"
     )
     if pdf_out is not None:
         from detente.export.pdf import PdfError, transcript_pdf
@@ -568,32 +569,78 @@ def export_cmd(
         click.echo(f"wrote {pdf_out}: transcript in English and Russian")
 
 
-@main.command()
+class _VerifyCommand(click.Command):
+    """``verify`` keeps exit codes 0-4 for verdicts: a wrong command line exits 64 (EX_USAGE)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _VerifyUsage(exc.message, exc.ctx) from exc
+
+
+USAGE_EXIT = 64
+
+
+class _VerifyUsage(click.UsageError):
+    exit_code = USAGE_EXIT
+
+
+class _AnchorError(click.ClickException):
+    exit_code = USAGE_EXIT
+
+
+@main.command(cls=_VerifyCommand)
 @click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--card",
+    "cards",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A party's card (as 'detente card' prints it) to anchor on. Repeat for each party.",
+)
+@click.option(
+    "--expect",
+    multiple=True,
+    metavar="PARTY=FINGERPRINT",
+    help="The voice-check fingerprint a party's card must have. Repeat for each party.",
+)
+@click.option(
+    "--pins",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Anchor on a node's cards: its own and the peers it pinned.",
+)
 @json_opt
-def verify(bundle: Path, as_json: bool) -> None:
-    """Verify a bundle offline. Exit 0: everything holds; 2: it holds and proves equivocation; 1: it fails."""
-    from detente.core.bundle import MAX_BUNDLE_BYTES, Verdict, verify_bundle
+def verify(
+    bundle: Path, cards: tuple[Path, ...], expect: tuple[str, ...], pins: Path | None, as_json: bool
+) -> None:
+    """Verify a bundle offline, anchored on cards you trust.
 
-    if bundle.stat().st_size > MAX_BUNDLE_BYTES:
-        verdict = Verdict(ok=False, failures=(f"bundle is larger than {MAX_BUNDLE_BYTES} bytes",))
-    else:
-        from detente.export.parallel import verify_in_parallel
+    Exit 0: anchored, everything holds. 1: it fails. 2: anchored, holds, and proves
+    equivocation. 3: it holds but is not anchored (internal consistency only). 4: anchored and
+    holds, but carries an accusation of equivocation it does not prove (or disproves).
+    64: the command line or an anchor is wrong (nothing verified).
+    """
+    from detente.core.bundle import Anchor
+    from detente.export.verify import card_anchor, node_anchors, verify_file
 
-        verdict = verify_bundle(bundle.read_bytes(), verify_in_parallel)
-    data = {
-        "ok": verdict.ok,
-        "failures": list(verdict.failures),
-        "equivocations": list(verdict.equivocations),
-        "notes": list(verdict.notes),
-        "entries": verdict.entries,
-        "covered": verdict.covered,
-        "signature_only": verdict.signature_only,
-        "checkpoints": verdict.checkpoints,
-        "cosignatures": verdict.cosignatures,
-    }
-    _out(data, as_json, verdict.report())
-    sys.exit(1 if not verdict.ok else 2 if verdict.equivocations else 0)
+    anchors: list[Anchor] = []
+    try:
+        if pins is not None:
+            anchors += node_anchors(pins)
+        for path in cards:
+            anchors.append(card_anchor(path.read_text(encoding="utf-8"), f"--card {path}"))
+    except (cfgmod.ConfigError, OSError, UnicodeDecodeError) as exc:
+        raise _AnchorError(f"cannot anchor: {exc}") from exc
+    for item in expect:
+        party, sep, fp = item.partition("=")
+        if not sep or not party.strip() or not fp.strip():
+            raise _AnchorError(f"--expect {item!r} is not PARTY=FINGERPRINT")
+        anchors.append(Anchor(party.strip(), f"--expect {party.strip()}", fingerprint=fp.strip()))
+    verdict = verify_file(bundle, anchors)
+    _out(verdict.to_dict(), as_json, verdict.report())
+    sys.exit(verdict.exit_code)
 
 
 # Console accounts live in a module of their own (detente.cli.users).

@@ -99,3 +99,14 @@ def fingerprint(data: bytes) -> str:
     digest = hashlib.sha256(data).digest()[:20]
     text = base64.b32encode(digest).decode("ascii")
     return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def card_fingerprint(party: str, sign_key: bytes, tls_spki: str) -> str:
+    """What two duty officers read to each other: a card's party, signing key and TLS key.
+
+    ``sign_key`` is the raw Ed25519 public key, ``tls_spki`` the hex SHA-256 of the TLS
+    certificate's public key, as the card carries it.
+    """
+    return fingerprint(
+        b"detente-card-fingerprint\n" + party.encode() + b"\n" + sign_key + bytes.fromhex(tls_spki)
+    )

@@ -220,9 +220,11 @@ def export_bundle(
         witnessed=witnessed_logs,
         evidence=[*wit.evidence, *evidence],
         proven=proven,
+        scope={"peer": peer, "from": lo, "to": hi},
     )
     counts = {
         "entries": len(chosen),
+        "own_entries": sum(1 for r in chosen if r.author == cfg.party),
         "log_size": ledger.size,
         "bytes": len(data),
         "cosignatures": sum(len(parse_note(n).signatures) - 1 for n in notes),

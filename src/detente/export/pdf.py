@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.core import visible
-from detente.core.bundle import verify_bundle
+from detente.core.bundle import read_document, verify_bundle
 from detente.core.checkpoint import parse_checkpoint, parse_note
 from detente.core.ledger import party_of
 
@@ -93,8 +93,8 @@ def transcript_pdf(bundle: bytes) -> bytes:
     from fpdf import FPDF
 
     try:
-        doc = json.loads(bundle)
-        exporter = doc["exporter"]
+        doc = read_document(bundle)
+        exporter = doc["header"]["exporter"]
         cards = [json.loads(base64.b64decode(c["body"])) for c in doc["cards"]]
         card = next(c for c in cards if c.get("party") == exporter)
         created = dt.datetime.fromisoformat(str(card["created"]).replace("Z", "+00:00"))
@@ -104,12 +104,11 @@ def transcript_pdf(bundle: bytes) -> bytes:
 
     # Checkpoints per party: (size, origin text line, cosigners).
     logs: dict[str, list[tuple[int, str, list[str]]]] = {}
-    for party, section in sorted(doc["logs"].items()):
-        for raw in section["checkpoints"]:
-            note = parse_note(base64.b64decode(raw["note"]))
-            cp = parse_checkpoint(note.text)
-            cosigners = sorted(party_of(s.name) or s.name for s in note.signatures if s.name != cp.origin)
-            logs.setdefault(party, []).append((cp.size, base64.b64encode(cp.root).decode(), cosigners))
+    for raw in sorted(doc["checkpoints"], key=lambda c: str(c["party"])):
+        note = parse_note(base64.b64decode(raw["note"]))
+        cp = parse_checkpoint(note.text)
+        cosigners = sorted(party_of(s.name) or s.name for s in note.signatures if s.name != cp.origin)
+        logs.setdefault(raw["party"], []).append((cp.size, base64.b64encode(cp.root).decode(), cosigners))
 
     pdf = FPDF(format="A4")
     pdf.set_creation_date(created)
@@ -143,14 +142,15 @@ def transcript_pdf(bundle: bytes) -> bytes:
         for size, root, cosigners in cps:
             by = f"; {H['cosigned']} {', '.join(cosigners)}" if cosigners else ""
             field(f"{party} — size {size}", f"root {root}{by}")
-    for pos, rec in enumerate(doc["entries"]):
+    for pos, rec in enumerate([*doc["keyevents"], *doc["entries"]]):
         body = base64.b64decode(rec["body"])
         obj = json.loads(body)
         digest = hashlib.sha256(body).hexdigest()
         sender = obj.get("sender") or obj.get("party") or "?"
         pdf.ln(3)
-        line(f"{H['entry']} {pos}: {obj.get('id') or rec['kind']}", 11, bold=True)
-        field(H["kind"], str(rec["kind"]))
+        kind = rec.get("kind", "keyevent")
+        line(f"{H['entry']} {pos}: {obj.get('id') or kind}", 11, bold=True)
+        field(H["kind"], str(kind))
         field(H["hash"], digest)
         field(H["sender"], str(sender))
         to = obj.get("to")

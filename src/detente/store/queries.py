@@ -42,6 +42,7 @@ ALARM_KINDS = (
     "bad-receipt",
     "invalid-format",
     "restore-behind",
+    "proofs-unanswered",
 )
 
 SELECT_MESSAGE = select(entries).where(entries.c.id == bindparam("b_id"), entries.c.kind == "message")

@@ -24,6 +24,11 @@ so a peer that says it never logged one is caught leaving signed entries out of 
 
 One request is outstanding per peer; a full answer brings the next request at once, so a
 backlog is worked through without waiting for the next checkpoint.
+
+A peer that leaves requests unanswered for ``PROVE_DEADLINE`` seconds (whether the link stays
+up or not) raises one ``proofs-unanswered`` alarm per wait: until it answers, what it sent is
+held by its signature alone, and a later revocation of the key it signed with could make that
+unattributable (issue 9, defect 8). The operators can then ask the other side why.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from detente.core.protocol.frames import ErrorFrame, Proof, ProofItem, Prove
 from detente.core.protocol.txns import PendingProofs, ProofRow
 
 RETRY_AFTER = 10.0  # seconds without an answer before asking again
+PROVE_DEADLINE = 600.0  # seconds a request may go unanswered before the alarm
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ class PeerInclusion:
     sent_at: float = float("-inf")
     later: dict[str, int] = field(default_factory=dict)  # hash -> index at or beyond a size asked
     disputed: set[str] = field(default_factory=set)  # bad-proof or unlogged: not asked again
+    waiting_since: float | None = None  # when the first request still unanswered was sent
+    alarmed: bool = False  # the alarm for this wait was raised
 
     # -- asking ----------------------------------------------------------------------------------
 
@@ -82,7 +90,21 @@ class PeerInclusion:
             self.size = None
             return None
         self.size, self.asked, self.sent_at = size, dict(pending), now
+        if self.waiting_since is None:
+            self.waiting_since, self.alarmed = now, False
         return Prove(size, tuple(pending))
+
+    def overdue(self, now: float) -> Finding | None:
+        """The alarm, once per wait, when a request has gone unanswered past the deadline."""
+        since = self.waiting_since
+        if since is None or self.alarmed or now - since < PROVE_DEADLINE:
+            return None
+        self.alarmed = True
+        return Finding(
+            "proofs-unanswered",
+            f"{self.party} has not answered a request to prove its entries in its log for "
+            f"{now - since:.0f} s: they stand on its signature alone until it does",
+        )
 
     def expects(self, frame: Proof) -> bool:
         return self.size is not None and frame.size == self.size
@@ -92,7 +114,7 @@ class PeerInclusion:
         asked, full = self.asked, len(self.asked) == terms.MAX_PROVE
         size = frame.size
         assert isinstance(size, int)
-        self.size, self.asked = None, {}
+        self.size, self.asked, self.waiting_since = None, {}, None
         rows: list[ProofRow] = []
         findings: list[Finding] = []
         for item in frame.items:

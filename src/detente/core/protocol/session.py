@@ -782,6 +782,10 @@ class PeerSession:
             actions.append(Record(alarm.value, detail, peer=self.party))
         if tick.send_link_test:
             actions.append(LinkTestDue())
+        late = self.proofs.overdue(now)
+        if late is not None:
+            self.count(late.code)
+            actions += self._record(late.code, late.detail, now)
         actions += self._send_seqs(self.out.poll(now), now)
         # Ask for a gap only while no entry is being stored and only if it was already there a
         # tick earlier: precedence overtaking and concurrent handling open short gaps on every
