@@ -487,9 +487,10 @@ def test_record_search_export_and_verify_reject_a_tampered_bundle(browser: Brows
     send_text(page, us, "Record check: routine traffic 0001.")
     msg_id = send_text(page, us, "Record check: priority traffic 0002.", "PRIORITY")
     page.get_by_role("button", name="Sign out").click()
-    # An operator may not see the record; the verifier is open to everyone signed in.
+    # An operator may not see the record, nor run the verifier (it is the auditors' tool).
     signed_in(page, us, "duty")
     assert page.goto(url(us, "/record")).status == 403  # type: ignore[union-attr]
+    assert page.goto(url(us, "/verify")).status == 403  # type: ignore[union-attr]
     page.get_by_role("button", name="Sign out").click()
 
     signed_in(page, us, "audit")
@@ -530,6 +531,11 @@ def test_record_search_export_and_verify_reject_a_tampered_bundle(browser: Brows
     page.get_by_role("button", name="Verify", exact=True).last.click()
     expect(verdict).to_have_attribute("data-ok", "yes")
     expect(verdict.locator("h2")).to_have_text("VERIFIED")
+    # Anchored on this node's own and pinned cards, each named with its voice-check fingerprint.
+    for party in ("US-EUCOM", "RU-MOD"):
+        expect(verdict.locator(f"#verdict-cards tr[data-party='{party}']")).not_to_contain_text(
+            "not anchored"
+        )
     ctx.close()
 
 

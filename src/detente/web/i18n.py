@@ -355,8 +355,51 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Файл больше {mb} МБ.",
         "uk": "Файл більший за {mb} МБ.",
     },
-    "verdict_ok": {"en": "VERIFIED", "ru": "ПРОВЕРЕНО", "uk": "ПЕРЕВІРЕНО"},
+    "verdict_verified": {"en": "VERIFIED", "ru": "ПРОВЕРЕНО", "uk": "ПЕРЕВІРЕНО"},
     "verdict_failed": {"en": "FAILED", "ru": "НЕ ПРОЙДЕНО", "uk": "НЕ ПРОЙДЕНО"},
+    "verdict_unanchored": {
+        "en": "CONSISTENT, NOT ANCHORED: no card pinned on this node vouches for its keys",
+        "ru": "СОГЛАСОВАН, НО НЕ ПРИВЯЗАН: ни одна карточка, закреплённая на этом узле, не подтверждает его ключи",
+        "uk": "УЗГОДЖЕНИЙ, АЛЕ НЕ ПРИВ’ЯЗАНИЙ: жодна картка, закріплена на цьому вузлі, не підтверджує його ключі",
+    },
+    "verdict_equivocation": {
+        "en": "EQUIVOCATION PROVEN",
+        "ru": "ДОКАЗАНА ДВУЛИЧНОСТЬ ЖУРНАЛА",
+        "uk": "ДОВЕДЕНО ДВОЇСТІСТЬ ЖУРНАЛУ",
+    },
+    "verdict_claim": {
+        "en": "HOLDS; AN ACCUSATION IN IT IS NOT PROVEN",
+        "ru": "СОГЛАСОВАН; СОДЕРЖАЩЕЕСЯ В НЁМ ОБВИНЕНИЕ НЕ ДОКАЗАНО",
+        "uk": "УЗГОДЖЕНИЙ; ЗВИНУВАЧЕННЯ В НЬОМУ НЕ ДОВЕДЕНО",
+    },
+    "verdict_cards": {
+        "en": "Cards the verdict rests on",
+        "ru": "Карточки, на которых основан вывод",
+        "uk": "Картки, на яких ґрунтується висновок",
+    },
+    "verdict_claims": {
+        "en": "Accusations not proven",
+        "ru": "Недоказанные обвинения",
+        "uk": "Недоведені звинувачення",
+    },
+    "verdict_refuted": {
+        "en": "Accusations the bundle itself refutes",
+        "ru": "Обвинения, опровергнутые самим пакетом",
+        "uk": "Звинувачення, спростовані самим пакетом",
+    },
+    "card_party": {"en": "Party", "ru": "Сторона", "uk": "Сторона"},
+    "card_fingerprint": {
+        "en": "Fingerprint (voice check)",
+        "ru": "Отпечаток (голосовая сверка)",
+        "uk": "Відбиток (голосова звірка)",
+    },
+    "anchored_by": {"en": "Anchored by", "ru": "Чем привязана", "uk": "Чим прив’язана"},
+    "not_anchored": {"en": "not anchored", "ru": "не привязана", "uk": "не прив’язана"},
+    "verifier_busy": {
+        "en": "Another bundle is being verified on this node; try again when it is done.",
+        "ru": "На этом узле уже проверяется другой пакет; повторите, когда проверка закончится.",
+        "uk": "На цьому вузлі вже перевіряється інший пакет; повторіть, коли перевірку буде завершено.",
+    },
     "verdict_counts": {
         "en": "{entries} entries ({covered} proven in their signer's log, {sigonly} by signature only), {cps} checkpoints, {cos} cosignatures.",
         "ru": "Записей: {entries} (в журнале подписавшего доказано: {covered}, только по подписи: {sigonly}), контрольных точек: {cps}, заверений: {cos}.",

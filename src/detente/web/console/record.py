@@ -11,13 +11,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from detente.core.bundle import verify_bundle
 from detente.core.terms import PRECEDENCES
 from detente.export.bundle import export_bundle
 from detente.export.pdf import PdfError, transcript_pdf
+from detente.export.verify import VerifierBusy, verify_isolated
 from detente.web import auth
 from detente.web.console import views
-from detente.web.console.deps import Auditor, Con, SignedIn, check_csrf
+from detente.web.console.deps import Auditor, Con, check_csrf
 from detente.web.console.render import SECURITY_HEADERS, Console, utc
 from detente.web.i18n import t
 
@@ -148,12 +148,12 @@ def verify_page(
 
 
 @router.get("/verify")
-async def verify_form(con: Con, s: SignedIn) -> Response:
+async def verify_form(con: Con, s: Auditor) -> Response:
     return verify_page(con, s)
 
 
 @router.post("/verify")
-async def verify_upload(con: Con, request: Request, s: SignedIn) -> Response:
+async def verify_upload(con: Con, request: Request, s: Auditor) -> Response:
     lang = s.user.lang
     # The size is checked before the body is read, and the form is read with its own bounds.
     declared = request.headers.get("content-length")
@@ -169,5 +169,11 @@ async def verify_upload(con: Con, request: Request, s: SignedIn) -> Response:
         data = await upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         return verify_page(con, s, error=t(lang, "bundle_too_big", mb=MAX_UPLOAD >> 20), status=413)
-    verdict = await asyncio.get_running_loop().run_in_executor(None, verify_bundle, data)
+    # Against this node's pinned cards (and its own), in a child process with a memory limit,
+    # one at a time: an upload is a hostile bundle until shown otherwise.
+    home = con.node.cfg.home
+    try:
+        verdict = await asyncio.get_running_loop().run_in_executor(None, verify_isolated, data, home)
+    except VerifierBusy:
+        return verify_page(con, s, error=t(lang, "verifier_busy"), status=429)
     return verify_page(con, s, verdict=verdict, status=200)
