@@ -109,3 +109,14 @@ def test_the_throttle_remembers_a_bounded_number_of_addresses_forgetting_the_old
     assert len(throttle) == 3
     assert throttle.allow("a", 0.0)  # forgotten: it starts again with a full bucket
     assert not throttle.allow("d", 0.0)
+
+
+def test_loopback_clients_are_not_throttled_and_others_by_their_address():
+    from starlette.requests import Request
+
+    def from_(host: str) -> Request:
+        return Request({"type": "http", "client": (host, 50000), "headers": []})
+
+    assert auth.throttled_address(from_("127.0.0.1")) is None
+    assert auth.throttled_address(from_("::1")) is None
+    assert auth.throttled_address(from_("203.0.113.9")) == "203.0.113.9"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -226,6 +227,19 @@ async def _verify(stored: str, password: str) -> bool:
             return False
 
     return await asyncio.get_running_loop().run_in_executor(None, go)
+
+
+def throttled_address(request: Request) -> str | None:
+    """The address a sign-in is throttled by, or None for a loopback client: one on this machine
+    already, or a reverse proxy, whose one address would make the throttle everyone's."""
+    host = request.client.host if request.client is not None else None
+    if host is None or host == "localhost":
+        return None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # not an address (a test client's name): throttled by that name
+        loopback = False
+    return None if loopback else host
 
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
