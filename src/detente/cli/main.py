@@ -8,6 +8,8 @@ import json
 import logging
 import ssl
 import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +29,60 @@ def _load(home: Path) -> cfgmod.Config:
         raise click.ClickException(str(exc)) from exc
 
 
-def _api(home: Path, method: str, path: str, **kw: Any) -> Any:
+class Unanswered(click.ClickException):
+    """The node could not be reached or answered 503: whether a send was stored is not known."""
+
+
+def _api(home: Path, method: str, path: str, *, retries: int = 0, **kw: Any) -> Any:
+    """Call the node's API. With ``retries``, a transport error or a 503 is tried again (after
+    0.5 s, 1 s, 2 s, … at most 8 s): only for a request that is safe to repeat, such as a send
+    with an idempotency key."""
     cfg = _load(home)
     url = f"{cfgmod.api_url(cfg)}{path}"
     tls = cfgmod.api_tls(cfg)
-    try:
-        r = httpx2.request(
-            method,
-            url,
-            # A node's API certificate is the operator's own: trust exactly it (or its CA).
-            verify=ssl.create_default_context(cafile=str(tls[0])) if tls else True,
-            headers={"Authorization": f"Bearer {cfgmod.api_token(cfg)}", **kw.pop("headers_extra", {})},
-            timeout=kw.pop("timeout", 30.0),
-            **kw,
-        )
-    except httpx2.TransportError as exc:
-        raise click.ClickException(
-            f"cannot reach the node's API at {cfg.api} ({exc.__class__.__name__}); is 'detente serve {home}' running?"
-        ) from exc
-    if r.status_code >= 400:
+    headers = {"Authorization": f"Bearer {cfgmod.api_token(cfg)}", **kw.pop("headers_extra", {})}
+    timeout = kw.pop("timeout", 30.0)
+    for attempt in range(retries + 1):
+        last = attempt == retries
+        pause = min(0.5 * 2**attempt, 8.0)
         try:
-            detail = r.json().get("detail", r.text)
-        except ValueError:
-            detail = r.text
-        raise click.ClickException(str(detail))
-    return r.json()
+            r = httpx2.request(
+                method,
+                url,
+                # A node's API certificate is the operator's own: trust exactly it (or its CA).
+                verify=ssl.create_default_context(cafile=str(tls[0])) if tls else True,
+                headers=headers,
+                timeout=timeout,
+                **kw,
+            )
+        except httpx2.TransportError as exc:
+            if last:
+                raise Unanswered(
+                    f"cannot reach the node's API at {cfg.api} ({exc.__class__.__name__}); is 'detente serve {home}' running?"
+                ) from exc
+            click.echo(
+                f"the node's API did not answer ({exc.__class__.__name__}); trying again in {pause:g} s",
+                err=True,
+            )
+            time.sleep(pause)
+            continue
+        if r.status_code == 503 and not last:
+            click.echo(f"the node answered 503 ({_detail(r)}); trying again in {pause:g} s", err=True)
+            time.sleep(pause)
+            continue
+        if r.status_code == 503:
+            raise Unanswered(_detail(r))
+        if r.status_code >= 400:
+            raise click.ClickException(_detail(r))
+        return r.json()
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _detail(r: httpx2.Response) -> str:
+    try:
+        return str(r.json().get("detail", r.text))
+    except ValueError:
+        return r.text
 
 
 def _out(data: Any, as_json: bool, human: str) -> None:
@@ -207,6 +238,19 @@ def serve(home: Path, verbose: bool, log_json: bool) -> None:
 @click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True)
 @click.option("--ref", default=None, help="Id of the message this one answers.")
 @click.option("--wait", type=float, default=0, help="Seconds to wait for every receipt.")
+@click.option(
+    "--key",
+    default=None,
+    help="Idempotency key (default: a new UUID). Sending again with the same key and message "
+    "within 24 h sends it at most once.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=6,
+    show_default=True,
+    help="Tries again with the same key when the node cannot be reached or answers 503.",
+)
 @click.option("--format", "format_id", default=None, help="Format id (see 'detente formats DIR').")
 @click.option("--version", "format_version", type=int, default=1, show_default=True, help="Format version.")
 @click.option(
@@ -225,12 +269,17 @@ def send(
     lang: str,
     ref: str | None,
     wait: float,
+    key: str | None,
+    retries: int,
     format_id: str | None,
     format_version: int,
     fields_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Sign, store and send a message: free text, or a format with its fields."""
+    """Sign, store and send a message: free text, or a format with its fields.
+
+    Each send carries an idempotency key, so a retry after the node was cut off or restarted
+    is delivered once."""
     body: dict[str, Any] = {
         "to": [p.strip() for p in to.split(",") if p.strip()],
         "precedence": precedence.lower(),
@@ -253,14 +302,23 @@ def send(
         body["text"] = text
     else:
         raise click.ClickException("give --text, or --format with --fields")
-    data = _api(
-        home,
-        "POST",
-        f"/v1/messages?wait={wait}",
-        json=body,
-        timeout=wait + 30,
-        headers_extra={"Accept-Language": lang},
-    )
+    key = key or str(uuid.uuid4())
+    try:
+        data = _api(
+            home,
+            "POST",
+            f"/v1/messages?wait={wait}",
+            retries=retries,
+            json=body,
+            timeout=wait + 30,
+            headers_extra={"Accept-Language": lang, "Idempotency-Key": key},
+        )
+    except Unanswered as exc:
+        # The node may have stored it before the answer was lost: the same key sends it once.
+        raise click.ClickException(
+            f"{exc.message} (idempotency key {key}: send again with --key {key} within 24 h "
+            "to send it at most once)"
+        ) from exc
     _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
 
 

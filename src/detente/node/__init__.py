@@ -4,12 +4,23 @@ Everything here is shell: it turns the core's decisions into I/O (store, links, 
 """
 
 from detente.node.clock import Clock, SystemClock
-from detente.node.node import AlreadyAcknowledged, DiskFull, Node, NodeError, NumberingHeld, UnknownMessage
+from detente.node.node import (
+    AlreadyAcknowledged,
+    DiskFull,
+    KeyConflict,
+    KeysExhausted,
+    Node,
+    NodeError,
+    NumberingHeld,
+    UnknownMessage,
+)
 
 __all__ = [
     "AlreadyAcknowledged",
     "Clock",
     "DiskFull",
+    "KeyConflict",
+    "KeysExhausted",
     "Node",
     "NodeError",
     "NumberingHeld",

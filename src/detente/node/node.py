@@ -30,7 +30,15 @@ from detente.node.driver import Driver
 from detente.node.metrics import NodeMetrics
 from detente.node.mt import MachineTranslation
 from detente.node.notices import Notices
-from detente.node.operator import AlreadyAcknowledged, DiskFull, NodeError, NumberingHeld, UnknownMessage
+from detente.node.operator import (
+    AlreadyAcknowledged,
+    DiskFull,
+    KeyConflict,
+    KeysExhausted,
+    NodeError,
+    NumberingHeld,
+    UnknownMessage,
+)
 from detente.node.release import Releases
 from detente.node.restore import RestoreGate, RestoreHold
 from detente.store import Store
@@ -44,6 +52,8 @@ __all__ = [
     "AlreadyAcknowledged",
     "Clock",
     "DiskFull",
+    "KeyConflict",
+    "KeysExhausted",
     "Node",
     "NodeError",
     "NumberingHeld",

@@ -70,6 +70,15 @@ class DiskFull(NodeError):
     answers 503)."""
 
 
+class KeyConflict(NodeError):
+    """An idempotency key that came before with a different request: nothing is signed (the
+    API answers 409)."""
+
+
+class KeysExhausted(NodeError):
+    """The node keeps as many idempotency keys as it may: nothing is signed (the API answers 429)."""
+
+
 class AlreadyAcknowledged(NodeError):
     """A second answer to a message this party has already answered: nothing is signed."""
 
@@ -143,8 +152,13 @@ class Operator:
         ref: str | None = None,
         *,
         then: Callable[[Connection, str], object] | None = None,
+        keyed: store_txns.Keyed | None = None,
     ) -> Signed:
-        """Sign and queue a message; ``then`` runs in its transaction (see ``create``)."""
+        """Sign and queue a message; ``then`` runs in its transaction (see ``create``).
+
+        ``keyed``: the client's idempotency key; if that key already made this message, the
+        message made then is returned and nothing new is signed, queued or watched.
+        """
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
         self.check_space()
@@ -166,7 +180,10 @@ class Operator:
                 content=content,
             )
 
-        signed, entry = await self.create(recipients, build, precedence, now, ref=ref, ack_due=due, then=then)
+        made = await self._create(recipients, build, precedence, now, ref, due, None, then, keyed)
+        if isinstance(made, store_txns.Replayed):
+            return made.signed
+        signed, entry = made
         for party in recipients:  # each recipient's answer settles only its own delivery
             self.deadlines.watch((entry.id, party), due)
         return signed
@@ -315,6 +332,22 @@ class Operator:
         the same transaction; by raising it refuses the entry before anything is numbered.
         ``then`` is given the entry's id in that transaction; by raising it refuses the entry.
         """
+        made = await self._create(recipients, build, precedence, now, ref, ack_due, guard, then, None)
+        assert not isinstance(made, store_txns.Replayed)  # only a keyed send replays
+        return made
+
+    async def _create(
+        self,
+        recipients: list[str],
+        build: Build,
+        precedence: Precedence,
+        now: float,
+        ref: str | None,
+        ack_due: float | None,
+        guard: tuple[str, Callable[[bytes | None], None]] | None,
+        then: Callable[[Connection, str], object] | None,
+        keyed: store_txns.Keyed | None,
+    ) -> tuple[Signed, StreamEntry] | store_txns.Replayed:
         if self.hold is not None:
             raise NumberingHeld(self.hold.reason())
 
@@ -323,22 +356,31 @@ class Operator:
             return sign(self.key, entry), entry
 
         store = self.store
-        signed, entry = await store.write(
-            lambda c: store_txns.create_entry(
-                c,
-                store.counters,
-                self.party,
-                recipients,
-                build_signed,
-                precedence,
-                now,
-                ref,
-                ack_due,
-                guard,
-                then,
-            ),
-            Priority.of(precedence),
-        )
+        try:
+            made = await store.write(
+                lambda c: store_txns.create_entry(
+                    c,
+                    store.counters,
+                    self.party,
+                    recipients,
+                    build_signed,
+                    precedence,
+                    now,
+                    ref,
+                    ack_due,
+                    guard,
+                    then,
+                    keyed,
+                ),
+                Priority.of(precedence),
+            )
+        except store_txns.KeyReused as exc:
+            raise KeyConflict(str(exc)) from exc
+        except store_txns.KeysExhausted as exc:
+            raise KeysExhausted(str(exc)) from exc
+        if isinstance(made, store_txns.Replayed):
+            return made
+        signed, entry = made
         self.publish({"type": "queued", "id": entry.id, "kind": entry.kind})
         for party, seq in entry.seq.items():
             session = self.peers[party]

@@ -9,7 +9,6 @@ persist what they decide, each inside the transaction the caller runs it in (``S
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
@@ -94,32 +93,65 @@ def _fresh(name: str, role: str, password_hash: str, lang: str, now: float) -> d
     }
 
 
-def record_failure(conn: Connection, name: str, lock: Callable[[int], float | None]) -> float | None:
-    """Count one more failed sign-in of ``name``; returns until when the account is now locked.
+@dataclass(frozen=True)
+class Lock:
+    """An account's lock as a sign-in transaction found or set it."""
 
-    ``lock`` is given the consecutive failures including this one and says until when to lock
-    the account (None: not locked). The count is read here, in the writer's transaction, not
-    from an earlier read, so concurrent failures all count; a lock starts it afresh.
+    until: float
+    fresh: bool  # set by this transaction (the caller records the lock-out once)
+
+
+def claim_attempt(conn: Connection, name: str, now: float, max_failures: int, until: float) -> Lock | None:
+    """Count a sign-in attempt of ``name`` as failed before its password is judged, in the
+    writer's transaction; a Lock means refuse it unjudged.
+
+    Counting first is what bounds parallel guesses: the attempt past ``max_failures`` finds the
+    others counted, whatever their passwords' verdicts, and locks the account until ``until``.
+    An unexpired lock is never cleared here; an expired one is, and the count starts afresh.
     """
-    failed = conn.execute(select(web_users.c.failed).where(web_users.c.name == name)).scalar_one() + 1
-    until = lock(failed)
-    conn.execute(
-        update(web_users)
-        .where(web_users.c.name == name)
-        .values(failed=0 if until is not None else failed, locked_until=until)
-    )
-    return until
+    row = conn.execute(
+        select(web_users.c.failed, web_users.c.locked_until).where(web_users.c.name == name)
+    ).one()
+    if row.locked_until is not None and row.locked_until > now:
+        return Lock(row.locked_until, fresh=False)
+    failed = (0 if row.locked_until is not None else row.failed) + 1
+    if failed > max_failures:
+        conn.execute(update(web_users).where(web_users.c.name == name).values(failed=0, locked_until=until))
+        return Lock(until, fresh=True)
+    conn.execute(update(web_users).where(web_users.c.name == name).values(failed=failed, locked_until=None))
+    return None
+
+
+def settle_failure(conn: Connection, name: str, now: float, max_failures: int, until: float) -> Lock | None:
+    """A claimed attempt whose password was wrong (it is counted already): lock the account
+    once ``max_failures`` are counted. A lock that stands is returned as it is, never moved or
+    cleared; a lock starts the count afresh."""
+    row = conn.execute(
+        select(web_users.c.failed, web_users.c.locked_until).where(web_users.c.name == name)
+    ).one()
+    if row.locked_until is not None and row.locked_until > now:
+        return Lock(row.locked_until, fresh=False)
+    if row.failed >= max_failures:
+        conn.execute(update(web_users).where(web_users.c.name == name).values(failed=0, locked_until=until))
+        return Lock(until, fresh=True)
+    return None
 
 
 def start_session(
     conn: Connection, name: str, token_hash: str, csrf: str, now: float, expires: float
-) -> None:
-    """A successful sign-in: clear the account's failures and lock, drop expired sessions, open one."""
+) -> float | None:
+    """A successful sign-in: clear the account's failures (and an expired lock), drop expired
+    sessions, open one. If the account is locked (parallel guesses locked it while this
+    password was judged), nothing is opened and the lock's end is returned."""
+    locked = conn.execute(select(web_users.c.locked_until).where(web_users.c.name == name)).scalar_one()
+    if locked is not None and locked > now:
+        return float(locked)
     conn.execute(update(web_users).where(web_users.c.name == name).values(failed=0, locked_until=None))
     conn.execute(delete(web_sessions).where(web_sessions.c.expires < now))
     conn.execute(
         insert(web_sessions).values(token_hash=token_hash, user=name, csrf=csrf, created=now, expires=expires)
     )
+    return None
 
 
 def session_by_token(conn: Connection, token_hash: str) -> SessionRecord | None:

@@ -50,7 +50,9 @@ class StoreFull(StoreError):
 
 def _full(exc: Exception) -> Exception:
     """``exc``, or a ``StoreFull`` in its place when it says the disk is full (SQLite's
-    SQLITE_FULL, PostgreSQL's disk_full, or ENOSPC)."""
+    SQLITE_FULL, PostgreSQL's disk_full, or ENOSPC), or a ``StoreError`` when the database
+    failed otherwise (so callers say "the store failed" without knowing SQLAlchemy). A refusal a
+    write function raised itself (a node rule) passes through unchanged."""
     orig = getattr(exc, "orig", exc)
     text = str(orig).lower()
     if (
@@ -61,6 +63,10 @@ def _full(exc: Exception) -> Exception:
         full = StoreFull("the store's disk is full")
         full.__cause__ = exc
         return full
+    if isinstance(exc, SQLAlchemyError):
+        failed = StoreError(f"the store failed: {exc.__class__.__name__}")
+        failed.__cause__ = exc
+        return failed
     return exc
 
 
@@ -188,8 +194,11 @@ class Store:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         def go() -> T:
-            with self.engine.connect() as conn:
-                return fn(conn)
+            try:
+                with self.engine.connect() as conn:
+                    return fn(conn)
+            except SQLAlchemyError as exc:
+                raise _full(exc) from exc
 
         if self._readers is None:
             return go()

@@ -1,5 +1,5 @@
 """The store's tables: entries as exact bytes, deliveries, inbound streams, the log, events,
-witnessing, and the console's accounts, sessions, preferences and drafts."""
+witnessing, idempotency keys, and the console's accounts, sessions, preferences and drafts."""
 
 from __future__ import annotations
 
@@ -193,6 +193,23 @@ restores = Table(
     Column("outcome", Text, nullable=True),
 )
 
+
+# Idempotency keys of API sends (web.api): the first request made with a key stores its entry
+# and a row here in the same transaction; a retry with the key finds the row, so the entry is
+# never signed twice. ``scope`` is the SHA-256 of the client's credential, ``item`` the
+# message's place in a batch (0 for a single send), ``request`` the SHA-256 of the request it
+# was made with. Rows older than a day are dropped (store.txns.KEY_SECONDS, KEYS_HELD).
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("item", Integer, primary_key=True, autoincrement=False),
+    Column("request", String(64), nullable=False),
+    Column("entry_id", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+)
+Index("idempotency_at", idempotency.c.at)
 
 # -- the console ----------------------------------------------------------------------------------------
 # Passwords are stored only as Argon2id hashes; sessions only as the SHA-256 of their token, so

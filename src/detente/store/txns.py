@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, desc, func, select, update
+from sqlalchemy import Connection, bindparam, delete, desc, func, select, update
 
 from detente.core.encoding import b64
 from detente.core.entries import Signed
@@ -26,6 +27,7 @@ from detente.store.schema import (
     entry_marks,
     events,
     evidence,
+    idempotency,
     inbound,
     log,
     own_checkpoints,
@@ -480,6 +482,80 @@ def open_deadlines(conn: Connection, party: str) -> list[tuple[str, str, float]]
     return out
 
 
+KEY_SECONDS = 24 * 3600
+"""How long an idempotency key is kept: a retry within this time finds the first answer."""
+KEYS_HELD = 100_000
+"""At most this many keyed entries (one per message, a batch's count each) within KEY_SECONDS."""
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """An idempotency key as a send carries it: whose (``scope``), the key, the message's place
+    in its batch (``item``; 0 for a single send) and the SHA-256 of the whole request."""
+
+    scope: str
+    key: str
+    item: int
+    request: str
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A keyed send already stored: the entry made the first time, not made again."""
+
+    signed: Signed
+    entry_id: str
+
+
+class KeyReused(ValueError):
+    """An idempotency key that came before with a different request."""
+
+
+class KeysExhausted(ValueError):
+    """KEYS_HELD keys were used within KEY_SECONDS: no new one can be kept for its full day."""
+
+
+def _keyed_before(conn: Connection, counters: dict[str, int], keyed: Keyed, now: float) -> Replayed | None:
+    """What ``keyed`` made before (None: nothing yet), read in the writer's transaction that
+    would make its entry, so two retries racing each other cannot both sign."""
+    other = conn.execute(
+        select(idempotency.c.item)
+        .where(
+            idempotency.c.scope == keyed.scope,
+            idempotency.c.key == keyed.key,
+            idempotency.c.request != keyed.request,
+        )
+        .limit(1)
+    ).first()
+    if other is not None:
+        raise KeyReused(
+            f"Idempotency key {keyed.key} was used before with a different request: nothing was "
+            "sent; use a new key for a new message."
+        )
+    row = conn.execute(
+        select(entries.c.kind, entries.c.body, entries.c.sig, entries.c.id)
+        .join(idempotency, idempotency.c.entry_id == entries.c.id)
+        .where(
+            idempotency.c.scope == keyed.scope,
+            idempotency.c.key == keyed.key,
+            idempotency.c.item == keyed.item,
+        )
+    ).first()
+    if row is not None:
+        return Replayed(Signed(row.kind, bytes(row.body), bytes(row.sig)), row.id)
+    pruned = conn.execute(delete(idempotency).where(idempotency.c.at < now - KEY_SECONDS)).rowcount
+    if "keys" not in counters:  # counted once per writer; the store restores it on rollback
+        counters["keys"] = conn.execute(select(func.count()).select_from(idempotency)).scalar_one()
+    else:
+        counters["keys"] -= max(pruned, 0)
+    if counters["keys"] >= KEYS_HELD:
+        raise KeysExhausted(
+            f"The node already keeps {KEYS_HELD} idempotency keys from the last 24 hours: nothing "
+            "was sent; send without a key, or later."
+        )
+    return None
+
+
 def create_entry(
     conn: Connection,
     counters: dict[str, int],
@@ -492,7 +568,8 @@ def create_entry(
     ack_due: float | None,
     guard: tuple[str, Callable[[bytes | None], None]] | None = None,
     then: Callable[[Connection, str], object] | None = None,
-) -> tuple[Signed, Any]:
+    keyed: Keyed | None = None,
+) -> tuple[Signed, Any] | Replayed:
     """Number, sign and durably queue one of our stream entries (``build`` signs it).
 
     ``guard``: (message id, check): the check is given our earlier answer to that message (its
@@ -500,7 +577,13 @@ def create_entry(
     ``then``: given the new entry's id once it is stored, in the same transaction (a draft is
     marked released as this message); by raising it undoes the entry, and the store restores
     the numbers handed out.
+    ``keyed``: the send's idempotency key: if it made an entry before, that entry is returned
+    (``Replayed``) and nothing is numbered or signed; made with another request, ``KeyReused``.
     """
+    if keyed is not None:
+        before = _keyed_before(conn, counters, keyed, now)
+        if before is not None:
+            return before
     if guard is not None:
         msg_id, check = guard
         prior = conn.execute(
@@ -537,6 +620,19 @@ def create_entry(
         ],
     )
     append_log(conn, counters, signed.hash)
+    if keyed is not None:
+        conn.execute(
+            idempotency.insert(),
+            {
+                "scope": keyed.scope,
+                "key": keyed.key,
+                "item": keyed.item,
+                "request": keyed.request,
+                "entry_id": entry.id,
+                "at": now,
+            },
+        )
+        counters["keys"] += 1
     if then is not None:
         then(conn, entry.id)
     return signed, entry

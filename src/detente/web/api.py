@@ -5,11 +5,13 @@ that will be signed is never coerced. Every error is one clear sentence in ``det
 """
 
 import asyncio
+import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -35,10 +37,19 @@ from detente.core.entries import (
 )
 from detente.core.lifecycle import Lifecycle, inbound, outbound
 from detente.core.terms import RANK, Answer
-from detente.node import AlreadyAcknowledged, DiskFull, Node, NodeError, NumberingHeld, UnknownMessage
-from detente.store import Connection, StoreFull
+from detente.node import (
+    AlreadyAcknowledged,
+    DiskFull,
+    KeyConflict,
+    KeysExhausted,
+    Node,
+    NodeError,
+    NumberingHeld,
+    UnknownMessage,
+)
+from detente.store import Connection, StoreError, StoreFull
 from detente.store import queries as q
-from detente.store.txns import proof_counts
+from detente.store.txns import Keyed, proof_counts
 from detente.web.formats import (
     LangQuery,
     PersonalQuery,
@@ -65,6 +76,21 @@ class SendRequest(_Strict):
     version: int | None = None
     fields: dict[str, Any] | None = None
     ref: EntryId | None = None  # checked here: an invalid one used to fail inside signing (500)
+
+
+# A client's idempotency key (e.g. a UUID): the same key with the same request within a day is
+# answered with the message(s) made the first time, never signed again (store.txns.Keyed).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="repeat a send safely: the same key and request within 24 h are answered "
+        "with the first answer; the same key with another request is refused (409)",
+    ),
+]
 
 
 class AckRequest(_Strict):
@@ -116,6 +142,10 @@ def create_app(node: Node) -> FastAPI:
             status = 503  # the node, not the request: the same request succeeds once space is freed
         if isinstance(exc, NumberingHeld):
             status = 503  # a restored store not yet reconciled with its peers (node.restore)
+        if isinstance(exc, KeyConflict):
+            status = 409  # the key made another message: a retry must not become a new one
+        if isinstance(exc, KeysExhausted):
+            status = 429
         # A refused format message explains itself in the operator's language.
         localised = refusal_detail(exc, accept_language(request.headers.get("accept-language")))
         if localised is not None:
@@ -132,6 +162,15 @@ def create_app(node: Node) -> FastAPI:
             status_code=503,
         )
 
+    @app.exception_handler(StoreError)
+    async def _failed(_: Request, exc: StoreError) -> JSONResponse:
+        # A database that fails (or a PostgreSQL server out of reach) rolls the write back:
+        # the client may retry, with its idempotency key, and gets one message.
+        return JSONResponse(
+            {"detail": "The node's store failed: nothing was stored; try again shortly."},
+            status_code=503,
+        )
+
     deps = [Depends(auth)]
     add_format_routes(app, node.formats, deps)
     add_translation_routes(app, node, deps)
@@ -145,13 +184,18 @@ def create_app(node: Node) -> FastAPI:
             "fingerprint": card_fingerprint(parsed),
         }
 
-    @app.post("/v1/messages", dependencies=deps, status_code=201, responses={400: {}, 422: {}})
+    @app.post(
+        "/v1/messages", dependencies=deps, status_code=201, responses={400: {}, 409: {}, 422: {}, 503: {}}
+    )
     async def send(
+        request: Request,
         req: SendRequest,
+        key: IdempotencyKey = None,
         wait: Annotated[float, Query(ge=0, le=120, description="seconds to wait for every receipt")] = 0,
     ) -> Sent:
         content = _content(req)
-        signed = await node.send_message(req.to, req.precedence, content, req.ref)
+        [keyed] = _keyed(request, key, "message", [req])
+        signed = await node.send_message(req.to, req.precedence, content, req.ref, keyed=keyed)
         entry = parse_as(Message, signed.body)
         receipted = await node.wait_receipted(entry.id, wait) if wait else False
         return Sent(
@@ -161,16 +205,30 @@ def create_app(node: Node) -> FastAPI:
             receipted=receipted,
         )
 
-    @app.post("/v1/messages/batch", dependencies=deps, status_code=201, responses={400: {}, 422: {}})
+    @app.post(
+        "/v1/messages/batch",
+        dependencies=deps,
+        status_code=201,
+        responses={400: {}, 409: {}, 422: {}, 503: {}},
+    )
     async def send_batch(
+        request: Request,
         reqs: Annotated[list[SendRequest], Body(min_length=1, max_length=1000)],
+        key: IdempotencyKey = None,
     ) -> list[Sent]:
-        """Sign, store and queue up to 1,000 messages; all are checked before any is signed."""
+        """Sign, store and queue up to 1,000 messages; all are checked before any is signed.
+
+        With a key, each message is kept under it: a retry after a partial failure makes only
+        the messages the first attempt did not store."""
         contents = [_content(r) for r in reqs]
         for r, c in zip(reqs, contents, strict=True):
             node.check_content(node.check_recipients(r.to), c)
+        keys = _keyed(request, key, "batch", reqs)
         signed = await asyncio.gather(
-            *(node.send_message(r.to, r.precedence, c, r.ref) for r, c in zip(reqs, contents, strict=True))
+            *(
+                node.send_message(r.to, r.precedence, c, r.ref, keyed=k)
+                for r, c, k in zip(reqs, contents, keys, strict=True)
+            )
         )
         return [
             Sent(id=parse_as(Message, s.body).id, hash=s.hash, state="queued", receipted=False)
@@ -229,6 +287,23 @@ def create_app(node: Node) -> FastAPI:
 
     add_metrics_route(app, node, deps)  # GET /metrics, Prometheus text, same token
     return app
+
+
+def _keyed(request: Request, key: str | None, route: str, reqs: list[SendRequest]) -> list[Keyed | None]:
+    """The idempotency key of each message of a send, scoped to the client's credential (the
+    SHA-256 of its Authorization header, which the auth dependency has accepted), each with the
+    digest of the whole request and its place in it."""
+    if key is None:
+        return [None] * len(reqs)
+    scope = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
+    canonical = json.dumps(
+        {"route": route, "requests": [r.model_dump(mode="json") for r in reqs]},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return [Keyed(scope, key, i, digest) for i in range(len(reqs))]
 
 
 def _content(req: SendRequest) -> TextContent | FormatContent:

@@ -3,7 +3,11 @@
 - Passwords: Argon2id (argon2-cffi defaults), verified off the event loop.
 - Lock-out: after ``MAX_FAILURES`` consecutive failures an account is locked for
   ``LOCKOUT_SECONDS``, measured on the node's injected clock; a locked account is refused
-  without checking the password, so guessing during a lock-out learns nothing.
+  without checking the password, so guessing during a lock-out learns nothing. Each attempt is
+  counted in the writer's transaction before its password is judged, so parallel guesses get no
+  more than ``MAX_FAILURES`` judged; a lock is never cleared before it ends.
+- Throttle: at most ``ADDRESS_ATTEMPTS`` sign-ins per ``ADDRESS_WINDOW`` seconds from one
+  address, whatever the account, remembered for the ``ADDRESSES_KEPT`` latest addresses.
 - Sessions: a random token in an HttpOnly, SameSite=Strict cookie (``Secure`` unless the console
   is reached over plain http on a loopback address); the store keeps only its SHA-256.
 - CSRF: every session has its own token, which every form carries and every POST checks. The
@@ -14,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -32,6 +38,9 @@ if TYPE_CHECKING:
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
+ADDRESS_ATTEMPTS = 10
+ADDRESS_WINDOW = 60.0
+ADDRESSES_KEPT = 4096
 SESSION_SECONDS = 12 * 3600
 SESSION_COOKIE = "detente_session"
 LOGIN_CSRF_COOKIE = "detente_login_csrf"
@@ -81,8 +90,35 @@ class SignIn:
     """The outcome of a sign-in attempt: a session token, or why not."""
 
     token: str | None = None
-    refused: Literal["bad", "locked"] | None = None
+    refused: Literal["bad", "locked", "throttled"] | None = None
     locked_until: float | None = None
+
+
+class AddressThrottle:
+    """Sign-in attempts per address: a bucket of ``ADDRESS_ATTEMPTS`` that refills over
+    ``ADDRESS_WINDOW`` seconds. Memory is bounded: the least recently seen address is forgotten
+    past ``ADDRESSES_KEPT`` (a forgotten address starts with a full bucket, so spraying
+    addresses buys an attacker at most the account lock-out, which still holds)."""
+
+    def __init__(
+        self, attempts: int = ADDRESS_ATTEMPTS, window: float = ADDRESS_WINDOW, kept: int = ADDRESSES_KEPT
+    ) -> None:
+        self.attempts = attempts
+        self.rate = attempts / window
+        self.kept = kept
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # address -> (tokens, at)
+
+    def allow(self, address: str, now: float) -> bool:
+        tokens, at = self._buckets.pop(address, (float(self.attempts), now))
+        tokens = min(float(self.attempts), tokens + max(0.0, now - at) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[address] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > self.kept:
+            self._buckets.popitem(last=False)
+        return allowed
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 def hash_password(password: str) -> str:
@@ -126,34 +162,40 @@ class Accounts:
 
     def __init__(self, node: Node) -> None:
         self.node = node
+        self.throttle = AddressThrottle()
         stored.ensure_tables(node.store.engine)
 
-    async def sign_in(self, name: str, password: str) -> SignIn:
+    async def sign_in(self, name: str, password: str, address: str | None = None) -> SignIn:
         now = self.node.clock.now()
+        if address is not None and not self.throttle.allow(address, now):
+            return SignIn(refused="throttled")
         row = await self.node.store.read(lambda c: stored.user(c, name))
         if row is None:
             await _verify(_dummy_hash(), password)
             return SignIn(refused="bad")
-        if row.locked_until is not None and row.locked_until > now:
-            return SignIn(refused="locked", locked_until=row.locked_until)
-        if not await _verify(row.password_hash, password):
-
-            def lock(failed: int) -> float | None:
-                return now + LOCKOUT_SECONDS if failed >= MAX_FAILURES else None
-
-            until = await self.node.store.write(lambda c: stored.record_failure(c, name, lock))
-            if until is not None:
-                await self.node.record(
-                    "console-lockout", f"console account {name} locked after {MAX_FAILURES} failed sign-ins"
+        until = now + LOCKOUT_SECONDS
+        # Counted before it is judged, in one transaction with the lock's check.
+        lock = await self.node.store.write(lambda c: stored.claim_attempt(c, name, now, MAX_FAILURES, until))
+        if lock is None:
+            if await _verify(row.password_hash, password):
+                token = secrets.token_urlsafe(32)
+                csrf = secrets.token_urlsafe(32)
+                locked = await self.node.store.write(
+                    lambda c: stored.start_session(c, name, _digest(token), csrf, now, now + SESSION_SECONDS)
                 )
-                return SignIn(refused="locked", locked_until=until)
-            return SignIn(refused="bad")
-        token = secrets.token_urlsafe(32)
-        csrf = secrets.token_urlsafe(32)
-        await self.node.store.write(
-            lambda c: stored.start_session(c, name, _digest(token), csrf, now, now + SESSION_SECONDS)
-        )
-        return SignIn(token=token)
+                if locked is None:
+                    return SignIn(token=token)
+                return SignIn(refused="locked", locked_until=locked)
+            lock = await self.node.store.write(
+                lambda c: stored.settle_failure(c, name, now, MAX_FAILURES, until)
+            )
+            if lock is None:
+                return SignIn(refused="bad")
+        if lock.fresh:
+            await self.node.record(
+                "console-lockout", f"console account {name} locked after {MAX_FAILURES} failed sign-ins"
+            )
+        return SignIn(refused="locked", locked_until=lock.until)
 
     async def session(self, request: Request) -> Session | None:
         token = request.cookies.get(SESSION_COOKIE)
@@ -185,6 +227,19 @@ async def _verify(stored: str, password: str) -> bool:
             return False
 
     return await asyncio.get_running_loop().run_in_executor(None, go)
+
+
+def throttled_address(request: Request) -> str | None:
+    """The address a sign-in is throttled by, or None for a loopback client: one on this machine
+    already, or a reverse proxy, whose one address would make the throttle everyone's."""
+    host = request.client.host if request.client is not None else None
+    if host is None or host == "localhost":
+        return None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # not an address (a test client's name): throttled by that name
+        loopback = False
+    return None if loopback else host
 
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:

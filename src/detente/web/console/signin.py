@@ -53,8 +53,10 @@ async def login(
     # No session yet: the form's token is checked against its double-submit cookie.
     if not auth.csrf_ok(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf):
         return login_page(con, request, t(lang, "csrf"), 403)
-    outcome = await con.accounts.sign_in(name, password)
+    outcome = await con.accounts.sign_in(name, password, auth.throttled_address(request))
     if outcome.token is None:
+        if outcome.refused == "throttled":
+            return login_page(con, request, t(lang, "throttled"), 429)
         if outcome.refused == "locked":
             msg = t(lang, "locked", until=utc(outcome.locked_until))
             return login_page(con, request, msg, 429)
