@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from detente.node import Node
-from detente.store import StoreFull
+from detente.store import StoreError, StoreFull
 from detente.web.console import compose, drafts, links, maps, messages, record, signin, stream
 from detente.web.console.deps import SignInFirst
 from detente.web.console.render import STATIC, TEMPLATES, Console
@@ -48,16 +48,18 @@ def add_console(app: FastAPI, node: Node) -> None:
     async def _sign_in_first(request: Request, exc: SignInFirst) -> Response:
         return RedirectResponse("/login", status_code=303)
 
+    # Registered for both: a handler is looked up by the exception's own class first, and the
+    # API registers one for StoreFull.
     @app.exception_handler(StoreFull)
-    async def _store_full(request: Request, exc: StoreFull) -> Response:
+    @app.exception_handler(StoreError)
+    async def _store_failed(request: Request, exc: StoreError) -> Response:
         # The write was rolled back: nothing was stored, and nothing is reported as stored.
+        key = "disk_full" if isinstance(exc, StoreFull) else "store_failed"
         if request.url.path.startswith(("/v1", "/openapi")):
-            return JSONResponse({"detail": t("en", "disk_full")}, status_code=503)
+            return JSONResponse({"detail": t("en", key)}, status_code=503)
         s = await con.accounts.session(request)
         lang = s.user.lang if s else accept_language(request.headers.get("accept-language"))
-        return con.render(
-            "error.html", con.ctx(s, lang, detail=t(lang, "disk_full"), banner=None, live=None), 503
-        )
+        return con.render("error.html", con.ctx(s, lang, detail=t(lang, key), banner=None, live=None), 503)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
