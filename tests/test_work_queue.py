@@ -64,7 +64,15 @@ def store(c: Connection, world: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = m["sender"] == US
         c.execute(
             insert(entries).values(
-                row(mid, "message", m["sender"], mine, precedence=m["precedence"], due=m["due"], held=m["held"])
+                row(
+                    mid,
+                    "message",
+                    m["sender"],
+                    mine,
+                    precedence=m["precedence"],
+                    due=m["due"],
+                    held=m["held"],
+                )
             )
         )
         if m["answered"]:
@@ -117,7 +125,7 @@ def test_the_counts_are_the_queue_by_precedence_and_overdue(world: list[dict[str
         expected = {}
         for p in PRECEDENCES:
             of_p = [m for m in queue if m["precedence"] == p]
-            late = [m for m in of_p if m["due"] is not None and NOW > m["due"]]
+            late = [m for m in of_p if m["due"] is not None and m["due"] < NOW]
             if of_p:
                 expected[p] = (len(of_p), len(late))
         assert queries.queue_counts(c, NOW) == expected
@@ -129,7 +137,7 @@ def test_the_filters_narrow_the_queue_and_keep_its_order(world: list[dict[str, A
     with sqlite() as c:
         held = {m["id"]: m for m in store(c, world)}
         order = queue_order(list(held.values()))
-        late = [i for i in order if held[i]["due"] is not None and NOW > held[i]["due"]]
+        late = [i for i in order if held[i]["due"] is not None and held[i]["due"] < NOW]
         assert whole(c, "queue", 5, overdue_only=True) == late
         assert whole(c, "queue", 5, precedence=prec) == [i for i in order if held[i]["precedence"] == prec]
         assert whole(c, "queue", 5, sender=sender) == [i for i in order if held[i]["sender"] == sender]
@@ -179,7 +187,11 @@ def test_after_a_burst_every_overdue_and_flash_message_is_on_the_first_page_on_p
             assert len(overdue) == 62
             assert overdue | flash <= set(first)
             assert first[:62] == queue_order(held)[:62]
-            assert queries.queue_counts(c, NOW) == {"flash": (5, 0), "immediate": (95, 62), "routine": (1900, 0)}
+            assert queries.queue_counts(c, NOW) == {
+                "flash": (5, 0),
+                "immediate": (95, 62),
+                "routine": (1900, 0),
+            }
             assert whole(c, "queue", 100) == queue_order(held)
     finally:
         engine.dispose()
