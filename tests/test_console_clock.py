@@ -194,7 +194,10 @@ def test_a_flash_counts_down_from_ten_minutes_turns_overdue_live_and_acknowledgi
         expect(us_row).not_to_have_class(re.compile(r"\bis-overdue\b"))
         expect(us_row.locator(".state-overdue")).to_have_count(0)
         expect(us_row.locator("time.countdown")).to_have_count(0)
+        # Answered, it has left the work queue for the Answered list.
         ru_page.goto(nodes.url("RU-MOD", "/inbox"))
+        expect(ru_page.locator(f"tr[data-id='{msg_id}']")).to_have_count(0)
+        ru_page.goto(nodes.url("RU-MOD", "/answered"))
         ru_row = ru_page.locator(f"tr[data-id='{msg_id}']")
         expect(ru_row).to_have_attribute("data-state", "acknowledged")
         expect(ru_row).not_to_have_class(re.compile(r"\bis-overdue\b"))

@@ -182,7 +182,7 @@ def inbox(env: Nodes, browser: Browser) -> tuple[Page, list[str]]:  # noqa: F811
     page = browser.new_context(viewport=VIEWPORT).new_page()
     sign_in(page, env, "RU-MOD")
     expect(page.locator("#live [data-live=on]")).to_be_visible(timeout=LIVE)
-    ids = [flash, second, first]  # precedence first, then newest first
+    ids = [flash, first, second]  # the work queue: precedence first, then the nearest deadline
     expect(page.locator("#rows tr")).to_have_count(3)
     assert page.locator("#rows tr").evaluate_all("rows => rows.map(r => r.dataset.id)") == ids
     return page, ids
@@ -196,13 +196,13 @@ def test_a_link_focused_with_the_keyboard_keeps_the_focus_through_live_updates(
     browser: Browser,  # noqa: F811
     nodes: Nodes,  # noqa: F811
 ):
-    page, (flash, newer, older) = inbox(nodes, browser)
+    page, (flash, upper, lower) = inbox(nodes, browser)
     try:
-        # From the top of the main content, Tab twice: the FLASH's link, then the next row's.
-        page.locator("#main").focus()
+        # From the FLASH's link, Tab twice: past the next row's selection box, to its link.
+        row(page, flash).get_by_role("link").focus()
         page.keyboard.press("Tab")
         page.keyboard.press("Tab")
-        expect(row(page, newer).get_by_role("link")).to_be_focused()
+        expect(row(page, upper).get_by_role("link")).to_be_focused()
         page.evaluate("() => { document.activeElement.heldByTest = true; }")
         count_live_updates(page)
 
@@ -214,9 +214,10 @@ def test_a_link_focused_with_the_keyboard_keeps_the_focus_through_live_updates(
         wait_live_updates(page, 3)
 
         assert page.evaluate("() => document.activeElement.heldByTest === true")
-        expect(row(page, newer).get_by_role("link")).to_be_focused()
+        expect(row(page, upper).get_by_role("link")).to_be_focused()
         page.keyboard.press("Tab")  # and the keyboard goes on from where it was
-        expect(row(page, older).get_by_role("link")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(row(page, lower).get_by_role("link")).to_be_focused()
     finally:
         page.context.close()
 
@@ -225,7 +226,7 @@ def test_a_live_update_replaces_only_the_row_that_changed(
     browser: Browser,  # noqa: F811
     nodes: Nodes,  # noqa: F811
 ):
-    page, (flash, newer, older) = inbox(nodes, browser)
+    page, (flash, upper, lower) = inbox(nodes, browser)
     try:
         page.evaluate(
             "() => document.querySelectorAll('#rows tr').forEach(r => { r.heldByTest = r.dataset.id; })"
@@ -235,7 +236,7 @@ def test_a_live_update_replaces_only_the_row_that_changed(
         held = page.locator("#rows tr").evaluate_all(
             "rows => rows.map(r => [r.dataset.id, r.heldByTest || null])"
         )
-        assert held == [[flash, None], [newer, newer], [older, older]]
+        assert held == [[flash, None], [upper, upper], [lower, lower]]
     finally:
         page.context.close()
 
@@ -244,7 +245,7 @@ def test_a_new_message_is_inserted_in_its_place_and_no_other_row_is_recreated(
     browser: Browser,  # noqa: F811
     nodes: Nodes,  # noqa: F811
 ):
-    page, (flash, newer, older) = inbox(nodes, browser)
+    page, (flash, upper, lower) = inbox(nodes, browser)
     try:
         page.evaluate(
             "() => document.querySelectorAll('#rows tr').forEach(r => { r.heldByTest = r.dataset.id; })"
@@ -254,7 +255,8 @@ def test_a_new_message_is_inserted_in_its_place_and_no_other_row_is_recreated(
         held = page.locator("#rows tr").evaluate_all(
             "rows => rows.map(r => [r.dataset.id, r.heldByTest || null])"
         )
-        assert held == [[flash, flash], [third, None], [newer, newer], [older, older]]
+        # The newest ROUTINE has the latest deadline: its place is last.
+        assert held == [[flash, flash], [upper, upper], [lower, lower], [third, None]]
     finally:
         page.context.close()
 
@@ -293,7 +295,7 @@ def test_a_page_back_from_the_background_resumes_without_recreating_unchanged_ro
     browser: Browser,  # noqa: F811
     nodes: Nodes,  # noqa: F811
 ):
-    page, (flash, newer, older) = inbox(nodes, browser)
+    page, (flash, upper, lower) = inbox(nodes, browser)
     try:
         page.evaluate(
             "() => document.querySelectorAll('#rows tr').forEach(r => { r.heldByTest = r.dataset.id; })"
@@ -317,6 +319,6 @@ def test_a_page_back_from_the_background_resumes_without_recreating_unchanged_ro
         held = page.locator("#rows tr").evaluate_all(
             "rows => rows.map(r => [r.dataset.id, r.heldByTest || null])"
         )
-        assert held == [[flash, None], [newer, newer], [older, older]]
+        assert held == [[flash, None], [upper, upper], [lower, lower]]
     finally:
         page.context.close()

@@ -322,12 +322,26 @@ def send(
     _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
 
 
+# A person's answer in words; refusals and "unable" in capitals with a mark, so that in a list
+# they never read like agreement.
+ANSWER_WORDS = {"understood": "understood", "unable": "!! UNABLE TO COMPLY", "refused": "!! REFUSED"}
+
+
+def _answered(m: dict[str, Any]) -> str:
+    """The answers given, as themselves: "refused", or per recipient "RU-MOD refused, ..."."""
+    given = [r for r in m.get("recipients", []) if r.get("answer")]
+    if m["direction"] == "in" or len(m.get("recipients", [])) == 1:
+        return ", ".join(ANSWER_WORDS[r["answer"]] for r in given)
+    return ", ".join(f"{r['party']} {ANSWER_WORDS[r['answer']]}" for r in given)
+
+
 def _line(m: dict[str, Any]) -> str:
-    c = m["content"]
+    c = m["content"] or {}
     text = c.get("text") or f"[{c.get('format')} v{c.get('version')}]"
     who = m["sender"] if m["direction"] == "in" else "→ " + ",".join(m["to"])
     flag = " OVERDUE" if m["overdue"] else ""
-    return f"{m['id']:<16} {m['precedence'].upper():<9} {m['state']:<12}{flag} {who:<18} {text[:60]}"
+    state = _answered(m) or ("unanswered" if m["direction"] == "in" else m["state"])
+    return f"{m['id']:<16} {m['precedence'].upper():<9} {state:<12}{flag} {who:<18} {text[:60]}"
 
 
 @main.command()
@@ -387,7 +401,9 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
         )
     lines = [
         f"{m['id']}  {m['precedence'].upper()}  from {m['sender']} to {', '.join(m['to'])}",
-        f"created {m['created']}  ack due {m['ack_due']}  state {m['state']}{'  OVERDUE' if m['overdue'] else ''}",
+        f"created {m['created']}  ack due {m['ack_due']}  state {m['state']}"
+        + (f" ({_answered(m)})" if _answered(m) else "")
+        + ("  OVERDUE" if m["overdue"] else ""),
         f"hash {m['hash']}" + (f"  ref {m['ref']}" if m.get("ref") else ""),
         "",
         rendered.rstrip("\n"),
@@ -400,14 +416,18 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
             "",
         ]
     for d in m.get("deliveries", []):
-        lines.append(f"to {d['peer']}: {d['state']} (seq {d['seq']}, receipted {d['receipted'] or '-'})")
+        answer = f", answered {ANSWER_WORDS[d['answer']]}" if d.get("answer") else ""
+        late = ", OVERDUE" if d.get("overdue") else ""
+        lines.append(
+            f"to {d['peer']}: {d['state']}{answer}{late} (seq {d['seq']}, receipted {d['receipted'] or '-'})"
+        )
     for r in m["receipts"]:
         lines.append(
             f"receipt from {r['from']}: stored {r['stored']} at log index {r['log_index']} ({r['hash'][:16]}…)"
         )
     for a in m["acks"]:
         lines.append(
-            f"ack from {a['from']} by {a['by']}: {a['answer']} at {a['at']}"
+            f"ack from {a['from']} by {a['by']}: {ANSWER_WORDS[a['answer']]} at {a['at']}"
             + (f" — {a['text']}" if a["text"] else "")
         )
     for t in m.get("translations", []):

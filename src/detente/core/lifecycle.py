@@ -6,6 +6,11 @@ receipted) and whether that recipient has answered (its signed acknowledgement: 
 unable or refused). A recipient is *overdue* when the message's acknowledgement deadline has
 passed and it has not answered; the message is overdue when any recipient is.
 
+The work queue's order is a rule too (``queue_key``): what a duty officer has to answer comes
+overdue first, then by precedence, then by nearest deadline, so no burst of new traffic can push
+an overdue or FLASH message off the first page. The store's paged query follows the same order
+(a test holds the two together).
+
 ``TRANSITIONS`` is the table itself, event by event, as a machine that holds a state would use
 it; ``recipient_state`` is the same table read from a snapshot, as a reader of the store does.
 A property test holds the two together. Pure: the caller passes ``now``.
@@ -17,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from detente.core.terms import Answer
+from detente.core.terms import RANK, Answer
 
 State = Literal["queued", "sent", "receipted", "acknowledged"]
 STATES: Final[tuple[State, ...]] = ("queued", "sent", "receipted", "acknowledged")
@@ -120,3 +125,19 @@ def inbound(party: str, answer: Answer | None, due: float | None, now: float) ->
     """
     state = recipient_state("receipted", answer)
     return _lifecycle((Recipient(party, state, answer, is_overdue(state, due, now)),), due, now)
+
+
+# Answers that are news the sender must not miss: shown marked, never like agreement.
+ALERTING_ANSWERS: Final[frozenset[Answer]] = frozenset({"unable", "refused"})
+
+
+def queue_key(
+    precedence: str, due: float | None, held_since: float, now: float
+) -> tuple[int, int, float, float]:
+    """Where an unanswered message stands in the work queue, smallest first.
+
+    Overdue before anything not yet due (an overdue ROUTINE is late work; a fresh FLASH still
+    has its minutes), then precedence, then the nearest deadline (none: last), then the newest.
+    """
+    overdue = due is not None and now > due
+    return (0 if overdue else 1, RANK[precedence], due if due is not None else float("inf"), -held_since)

@@ -1,6 +1,8 @@
 """The reads behind the API's and the console's views: messages, their deliveries, answers,
 receipts and translations, events, and the narrowing of the overdue candidates; for the console
-also the FLASH messages still to answer, a message's thread, where an entry stands in the logs,
+also the work queue (received messages not yet answered, paged, in the order of
+``core.lifecycle.queue_key``) with its counts, the answered ones and the sent ones, paged; the
+FLASH messages still to answer, a message's thread, where an entry stands in the logs,
 and the record newest first.
 
 Loads only: which messages are overdue, what a view shows and in what order are decided by the
@@ -14,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, Row, and_, bindparam, desc, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, case, desc, func, or_, select
 
+from detente.core.terms import RANK
 from detente.store.schema import (
     cosignatures,
     deliveries,
@@ -71,6 +74,86 @@ def message_ids(conn: Connection, box: str, limit: int) -> list[str]:
     elif box == "out":
         q = q.where(entries.c.mine)
     return [r.id for r in conn.execute(q.order_by(desc(entries.c.held_since)).limit(limit))]
+
+
+def _answered_by_us() -> ColumnElement[bool]:
+    ack = entries.alias("our_ack")
+    return select(ack.c.hash).where(ack.c.kind == "ack", ack.c.mine, ack.c.ref == entries.c.id).exists()
+
+
+def _rank() -> ColumnElement[int]:
+    return case(RANK, value=entries.c.precedence, else_=len(RANK))
+
+
+def _overdue(now: float) -> ColumnElement[bool]:
+    return and_(entries.c.ack_due.is_not(None), entries.c.ack_due < now)
+
+
+def _box_where(
+    box: str, now: float, precedence: str | None, sender: str | None, overdue_only: bool
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [entries.c.kind == "message"]
+    if box == "queue":
+        where += [~entries.c.mine, ~_answered_by_us()]
+        if overdue_only:
+            where.append(_overdue(now))
+    elif box == "answered":
+        where += [~entries.c.mine, _answered_by_us()]
+    else:
+        where.append(entries.c.mine)
+    if precedence:
+        where.append(entries.c.precedence == precedence)
+    if sender:
+        where.append(entries.c.author == sender)
+    return where
+
+
+def box_page(
+    conn: Connection,
+    box: str,
+    now: float,
+    *,
+    precedence: str | None = None,
+    sender: str | None = None,
+    overdue_only: bool = False,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[str], int]:
+    """One page of a list, and how many messages the list holds in all: (ids, total).
+
+    ``queue``: received messages this party has not answered, overdue first, then by
+    precedence, then nearest deadline, then newest (``core.lifecycle.queue_key``);
+    ``answered``: received messages it has answered, newest first; ``out``: sent messages,
+    precedence then newest. ``overdue_only`` narrows the queue to those past their deadline.
+    """
+    where = _box_where(box, now, precedence, sender, overdue_only)
+    total = conn.execute(select(func.count()).select_from(entries).where(*where)).scalar_one()
+    q = select(entries.c.id).where(*where)
+    if box == "queue":
+        order = [
+            case((_overdue(now), 0), else_=1),
+            _rank(),
+            case((entries.c.ack_due.is_(None), 1), else_=0),
+            entries.c.ack_due,
+            desc(entries.c.held_since),
+        ]
+    elif box == "answered":
+        order = [desc(entries.c.held_since)]
+    else:
+        order = [_rank(), desc(entries.c.held_since)]
+    q = q.order_by(*order, entries.c.id).offset(offset).limit(limit)
+    return [r.id for r in conn.execute(q)], int(total)
+
+
+def queue_counts(conn: Connection, now: float) -> dict[str, tuple[int, int]]:
+    """The work queue by precedence: precedence -> (unanswered, of which overdue)."""
+    overdue = func.sum(case((_overdue(now), 1), else_=0))
+    rows = conn.execute(
+        select(entries.c.precedence, func.count(), overdue)
+        .where(*_box_where("queue", now, None, None, False))
+        .group_by(entries.c.precedence)
+    ).all()
+    return {p: (int(n), int(late or 0)) for p, n, late in rows}
 
 
 def message(conn: Connection, entry_id: str) -> AnyRow | None:

@@ -374,6 +374,7 @@ def _unreadable_view(
         "held_since": row.held_since,
         "state": "receipted",
         "overdue": False,
+        "recipients": [],
         "invalid": {"field": where, "reason": why},
         **_marked(marks, skip="invalid"),
         "body": bytes(row.body).decode("utf-8", errors="replace"),
@@ -442,6 +443,12 @@ def _message_view(
         out["deliveries"] = per
     out["state"] = life.state
     out["overdue"] = life.overdue
+    # Each recipient's state and its answer as itself (understood, unable, refused), so that
+    # no reader has to take "acknowledged" for agreement. A received message: this party only.
+    out["recipients"] = [
+        {"party": r.party, "state": r.state, "answer": r.answer, "overdue": r.overdue}
+        for r in life.recipients
+    ]
     if not brief:
         out["acks"] = [
             {

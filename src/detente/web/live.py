@@ -179,6 +179,7 @@ class Page:
     msg_id: str | None
     shown: Shown
     last_event: str = ""  # "" until the first update: the page as rendered
+    q: str = ""  # a list's filters and page, as its query string
 
 
 class Pages:

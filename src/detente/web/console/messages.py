@@ -1,10 +1,13 @@
-"""The inbox, the outbox, a message's page, and answering and translating a message."""
+"""The inbox (the work queue), the answered and sent lists, a message's page, answering a
+message (alone, or several at once with "understood"), and translating it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
@@ -13,38 +16,99 @@ from detente.core.terms import ANSWERS, GRADES
 from detente.node import AlreadyAcknowledged, NodeError
 from detente.web import auth
 from detente.web.console.deps import Con, PostedByAcker, PostedByTranslator, SignedIn
+from detente.web.console.queue import BULK_LIMIT, BoxQuery
 from detente.web.console.render import Console, utc
 from detente.web.i18n import lang_or_default, t
 
 router = APIRouter(include_in_schema=False)
 
+MESSAGE_ID = re.compile(r"^[A-Z][A-Z0-9-]{0,63}/[0-9]{1,19}$")
 
-async def box_page(con: Console, s: auth.Session, box: str) -> Response:
+
+async def box_page(
+    con: Console,
+    s: auth.Session,
+    query: BoxQuery,
+    notice: list[dict[str, Any]] | None = None,
+    status: int = 200,
+) -> Response:
     lang = s.user.lang
-    shows = await con.box_view(s, box)
+    shows = await con.box_view(s, query)
     return con.render(
         "box.html",
         con.ctx(
             s,
             lang,
-            box=box,
+            box=query.box,
+            q=query,
+            notice=notice,
             # Live parts are the output of autoescaped templates, so they go in as they are.
             rows_html=Markup(shows.rows_html()),
-            banner=None,
-            banner_html=Markup(shows.parts["banner"]),
-            live=con.open_page(s, box, None, shows),
+            **con.live_parts(shows),
+            live=con.open_page(s, query.box, None, shows, query.query()),
         ),
+        status,
     )
 
 
 @router.get("/inbox")
-async def inbox(con: Con, s: SignedIn) -> Response:
-    return await box_page(con, s, "inbox")
+async def inbox(con: Con, s: SignedIn, request: Request) -> Response:
+    return await box_page(con, s, BoxQuery.parse("inbox", request.query_params))
+
+
+@router.get("/answered")
+async def answered(con: Con, s: SignedIn, request: Request) -> Response:
+    return await box_page(con, s, BoxQuery.parse("answered", request.query_params))
 
 
 @router.get("/outbox")
-async def outbox(con: Con, s: SignedIn) -> Response:
-    return await box_page(con, s, "outbox")
+async def outbox(con: Con, s: SignedIn, request: Request) -> Response:
+    return await box_page(con, s, BoxQuery.parse("outbox", request.query_params))
+
+
+@router.post("/inbox/ack")
+async def bulk_ack(
+    con: Con,
+    s: PostedByAcker,
+    ids: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies the default)
+    back: Annotated[str, Form(max_length=600)] = "/inbox",
+) -> Response:
+    """Answer every selected message "understood": one signed acknowledgement each, through the
+    node's own command, as if each were answered alone. A message already answered (by anyone
+    at this node) is refused and named; the others are still answered."""
+    lang = s.user.lang
+    where = urlsplit(back)
+    query = BoxQuery.parse("inbox", dict(parse_qsl(where.query)) if where.path == "/inbox" else {})
+    chosen = list(dict.fromkeys(ids))
+    if not chosen:
+        return await box_page(con, s, query, [{"text": t(lang, "bulk_choose"), "error": True}], 400)
+    if len(chosen) > BULK_LIMIT:
+        why = t(lang, "bulk_too_many", limit=BULK_LIMIT)
+        return await box_page(con, s, query, [{"text": why, "error": True}], 400)
+    signed: list[str] = []
+    lines: list[dict[str, Any]] = []
+    for msg_id in chosen:
+        if not MESSAGE_ID.match(msg_id):
+            lines.append({"text": t(lang, "bulk_bad_id", id=msg_id[:80]), "error": True})
+            continue
+        try:
+            await con.node.acknowledge(msg_id, "understood", s.user.name, None)
+        except AlreadyAcknowledged as exc:
+            first = exc.prior
+            why = t(
+                lang,
+                "already_answered",
+                by=first.by,
+                answer=t(lang, "answer_" + first.answer),
+                at=utc(first.created),
+            )
+            lines.append({"text": f"{msg_id}: {why}", "error": True})
+        except NodeError as exc:
+            lines.append({"text": f"{msg_id}: {t(lang, 'refused', why=str(exc))}", "error": True})
+        else:
+            signed.append(msg_id)
+    head = {"text": t(lang, "bulk_done", n=len(signed), answer=t(lang, "answer_understood")), "error": False}
+    return await box_page(con, s, query, [head, *lines])
 
 
 async def message_page(

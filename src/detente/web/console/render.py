@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import jinja2
 from fastapi.responses import HTMLResponse
@@ -21,18 +21,20 @@ from markupsafe import Markup, escape
 
 from detente.core import visible
 from detente.core.entries import epoch
+from detente.core.lifecycle import ALERTING_ANSWERS
+from detente.core.terms import PRECEDENCES
 from detente.node import Node
 from detente.store import Connection, queries
 from detente.web import auth, live
-from detente.web.api import _list, _view, node_status
+from detente.web.api import _view, node_status
 from detente.web.console import views
+from detente.web.console.queue import PAGE_SIZE, STORE_BOX, BoxQuery, page_links, pages_for
 from detente.web.formats import finish_view
 from detente.web.i18n import LANG_NAMES, lang_or_default, t
 
 HERE = Path(__file__).parent.parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
-BOX_LIMIT = 200
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -115,6 +117,9 @@ class Console:
             "can_translate": bool(session and session.user.may(auth.CAN_TRANSLATE)),
             "can_audit": bool(session and session.user.may(auth.CAN_AUDIT)),
             "can_release": bool(session and session.user.may(auth.CAN_RELEASE)),
+            "precedences": PRECEDENCES,
+            "alerting_answers": ALERTING_ANSWERS,
+            "notice": None,
             "active": "",
             "back": "/inbox",
             "live": None,
@@ -136,9 +141,31 @@ class Console:
 
     # -- data ---------------------------------------------------------------------------
 
-    async def box(self, box: str, lang: str) -> list[dict[str, Any]]:
-        found = await self.node.store.read(lambda c: _list(self.node, c, box, BOX_LIMIT))
-        return [self.row(v, lang) for v in found]
+    async def box(self, query: BoxQuery, lang: str) -> dict[str, Any]:
+        """One page of a list: its rows, the page it is, how many pages and messages there
+        are, and (for the inbox) the work queue's counts by precedence."""
+        node = self.node
+        now = node.clock.now()
+        box = STORE_BOX[query.box]
+
+        def go(c: Connection) -> dict[str, Any]:
+            args = query.store_args(query.page)
+            ids, total = queries.box_page(c, box, now, **args)
+            pages = pages_for(total)
+            page = min(query.page, pages)
+            if page != query.page:  # past the end (answered meanwhile): the last page
+                args = query.store_args(pages)
+                ids, total = queries.box_page(c, box, now, **args)
+            views_ = [v for v in (_view(node, c, i, brief=True) for i in ids) if v is not None]
+            counts = queries.queue_counts(c, now) if query.box == "inbox" else {}
+            return {"views": views_, "total": total, "pages": pages, "page": page, "counts": counts}
+
+        found = await node.store.read(go)
+        found["rows"] = [self.row(v, lang) for v in found.pop("views")]
+        found["first"] = (found["page"] - 1) * PAGE_SIZE + 1 if found["total"] else 0
+        found["last"] = (found["page"] - 1) * PAGE_SIZE + len(found["rows"])
+        found["page_links"] = page_links(found["page"], found["pages"])
+        return found
 
     def row(self, view: dict[str, Any], lang: str) -> dict[str, Any]:
         v = finish_view(self.node.formats, view, lang, False)  # type: ignore[arg-type]
@@ -152,12 +179,20 @@ class Console:
             if not preview:
                 preview = f"{content.get('format', '?')} v{content.get('version', '?')}"
         settled = v["state"] == "acknowledged"
+        # What each recipient answered, shown as itself (a refusal never reads as agreement).
+        answers = [
+            {"party": r["party"], "answer": r["answer"], "alerting": r["answer"] in ALERTING_ANSWERS}
+            for r in v.get("recipients", [])
+            if r["answer"] is not None
+        ]
         due = epoch(v["ack_due"]) if v.get("ack_due") else None
         return {
             **v,
             "preview": " ".join(preview.split())[:160],
             "written": written,
             "due": None if settled else due,
+            "answers": answers,
+            "alerting": any(a["alerting"] for a in answers),
             "path": "/m/" + v["id"],
             "dom_id": live.row_dom_id(v["id"]),
         }
@@ -198,18 +233,24 @@ class Console:
 
     # -- live parts (read-only HTML only: never a form) ---------------------------------
 
-    async def box_view(self, s: auth.Session, box: str) -> live.View:
+    async def box_view(self, s: auth.Session, query: BoxQuery) -> live.View:
+        """A list's live parts: the banner, its counts, its page links, and one row per message."""
         lang = s.user.lang
-        rows = await self.box("in" if box == "inbox" else "out", lang)
+        found = await self.box(query, lang)
         template = self.env.get_template("_row.html")
-        ctx = self.ctx(s, lang, box=box, r=None, empty_id=live.EMPTY_ROW)
+        ctx = self.ctx(s, lang, box=query.box, q=query, r=None, empty_id=live.EMPTY_ROW, **found)
         out = []
-        for r in rows:
+        for r in found["rows"]:
             ctx["r"] = r
             out.append((r["dom_id"], template.render(ctx)))
         if not out:
             out.append((live.EMPTY_ROW, template.render(ctx)))
-        return live.View({"banner": await self.banner_html(lang)}, tuple(out))
+        parts = {
+            "banner": await self.banner_html(lang),
+            "boxcounts": self.fragment("_box_counts.html", ctx),
+            "pager": self.fragment("_pager.html", ctx),
+        }
+        return live.View(parts, tuple(out))
 
     @staticmethod
     def answerable(s: auth.Session, m: dict[str, Any]) -> bool:
@@ -231,9 +272,9 @@ class Console:
         panel = self.fragment("_links.html", self.ctx(s, lang, status=status))
         return live.View({"banner": await self.banner_html(lang), "linkpanel": panel})
 
-    async def live_view(self, s: auth.Session, view: str, msg_id: str | None) -> live.View:
-        if view in ("inbox", "outbox"):
-            return await self.box_view(s, view)
+    async def live_view(self, s: auth.Session, view: str, msg_id: str | None, q: str = "") -> live.View:
+        if view in ("inbox", "answered", "outbox"):
+            return await self.box_view(s, BoxQuery.parse(view, dict(parse_qsl(q))))
         if view == "message" and msg_id:
             m = await self.message(msg_id, s.user.lang)
             if m is not None:
@@ -242,11 +283,12 @@ class Console:
             return await self.links_view(s, await node_status(self.node))
         return live.View({"banner": await self.banner_html(s.user.lang)})
 
-    def open_page(self, s: auth.Session, view: str, msg_id: str | None, shows: live.View) -> str:
-        """Remember what a page being rendered shows; returns the URL of its live updates."""
+    def open_page(self, s: auth.Session, view: str, msg_id: str | None, shows: live.View, q: str = "") -> str:
+        """Remember what a page being rendered shows; returns the URL of its live updates.
+        ``q`` is a list's query string (its filters and page), kept as the page has it."""
         token = secrets.token_urlsafe(16)
-        self.pages.put(token, live.Page(s.user.name, view, msg_id, shows.shown()))
-        query = {"view": view, **({"id": msg_id} if msg_id else {}), "page": token}
+        self.pages.put(token, live.Page(s.user.name, view, msg_id, shows.shown(), q=q))
+        query = {"view": view, **({"id": msg_id} if msg_id else {}), **({"q": q} if q else {}), "page": token}
         return "/live?" + urlencode(query)
 
     def live_parts(self, shows: live.View) -> dict[str, Any]:

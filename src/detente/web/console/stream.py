@@ -29,15 +29,17 @@ async def live_updates(
     view: str = "inbox",
     id: str | None = None,
     page: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=512)] = "",  # a list's filters and page
 ) -> AsyncIterator[ServerSentEvent]:
     node = con.node
     held = con.pages.take(page) if page else None
     last_event = request.headers.get("last-event-id", "")
     shown: live.Shown | None = None
-    if held is not None and (held.user, held.view, held.msg_id, held.last_event) == (
+    if held is not None and (held.user, held.view, held.msg_id, held.q, held.last_event) == (
         s.user.name,
         view,
         id,
+        q,
         last_event,
     ):
         # The page holds exactly what it was last given (as rendered, or by the update it
@@ -45,12 +47,12 @@ async def live_updates(
         shown = held.shown
     stream = secrets.token_hex(4)  # event ids unique across connections: "stream.n"
     sent = 0
-    q = node.subscribe()
+    events = node.subscribe()
     try:
         while True:
             if await con.accounts.session(request) is None:
                 return  # signed out elsewhere: stop
-            current = await con.live_view(s, view, id)
+            current = await con.live_view(s, view, id, q)
             # The node's time rides on every update: the page's countdowns follow it.
             # Every piece is the output of an autoescaped template: no HTML is built here.
             clock = node.clock.now()
@@ -61,12 +63,12 @@ async def live_updates(
             yield ServerSentEvent(raw_data=body, id=event_id)
             shown, last_event = current.shown(), event_id
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(q.get(), LIVE_TICK)
+                await asyncio.wait_for(events.get(), LIVE_TICK)
                 # A burst of events (a batch of receipts) becomes one refresh.
                 await asyncio.sleep(0.05)
-                while not q.empty():
-                    q.get_nowait()
+                while not events.empty():
+                    events.get_nowait()
     finally:
-        node.unsubscribe(q)
+        node.unsubscribe(events)
         if page and shown is not None:
-            con.pages.put(page, live.Page(s.user.name, view, id, shown, last_event))
+            con.pages.put(page, live.Page(s.user.name, view, id, shown, last_event, q))

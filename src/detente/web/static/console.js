@@ -50,3 +50,36 @@
   document.addEventListener("htmx:after:swap", function () { tick(); flashes(); });
   new MutationObserver(function () { tick(); flashes(); }).observe(document.getElementById("banner") || body, { childList: true, subtree: true });
 })();
+
+// The inbox's selection for "answer selected": kept here, by message id, and put back on any
+// row a live update replaces, so an update never clears or changes what the officer selected.
+// A row that leaves the list (answered elsewhere) leaves the selection with it.
+(function () {
+  "use strict";
+  var rows = document.getElementById("rows");
+  var form = document.getElementById("bulk");
+  if (!rows || !form) return;
+  var selected = {};
+  function sync() {
+    var present = {};
+    rows.querySelectorAll("input.select").forEach(function (box) {
+      present[box.value] = true;
+      if (box.checked !== !!selected[box.value]) box.checked = !!selected[box.value];
+    });
+    Object.keys(selected).forEach(function (id) { if (!present[id]) delete selected[id]; });
+  }
+  rows.addEventListener("change", function (e) {
+    var box = e.target;
+    if (box.classList && box.classList.contains("select")) {
+      if (box.checked) selected[box.value] = true; else delete selected[box.value];
+    }
+  });
+  var all = document.getElementById("select-all");
+  if (all) all.addEventListener("change", function () {
+    rows.querySelectorAll("input.select").forEach(function (box) {
+      if (all.checked) selected[box.value] = true; else delete selected[box.value];
+    });
+    sync();
+  });
+  new MutationObserver(sync).observe(rows, { childList: true, subtree: true });
+})();
