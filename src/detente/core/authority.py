@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from detente.core.release import RELEASERS
 from detente.core.terms import ROLES
 
 # The identity of the node's own token (DIR/api-token): an administrator, one person. It may
@@ -23,6 +24,8 @@ SEND: Final[frozenset[str]] = frozenset({"operator", "releaser", "admin"})
 ACK: Final[frozenset[str]] = frozenset({"operator", "releaser", "admin"})
 # Sign a translation (the translation names the authenticated person as its translator).
 TRANSLATE: Final[frozenset[str]] = frozenset({"translator", "admin"})
+# Release another person's draft (the core's release rule also checks it is another's).
+RELEASE: Final[frozenset[str]] = RELEASERS
 # The node's security events and its metrics.
 AUDIT: Final[frozenset[str]] = frozenset({"operator", "releaser", "auditor", "admin"})
 METRICS: Final[frozenset[str]] = frozenset({"auditor", "admin"})

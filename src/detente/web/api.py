@@ -337,7 +337,9 @@ def create_app(node: Node) -> FastAPI:
         return await draft_out(person, d, f"GET /v1/drafts/{draft_id}")
 
     @app.post("/v1/drafts/{draft_id}/release", status_code=201, responses={400: {}, 404: {}, 409: {}})
-    async def release(draft_id: int, person: Reader) -> Sent:
+    async def release(
+        draft_id: int, person: Annotated[Person, role_in(may.RELEASE, "release drafts")]
+    ) -> Sent:
         """Sign and queue the draft's message: only a releaser who did not draft it (the core's rule)."""
         done = await node.release(draft_id, by=person.name, roles={person.role})
         return Sent(id=done.message_id, hash=done.signed.hash, state="queued", receipted=False)
