@@ -267,6 +267,14 @@ def send(
         timeout=wait + 30,
         headers_extra={"Accept-Language": lang},
     )
+    if "draft" in data:  # a FLASH (or a format message, if so configured) waits for its release
+        _out(
+            data,
+            as_json,
+            f"draft {data['draft']} waiting: a different releasing officer must release it "
+            f"(console, or POST /v1/drafts/{data['draft']}/release)",
+        )
+        return
     _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
 
 
