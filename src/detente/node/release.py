@@ -8,9 +8,9 @@ release numbers, signs and queues the message and marks the draft released in on
 so a message is signed exactly when its draft is released: of two releases, or a release and a
 withdrawal, racing, one wins and the other gets ``DraftNotWaiting``.
 
-The callers pass the person acting and the roles that person holds; the console passes its
-signed-in user. (The HTTP API's ``POST /v1/messages`` still signs at once: routing it through
-``submit`` is the next step, with the release recorded in the signed record.)
+The callers pass the person acting and the roles that person holds: the console its signed-in
+user, the HTTP API the person its token names. (The release is recorded as an event and on the
+draft; recording it in the signed record is the next step.)
 """
 
 from __future__ import annotations
