@@ -238,7 +238,9 @@ def test_an_api_flash_is_a_draft_signed_only_when_a_different_releaser_releases_
     released = chief.post(f"/v1/drafts/{draft}/release")
     assert released.status_code == 201, released.text
     msg_id = released.json()["id"]
-    assert wait_until(lambda: us.api("GET", f"/v1/messages/{msg_id}")["state"] != "queued")
+    assert wait_until(
+        lambda: us.api("GET", f"/v1/messages/{msg_id}")["state"] in ("receipted", "acknowledged")
+    )
     held = ru.api("GET", f"/v1/messages/{msg_id}")
     assert held["precedence"] == "flash" and held["content"]["text"] == "Call now."
     shown = us.api("GET", f"/v1/drafts/{draft}")

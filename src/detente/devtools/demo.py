@@ -112,7 +112,9 @@ def _send(n: LocalNode, **body: Any) -> dict[str, Any]:
     if body["precedence"] == "flash":
         # Two people: drafted with the node's token, released by a releasing officer's own.
         out = n.flash(body)
-        receipted = _wait(lambda: n.api("GET", f"/v1/messages/{out['id']}")["state"] != "queued", 10)
+        receipted = _wait(
+            lambda: n.api("GET", f"/v1/messages/{out['id']}")["state"] in ("receipted", "acknowledged"), 10
+        )
         return {**out, "receipted": receipted}
     sent: dict[str, Any] = n.api("POST", "/v1/messages?wait=10", json=body)
     return sent
