@@ -145,7 +145,7 @@ def test_a_node_restored_from_an_older_backup_sends_nothing_until_a_newer_one(tw
     assert wait_until(lambda: (us.status()["log"]["restore_hold"] or {}).get("peers_ahead"), timeout=60)
     hold = us.status()["log"]["restore_hold"]
     assert list(hold["peers_ahead"]) == ["RU-MOD"]
-    refused = us.client.post("/v1/messages", json={"to": ["RU-MOD"], "precedence": "flash", "text": "x"})
+    refused = us.client.post("/v1/messages", json={"to": ["RU-MOD"], "precedence": "immediate", "text": "x"})
     assert refused.status_code == 503
     assert "peers have cosigned more" in refused.json()["detail"]
     assert [k for k, _ in events_of(us, "restore-behind")] == ["restore-behind"]
@@ -154,7 +154,7 @@ def test_a_node_restored_from_an_older_backup_sends_nothing_until_a_newer_one(tw
     assert "TODO  node: running (pid" in doctor.stdout and "but held after a restore" in doctor.stdout
     # Meanwhile RU-MOD's own message waits in its queue: the held node accepts nothing.
     waiting = ru.api(
-        "POST", "/v1/messages", json={"to": ["US-EUCOM"], "precedence": "flash", "text": "hold on"}
+        "POST", "/v1/messages", json={"to": ["US-EUCOM"], "precedence": "immediate", "text": "hold on"}
     )
     assert wait_until(lambda: any("restored from a backup" in d for _, d in events_of(ru, "peer-error")))
     assert ru.api("GET", f"/v1/messages/{waiting['id']}")["deliveries"][0]["state"] != "receipted"

@@ -136,7 +136,7 @@ def test_a_format_the_recipient_lacks_is_refused_before_anything_is_queued(three
     out = us.api(
         "POST",
         "/v1/messages?wait=20",
-        json={"to": ["UA-GS"], "precedence": "flash", "format": EXTRA_ID, "fields": EXTRA_FIELDS},
+        json={"to": ["UA-GS"], "precedence": "immediate", "format": EXTRA_ID, "fields": EXTRA_FIELDS},
     )
     assert out["receipted"]
     view = ua.api("GET", f"/v1/messages/{out['id']}?lang=uk")
@@ -305,7 +305,7 @@ def test_an_entry_in_a_format_not_held_is_receipted_and_flagged(tmp_path: Path):
         out = us.api(
             "POST",
             "/v1/messages",
-            json={"to": ["RU-MOD"], "precedence": "flash", "format": EXTRA_ID, "fields": EXTRA_FIELDS},
+            json={"to": ["RU-MOD"], "precedence": "immediate", "format": EXTRA_ID, "fields": EXTRA_FIELDS},
         )
         ru.start()
         cluster.wait_links()

@@ -178,12 +178,9 @@ def test_acks_and_receipts_for_the_wrong_things_are_refused_and_the_victims_expo
     node = us["US-EUCOM"]
     ua = RawPeer(us, "UA-GS", "US-EUCOM")
     ru = RawPeer(us, "RU-MOD", "US-EUCOM")
-    to_ua = node.api(
-        "POST", "/v1/messages", json={"to": ["UA-GS"], "precedence": "flash", "text": "Hold fire."}
-    )
-    to_both = node.api(
-        "POST", "/v1/messages", json={"to": ["UA-GS", "RU-MOD"], "precedence": "flash", "text": "Stand by."}
-    )
+    # A FLASH is a draft until a second person releases it (the node token drafts, a releaser releases).
+    to_ua = node.flash({"to": ["UA-GS"], "precedence": "flash", "text": "Hold fire."})
+    to_both = node.flash({"to": ["UA-GS", "RU-MOD"], "precedence": "flash", "text": "Stand by."})
     frames = {json.loads(f["body"])["id"]: f for f in (next_entry(ua), next_entry(ua))}
     first = json.loads(frames[to_ua["id"]]["body"])
 

@@ -75,7 +75,7 @@ def test_detente_send_cut_off_by_a_killed_node_retries_with_its_key_and_the_peer
     ru.stop()
     assert wait_until(lambda: us.status()["links"][0]["state"] == "down")
     text = "Hold fire at grid 4471 until 06:00"
-    args = ["send", str(us.home), "--to", "RU-MOD", "--text", text, "--precedence", "flash"]
+    args = ["send", str(us.home), "--to", "RU-MOD", "--text", text, "--precedence", "immediate"]
     cli = subprocess.Popen(
         [sys.executable, "-m", "detente", *args, "--wait", "60", "--json"],
         stdout=subprocess.PIPE,

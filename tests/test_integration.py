@@ -49,7 +49,7 @@ def test_three_parties_exchange_messages_and_every_receipt_verifies(three: Clust
 def test_acknowledgement_reaches_the_sender_and_closes_the_message(two: Cluster):
     us, ru = two["US-EUCOM"], two["RU-MOD"]
     out = us.api(
-        "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "flash", "text": "call now"}
+        "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "immediate", "text": "call now"}
     )
     ru.api("POST", f"/v1/messages/{out['id']}/ack", json={"answer": "understood", "by": "Col. Petrov"})
     assert wait_until(lambda: us.api("GET", f"/v1/messages/{out['id']}")["state"] == "acknowledged")

@@ -94,7 +94,7 @@ def test_a_stopped_peer_shows_as_a_down_link_a_growing_queue_and_an_alarm(two: C
     us, ru = two["US-EUCOM"], two["RU-MOD"]
     ru.stop()
     assert wait_until(lambda: value(scrape(us), "detente_link_up", peer="RU-MOD") == 0)
-    us.api("POST", "/v1/messages", json={"to": ["RU-MOD"], "precedence": "flash", "text": "anyone?"})
+    us.flash({"to": ["RU-MOD"], "precedence": "flash", "text": "anyone?"})  # drafted, then released
     assert wait_until(lambda: value(scrape(us), "detente_alarms_total", kind="link-lost") >= 1)
     samples = scrape(us)
     assert value(samples, "detente_queue_depth", peer="RU-MOD", precedence="flash") == 1

@@ -81,7 +81,7 @@ def test_two_nodes_on_postgresql_exchange_receipted_messages(tmp_path: Path, pg_
         cluster.wait_links()
         us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
         out = us.api(
-            "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "flash", "text": "pg"}
+            "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "immediate", "text": "pg"}
         )
         assert out["receipted"]
         ids = [m["id"] for m in ru.api("GET", "/v1/messages?box=in")]

@@ -74,12 +74,15 @@ def test_a_translators_translation_reaches_every_other_party_signed_and_leaves_t
     assert {v["hash"] for v in before.values()} == {sent["hash"]}
     assert all(v["translations"] == [] for v in before.values())
 
-    # US-EUCOM's translator translates; the translation goes to RU-MOD and UA-GS.
-    made = us.api(
-        "POST",
+    # US-EUCOM's translator translates with her own token; the translation goes to RU-MOD and UA-GS.
+    # The translator is the token's person, whatever name the request gives.
+    miller = us.person("Sgt. Miller", "translator")
+    r = miller.post(
         f"/v1/messages/{msg_id}/translations",
-        json={"lang": "en", "text": EN_TEXT, "grade": "working", "by": "Sgt. Miller"},
+        json={"lang": "en", "text": EN_TEXT, "grade": "working", "by": "Someone Else"},
     )
+    assert r.status_code == 201, r.text
+    made = r.json()
     assert made["id"].startswith("US-EUCOM/")
 
     def held_everywhere() -> bool:
@@ -172,9 +175,15 @@ def test_the_cli_translates_and_shows_translations_with_their_provenance(three: 
     )
     msg_id = sent["id"]
     runner = CliRunner()
+    made = runner.invoke(
+        cli_main, ["token", "add", str(ru.home), "Лейтенант Иванова", "--role", "translator"]
+    )
+    assert made.exit_code == 0, made.output
+    token = made.output.splitlines()[0]  # printed once, first line
     out = runner.invoke(
         cli_main,
-        ["translate", str(ru.home), msg_id, "--lang", "ru", "--text", RU_TEXT, "--by", "Лейтенант Иванова"],
+        ["translate", str(ru.home), msg_id, "--lang", "ru", "--text", RU_TEXT],
+        env={"DETENTE_API_TOKEN": token},
     )
     assert out.exit_code == 0, out.output
     assert f"of {msg_id} signed and sent" in out.output

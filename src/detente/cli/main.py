@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import ssl
 import sys
 import time
@@ -40,7 +41,10 @@ def _api(home: Path, method: str, path: str, *, retries: int = 0, **kw: Any) -> 
     cfg = _load(home)
     url = f"{cfgmod.api_url(cfg)}{path}"
     tls = cfgmod.api_tls(cfg)
-    headers = {"Authorization": f"Bearer {cfgmod.api_token(cfg)}", **kw.pop("headers_extra", {})}
+    # A person's own token (detente token add) when DETENTE_API_TOKEN holds one; else the
+    # node's, which acts as the admin node-admin.
+    token = os.environ.get("DETENTE_API_TOKEN") or cfgmod.api_token(cfg)
+    headers = {"Authorization": f"Bearer {token}", **kw.pop("headers_extra", {})}
     timeout = kw.pop("timeout", 30.0)
     for attempt in range(retries + 1):
         last = attempt == retries
@@ -319,6 +323,14 @@ def send(
             f"{exc.message} (idempotency key {key}: send again with --key {key} within 24 h "
             "to send it at most once)"
         ) from exc
+    if "draft" in data:  # a FLASH (or a format message, if so configured) waits for its release
+        _out(
+            data,
+            as_json,
+            f"draft {data['draft']} waiting: a different releasing officer must release it "
+            f"(console, or POST /v1/drafts/{data['draft']}/release)",
+        )
+        return
     _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
 
 
@@ -480,15 +492,17 @@ def ack(home: Path, message_id: str, text: str | None, answer: str, by: str, as_
     show_default=True,
     help="sight: a quick reading; working: checked for use; official: agreed wording.",
 )
-@click.option("--by", default="translator", show_default=True, help="The translator's name.")
 @json_opt
-def translate(home: Path, message_id: str, lang: str, text: str, grade: str, by: str, as_json: bool) -> None:
-    """Add a translator's signed translation of a free-text message; the original is unchanged."""
+def translate(home: Path, message_id: str, lang: str, text: str, grade: str, as_json: bool) -> None:
+    """Add a translator's signed translation of a free-text message; the original is unchanged.
+
+    The translator is the person whose token DETENTE_API_TOKEN holds (detente token add … --role
+    translator); with the node's own token, the translator is node-admin."""
     data = _api(
         home,
         "POST",
         f"/v1/messages/{_split_id(message_id)}/translations",
-        json={"lang": lang, "text": text, "grade": grade, "by": by},
+        json={"lang": lang, "text": text, "grade": grade},
     )
     _out(data, as_json, f"translation {data['id']} of {message_id} signed and sent")
 
@@ -725,6 +739,10 @@ def verify(
 from detente.cli.users import user as _user  # noqa: E402
 
 main.add_command(_user)
+
+from detente.cli.tokens import token as _token  # noqa: E402
+
+main.add_command(_token)
 
 # Signing-key rotation and revocation (detente.cli.keys, detente.node.keyops).
 from detente.cli.keys import key as _key  # noqa: E402

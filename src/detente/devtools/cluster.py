@@ -49,6 +49,7 @@ class LocalNode:
     cfg: cfgmod.Config
     proc: subprocess.Popen[bytes] | None = None
     client: httpx2.Client = field(init=False)
+    _releaser: httpx2.Client | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.client = httpx2.Client(
@@ -101,6 +102,27 @@ class LocalNode:
         r = self.client.request(method, path, **kw)
         r.raise_for_status()
         return r.json()
+
+    def flash(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a FLASH as two people must: drafted with the node token, released by a releaser."""
+        drafted = self.client.post("/v1/messages", json=body)
+        if drafted.status_code != 202:
+            raise RuntimeError(f"a FLASH was not kept as a draft: {drafted.status_code} {drafted.text}")
+        if self._releaser is None:
+            self._releaser = self.person("releasing-officer", "releaser")
+        released = self._releaser.post(f"/v1/drafts/{drafted.json()['draft']}/release")
+        released.raise_for_status()
+        out: dict[str, Any] = released.json()
+        return out
+
+    def person(self, name: str, role: str) -> httpx2.Client:
+        """An API client holding a new credential of ``name`` with ``role`` (detente token add)."""
+        from detente.web.people import add_token
+
+        token = add_token(self.home, self.cfg.db, name, role, time.time())
+        return httpx2.Client(
+            base_url=f"http://{self.cfg.api}", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = self.api("GET", "/v1/status")

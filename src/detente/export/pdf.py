@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,15 @@ class PdfError(RuntimeError):
     """The transcript cannot be made (no font, unreadable bundle)."""
 
 
-def _content(obj: dict[str, Any]) -> str:
+Redact = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _content(obj: dict[str, Any], redact: Redact | None = None) -> str:
     kind = obj.get("kind")
     if kind == "message":
         c = obj.get("content") or {}
+        if redact is not None and isinstance(c, dict):
+            c = redact(c)
         if c.get("type") == "text":
             return f"[{c.get('lang')}] {c.get('text')}"
         fields = json.dumps(c.get("fields"), ensure_ascii=False, sort_keys=True, indent=1)
@@ -86,8 +92,10 @@ def _time(obj: dict[str, Any]) -> str:
     return str(obj.get("created") or obj.get("stored") or "")
 
 
-def transcript_pdf(bundle: bytes) -> bytes:
-    """The transcript of ``bundle`` as PDF bytes."""
+def transcript_pdf(bundle: bytes, redact: Redact | None = None) -> bytes:
+    """The transcript of ``bundle`` as PDF bytes; with ``redact``, each message's content is
+    printed as ``redact`` returns it (personal fields withheld, for a role the personal-data
+    rule, ``core.authority``, does not allow them)."""
     if not FONT.is_file() or not FONT_BOLD.is_file():
         raise PdfError(f"the PDF needs DejaVu Sans ({FONT}): install Debian's package {FONT_PACKAGE}")
     from fpdf import FPDF
@@ -157,7 +165,7 @@ def transcript_pdf(bundle: bytes) -> bytes:
         if to:
             field(H["to"], ", ".join(to) if isinstance(to, list) else str(to))
         field(H["time"], _time(obj))
-        content = _content(obj)
+        content = _content(obj, redact)
         field(H["content"], visible.reveal(content))
         hidden = visible.find_hidden(content)
         if hidden:

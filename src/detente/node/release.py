@@ -8,9 +8,9 @@ release numbers, signs and queues the message and marks the draft released in on
 so a message is signed exactly when its draft is released: of two releases, or a release and a
 withdrawal, racing, one wins and the other gets ``DraftNotWaiting``.
 
-The callers pass the person acting and the roles that person holds; the console passes its
-signed-in user. (The HTTP API's ``POST /v1/messages`` still signs at once: routing it through
-``submit`` is the next step, with the release recorded in the signed record.)
+The callers pass the person acting and the roles that person holds: the console its signed-in
+user, the HTTP API the person its token names. (The release is recorded as an event and on the
+draft; recording it in the signed record is the next step.)
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from detente.core.terms import PRECEDENCES
 from detente.node.operator import NodeError, Operator
 from detente.store import Connection
 from detente.store import drafts as stored
+from detente.store import txns as store_txns
 
 DRAFT_LIST = 200  # drafts a listing shows
 
@@ -52,12 +53,21 @@ class Releases(Operator):
         return self.release_policy.reason(precedence, content.type == "format")
 
     async def submit(
-        self, to: list[str], precedence: Precedence, content: Content, *, by: str, ref: str | None = None
+        self,
+        to: list[str],
+        precedence: Precedence,
+        content: Content,
+        *,
+        by: str,
+        ref: str | None = None,
+        keyed: store_txns.Keyed | None = None,
     ) -> Signed | Draft:
-        """Send the message now, or keep it as a draft if it needs a second person's release."""
+        """Send the message now, or keep it as a draft if it needs a second person's release.
+        ``keyed`` (a client's idempotency key) applies to a message sent now; a draft is not an
+        entry, and its release is a person's act, not a retry."""
         if self.release_reason(precedence, content) is not None:
             return await self.draft(to, precedence, content, by=by, ref=ref)
-        return await self.send_message(to, precedence, content, ref)
+        return await self.send_message(to, precedence, content, ref, keyed=keyed)
 
     async def draft(
         self, to: list[str], precedence: Precedence, content: Content, *, by: str, ref: str | None = None

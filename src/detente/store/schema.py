@@ -267,4 +267,17 @@ web_drafts = Table(
 )
 Index("web_drafts_state", web_drafts.c.state)
 
-CONSOLE_TABLES = (web_users, web_sessions, web_prefs, web_drafts)
+# Per-person API credentials: the SHA-256 of a 32-byte random token (the token itself is shown
+# once, when it is made), the role it holds, and whether it was revoked (kept, for the record).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created", Float, nullable=False),
+    Column("last_used", Float, nullable=True),
+    Column("revoked", Float, nullable=True),
+)
+
+CONSOLE_TABLES = (web_users, web_sessions, web_prefs, web_drafts, api_tokens)

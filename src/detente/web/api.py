@@ -1,13 +1,17 @@
 """The node's HTTP API (JSON, OpenAPI): what the CLI, scripts and the console call.
 
-Local clients authenticate with the node's bearer token. Request models are strict: a value
-that will be signed is never coerced. Every error is one clear sentence in ``detail``.
+Local clients authenticate with a person's bearer token (``detente token add``) or the node's
+own (DIR/api-token, the admin ``node-admin``); every route names the roles it serves
+(``core.authority``), and a refused role gets 403 with one sentence. A FLASH (and a format
+message when ``[console] release_formats = true``) is not signed at once: it becomes a draft that
+a different person with the releaser role releases (``/v1/drafts``). Request models are strict: a
+value that will be signed is never coerced. Every error is one clear sentence in ``detail``.
 """
 
 import asyncio
+import dataclasses
 import hashlib
 import json
-import secrets
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -19,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from detente import __doc__ as about
 from detente.config import api_token, card_fingerprint, make_card
+from detente.core import authority as may
 from detente.core.entries import (
     PARTY_PATTERN,
     Ack,
@@ -36,6 +41,15 @@ from detente.core.entries import (
     timestamp,
 )
 from detente.core.lifecycle import Lifecycle, inbound, outbound
+from detente.core.release import (
+    Draft,
+    DraftNotWaiting,
+    NotAReleaser,
+    NotTheAuthor,
+    OwnDraft,
+    ReleaseRefused,
+    UnknownDraft,
+)
 from detente.core.terms import RANK, Answer
 from detente.node import (
     AlreadyAcknowledged,
@@ -60,6 +74,7 @@ from detente.web.formats import (
 )
 from detente.web.metrics import add_metrics_route
 from detente.web.openapi_errors import document_error_shape
+from detente.web.people import Credentials, Person
 from detente.web.translations import add_translation_routes, translations_view
 
 
@@ -106,25 +121,73 @@ class Sent(_Strict):
     receipted: bool
 
 
+class Drafted(_Strict):
+    """A message kept unsigned as a draft until a different releasing person releases it."""
+
+    draft: int
+    state: Literal["waiting"]
+    reason: str  # flash | format
+    drafted_by: str
+
+
 def create_app(node: Node) -> FastAPI:
     app = FastAPI(
         title="detente node API",
         version="1",
-        description=(about or "") + " Authenticate with the node's bearer token (DIR/api-token).",
+        description=(about or "")
+        + " Authenticate with a person's bearer token (detente token add) or the node's (DIR/api-token).",
         # The interactive docs pages load scripts from a CDN, which a node never reaches;
         # the schema itself stays at /openapi.json.
         docs_url=None,
         redoc_url=None,
         # Every operation needs the token; say so in the schema, so clients expect the 401.
-        responses={401: {"description": "missing or wrong bearer token"}},
+        responses={
+            401: {"description": "missing, wrong or revoked bearer token"},
+            403: {"description": "the token's role may not do this"},
+        },
     )
     document_error_shape(app)  # errors are {"detail": "…"}; the schema says so
     bearer = HTTPBearer(auto_error=False)
-    token = api_token(node.cfg)
+    people = Credentials(api_token(node.cfg), node.store, node.cfg.home)
+    app.state.credentials = people  # the guard authenticates with the same copy (web.serve)
 
-    def auth(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-        if creds is None or not secrets.compare_digest(creds.credentials.encode(), token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token (see DIR/api-token)")
+    async def who(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Person:
+        person = None if creds is None else await people.person(f"Bearer {creds.credentials}")
+        if person is None:
+            raise HTTPException(401, "missing, wrong or revoked bearer token (see detente token list)")
+        return person
+
+    def role_in(allowed: frozenset[str], what: str) -> Any:
+        async def dependency(person: Annotated[Person, Depends(who)]) -> Person:
+            if person.role not in allowed:
+                raise HTTPException(403, may.refusal(person.role, allowed, what))
+            return person
+
+        return Depends(dependency)
+
+    Reader = Annotated[Person, role_in(may.EVERYONE, "read")]
+    Sender = Annotated[Person, role_in(may.SEND, "send messages")]
+    Acker = Annotated[Person, role_in(may.ACK, "answer messages")]
+
+    async def personal_for(person: Person, personal: int) -> bool:
+        """Whether to show personal data: asked for, and the one rule allows the role."""
+        if personal and not may.sees_personal(person.role):
+            raise HTTPException(
+                403, may.refusal(person.role, may.PERSONAL_DATA, "see personal data (?personal=1)")
+            )
+        return bool(personal)
+
+    async def disclosed(person: Person, views: list[dict[str, Any]], where: str) -> None:
+        """Record a disclosure of personal data: who, which messages, through what."""
+        shown = [v["id"] for v in views if _holds_personal(node, v)]
+        if shown:
+            more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+            await node.record(
+                "personal-data",
+                f"{person.name} ({person.role}) was shown the personal data of "
+                f"{', '.join(shown[:10])}{more} through the API ({where})",
+                ref=shown[0],
+            )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -152,6 +215,17 @@ def create_app(node: Node) -> FastAPI:
             return JSONResponse({"detail": localised[0]}, status_code=localised[1])
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
+    @app.exception_handler(ReleaseRefused)
+    async def _release_refused(_: Request, exc: ReleaseRefused) -> JSONResponse:
+        status = 409  # released or withdrawn already, or the releaser's own draft
+        if isinstance(exc, UnknownDraft):
+            status = 404
+        elif isinstance(exc, (NotAReleaser, NotTheAuthor)):
+            status = 403
+        elif isinstance(exc, (OwnDraft, DraftNotWaiting)):
+            status = 409
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
     @app.exception_handler(StoreFull)
     async def _full(_: Request, exc: StoreFull) -> JSONResponse:
         # The write was rolled back: nothing was stored, and nothing is reported as stored.
@@ -171,9 +245,9 @@ def create_app(node: Node) -> FastAPI:
             status_code=503,
         )
 
-    deps = [Depends(auth)]
+    deps = [role_in(may.EVERYONE, "read")]
     add_format_routes(app, node.formats, deps)
-    add_translation_routes(app, node, deps)
+    add_translation_routes(app, node, deps, role_in(may.TRANSLATE, "sign translations"))
 
     @app.get("/v1/card", dependencies=deps)
     async def card() -> dict[str, Any]:
@@ -185,17 +259,32 @@ def create_app(node: Node) -> FastAPI:
         }
 
     @app.post(
-        "/v1/messages", dependencies=deps, status_code=201, responses={400: {}, 409: {}, 422: {}, 503: {}}
+        "/v1/messages",
+        status_code=201,
+        response_model=Sent,
+        responses={
+            202: {"model": Drafted, "description": "kept as a draft for release"},
+            400: {},
+            409: {},
+            422: {},
+            503: {},
+        },
     )
     async def send(
         request: Request,
         req: SendRequest,
+        person: Sender,
         key: IdempotencyKey = None,
         wait: Annotated[float, Query(ge=0, le=120, description="seconds to wait for every receipt")] = 0,
-    ) -> Sent:
+    ) -> Sent | JSONResponse:
+        """Sign, store and queue a message; a FLASH (and a format message when the node says so)
+        is kept as a draft by the caller instead (202), signed only when released."""
         content = _content(req)
         [keyed] = _keyed(request, key, "message", [req])
-        signed = await node.send_message(req.to, req.precedence, content, req.ref, keyed=keyed)
+        done = await node.submit(req.to, req.precedence, content, by=person.name, ref=req.ref, keyed=keyed)
+        if isinstance(done, Draft):
+            return JSONResponse(_drafted(done).model_dump(), status_code=202)
+        signed = done
         entry = parse_as(Message, signed.body)
         receipted = await node.wait_receipted(entry.id, wait) if wait else False
         return Sent(
@@ -207,66 +296,133 @@ def create_app(node: Node) -> FastAPI:
 
     @app.post(
         "/v1/messages/batch",
-        dependencies=deps,
         status_code=201,
-        responses={400: {}, 409: {}, 422: {}, 503: {}},
+        response_model=list[Sent | Drafted],
+        responses={
+            202: {"description": "some were kept as drafts for release"},
+            400: {},
+            409: {},
+            422: {},
+            503: {},
+        },
     )
     async def send_batch(
         request: Request,
         reqs: Annotated[list[SendRequest], Body(min_length=1, max_length=1000)],
+        person: Sender,
         key: IdempotencyKey = None,
-    ) -> list[Sent]:
+    ) -> list[Sent | Drafted] | JSONResponse:
         """Sign, store and queue up to 1,000 messages; all are checked before any is signed.
+        Those that need release are kept as drafts by the caller (then the answer is 202).
 
-        With a key, each message is kept under it: a retry after a partial failure makes only
-        the messages the first attempt did not store."""
+        With a key, each message sent now is kept under it: a retry after a partial failure
+        makes only the messages the first attempt did not store."""
         contents = [_content(r) for r in reqs]
         for r, c in zip(reqs, contents, strict=True):
             node.check_content(node.check_recipients(r.to), c)
         keys = _keyed(request, key, "batch", reqs)
-        signed = await asyncio.gather(
+        done = await asyncio.gather(
             *(
-                node.send_message(r.to, r.precedence, c, r.ref, keyed=k)
+                node.submit(r.to, r.precedence, c, by=person.name, ref=r.ref, keyed=k)
                 for r, c, k in zip(reqs, contents, keys, strict=True)
             )
         )
-        return [
-            Sent(id=parse_as(Message, s.body).id, hash=s.hash, state="queued", receipted=False)
-            for s in signed
+        out: list[Sent | Drafted] = [
+            _drafted(d)
+            if isinstance(d, Draft)
+            else Sent(id=parse_as(Message, d.body).id, hash=d.hash, state="queued", receipted=False)
+            for d in done
         ]
+        if any(isinstance(d, Draft) for d in done):
+            return JSONResponse([o.model_dump() for o in out], status_code=202)
+        return out
 
-    @app.get("/v1/messages", dependencies=deps)
+    @app.get("/v1/messages")
     async def list_messages(
+        person: Reader,
         box: Literal["in", "out", "all"] = "all",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         personal: PersonalQuery = 0,
     ) -> list[dict[str, Any]]:
+        show_personal = await personal_for(person, personal)
         views = await node.store.read(lambda c: _list(node, c, box, limit))
-        return [finish_view(node.formats, v, None, bool(personal)) for v in views]
+        if show_personal:
+            await disclosed(person, views, "GET /v1/messages")
+        return [finish_view(node.formats, v, None, show_personal) for v in views]
 
-    @app.get("/v1/messages/{party}/{n}", dependencies=deps, responses={404: {}})
+    @app.get("/v1/messages/{party}/{n}", responses={404: {}})
     async def show(
-        party: str, n: int, lang: LangQuery | None = None, personal: PersonalQuery = 0
+        party: str, n: int, person: Reader, lang: LangQuery | None = None, personal: PersonalQuery = 0
     ) -> dict[str, Any]:
         """One message; with ``lang``, ``rendered`` shows it in that language from its signed fields."""
+        show_personal = await personal_for(person, personal)
         view = await node.store.read(lambda c: _view(node, c, f"{party}/{n}"))
         if view is None:
             raise UnknownMessage(f"no message {party}/{n}")
-        return finish_view(node.formats, view, lang, bool(personal))
+        if show_personal:
+            await disclosed(person, [view], f"GET /v1/messages/{party}/{n}")
+        return finish_view(node.formats, view, lang, show_personal)
 
-    @app.post(
-        "/v1/messages/{party}/{n}/ack",
-        dependencies=deps,
-        status_code=201,
-        responses={400: {}, 404: {}, 409: {}},
-    )
-    async def ack(party: str, n: int, req: AckRequest) -> dict[str, str]:
+    # -- drafts: messages waiting for a second person's release ---------------------------------
+
+    async def draft_out(person: Person, d: Draft, where: str) -> dict[str, Any]:
+        """A draft as the API shows it: personal data only to its author and the one rule's roles."""
+        out = dataclasses.asdict(d)
+        out["recipients"] = list(d.recipients)
+        if node.formats.has_personal(d.content):
+            if d.author == person.name or may.sees_personal(person.role):
+                await node.record(
+                    "personal-data",
+                    f"{person.name} ({person.role}) was shown the personal data of draft {d.id} "
+                    f"through the API ({where})",
+                )
+            else:
+                out["content"] = node.formats.redact(d.content)
+        return out
+
+    @app.get("/v1/drafts")
+    async def list_drafts(
+        person: Reader,
+        state: Literal["waiting", "releasing", "released", "withdrawn"] | None = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    ) -> list[dict[str, Any]]:
+        """The newest drafts (in ``state``, if given), newest first."""
+        return [await draft_out(person, d, "GET /v1/drafts") for d in await node.drafts(state, limit)]
+
+    @app.get("/v1/drafts/{draft_id}", responses={404: {}})
+    async def one_draft(draft_id: int, person: Reader) -> dict[str, Any]:
+        d = await node.draft_of(draft_id)
+        if d is None:
+            raise UnknownDraft(draft_id)
+        return await draft_out(person, d, f"GET /v1/drafts/{draft_id}")
+
+    @app.post("/v1/drafts/{draft_id}/release", status_code=201, responses={400: {}, 404: {}, 409: {}})
+    async def release(
+        draft_id: int, person: Annotated[Person, role_in(may.RELEASE, "release drafts")]
+    ) -> Sent:
+        """Sign and queue the draft's message: only a releaser who did not draft it (the core's rule)."""
+        done = await node.release(draft_id, by=person.name, roles={person.role})
+        return Sent(id=done.message_id, hash=done.signed.hash, state="queued", receipted=False)
+
+    @app.post("/v1/drafts/{draft_id}/withdraw", responses={404: {}, 409: {}})
+    async def withdraw(draft_id: int, person: Reader) -> dict[str, Any]:
+        """Withdraw a waiting draft: only its author may."""
+        d = await node.withdraw(draft_id, by=person.name)
+        return {"draft": d.id, "state": d.state}
+
+    @app.post("/v1/messages/{party}/{n}/ack", status_code=201, responses={400: {}, 404: {}, 409: {}})
+    async def ack(party: str, n: int, req: AckRequest, person: Acker) -> dict[str, str]:
         signed = await node.acknowledge(f"{party}/{n}", req.answer, req.by, req.text)
         a = parse_as(Ack, signed.body)
         return {"id": a.id, "hash": signed.hash}
 
     # 404: a party name that cannot be a path segment (e.g. an encoded "/") matches no route.
-    @app.post("/v1/peers/{party}/linktest", dependencies=deps, status_code=201, responses={400: {}, 404: {}})
+    @app.post(
+        "/v1/peers/{party}/linktest",
+        dependencies=[role_in(may.SEND, "send link tests")],
+        status_code=201,
+        responses={400: {}, 404: {}},
+    )
     async def linktest(party: str) -> dict[str, str]:
         signed = await node.send_link_test(party)
         t = parse_as(LinkTest, signed.body)
@@ -276,7 +432,7 @@ def create_app(node: Node) -> FastAPI:
     async def status() -> dict[str, Any]:
         return await node_status(node)
 
-    @app.get("/v1/events", dependencies=deps)
+    @app.get("/v1/events", dependencies=[role_in(may.AUDIT, "read the node's events")])
     async def list_events(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
@@ -285,7 +441,7 @@ def create_app(node: Node) -> FastAPI:
 
         return await node.store.read(go)
 
-    add_metrics_route(app, node, deps)  # GET /metrics, Prometheus text, same token
+    add_metrics_route(app, node, [role_in(may.METRICS, "read the node's metrics")])  # GET /metrics
     return app
 
 
@@ -304,6 +460,23 @@ def _keyed(request: Request, key: str | None, route: str, reqs: list[SendRequest
     )
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return [Keyed(scope, key, i, digest) for i in range(len(reqs))]
+
+
+def _drafted(d: Draft) -> Drafted:
+    return Drafted(draft=d.id, state="waiting", reason=d.reason, drafted_by=d.author)
+
+
+def _holds_personal(node: Node, view: dict[str, Any]) -> bool:
+    """Whether a message view carries personal fields (readable or not)."""
+    content = view.get("content")
+    if isinstance(content, dict):
+        return node.formats.has_personal(content)
+    fmt = view.get("format")
+    if isinstance(fmt, dict):
+        return node.formats.has_personal(
+            {"type": "format", "format": fmt.get("id"), "version": fmt.get("version")}
+        )
+    return False
 
 
 def _content(req: SendRequest) -> TextContent | FormatContent:

@@ -4,8 +4,8 @@ Owns the ``/v1/formats`` routes, the choice of language from ``Accept-Language``
 message view is finished for output: ``rendered`` in the asked language from the signed fields,
 and personal data redacted unless the request asks ``?personal=1``.
 
-Personal data: until the console brings roles, any holder of the node's API token may ask for
-personal data with ``?personal=1``; without it, personal fields are replaced by ``[redacted]`` in
+Personal data: only the roles of the one rule (``core.authority``) may ask for it with
+``?personal=1`` (the API checks the role and records the disclosure); without it, personal fields are replaced by ``[redacted]`` in
 ``content``, shown as withheld in ``rendered``, and the signed ``body`` (which contains them) is
 left out. Personal data is never written to the node's logs or events.
 """
@@ -24,7 +24,7 @@ from detente.node.catalog import FormatRefusal, NodeFormats
 
 LangQuery = Annotated[Lang, Query(description="language of the rendering: en, ru or uk")]
 PersonalQuery = Annotated[
-    int, Query(ge=0, le=1, description="1: show personal data (roles come with the console)")
+    int, Query(ge=0, le=1, description="1: show personal data (releaser and admin roles only; recorded)")
 ]
 
 

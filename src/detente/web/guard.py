@@ -1,7 +1,8 @@
 """What every HTTP request meets before any route: authentication from headers, a body bound,
 and the security headers of every response.
 
-An API request is authenticated from its headers alone, before a byte of its body is read: a
+An API request is authenticated from its headers alone (the node token or an unrevoked person's
+token, ``web.people``), before a byte of its body is read: a
 body from someone without a token must cost the node nothing (a 30 MB body once took the node
 from 89 to 869 MB before the route's token check ran). Every request's body is bounded: a
 declared length over the bound is refused at once; a chunked body is read up to the bound and
@@ -11,8 +12,9 @@ refused past it. Every response says ``X-Content-Type-Options: nosniff``; the AP
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,7 +44,7 @@ class Guard:
     def __init__(
         self,
         app: ASGIApp,
-        authenticate: Callable[[str | None], bool],
+        authenticate: Callable[[str | None], bool | Awaitable[bool]],
         max_body: int = MAX_BODY,
         larger: dict[str, int] | None = None,
     ) -> None:
@@ -62,7 +64,10 @@ class Guard:
             headers.setdefault(k.lower(), v)
         if api:
             auth = headers.get(b"authorization")
-            if not self.authenticate(None if auth is None else auth.decode("latin-1")):
+            known = self.authenticate(None if auth is None else auth.decode("latin-1"))
+            if inspect.isawaitable(known):
+                known = await known
+            if not known:
                 await _answer(
                     send,
                     401,

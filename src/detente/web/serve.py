@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import uvicorn
 
-from detente.config import Config, api_tls, api_token, api_warnings
+from detente.config import Config, api_tls, api_warnings
 from detente.node import Node
 from detente.node.restore import NodeLock
 from detente.web.api import create_app
@@ -54,7 +54,7 @@ async def _serve(cfg: Config, ready: asyncio.Event | None) -> None:
     tls = api_tls(cfg)
     server = uvicorn.Server(
         uvicorn.Config(
-            Guard(app, bearer(api_token(cfg))),
+            Guard(app, app.state.credentials),  # the node token or an unrevoked person's
             host=host,
             port=port,
             log_level="warning",

@@ -5,10 +5,9 @@ message stays as written and keeps its hash. Each listed translation says who or
 a machine translation always carries the label "machine translation, not authoritative" in
 en, ru and uk.
 
-Roles: ``POST /v1/messages/{party}/{n}/translations`` records ``made_by = {type: person,
-name: by, role: translator}``. The node's bearer token is trusted to speak for a translator;
-the operator console will check that the signed-in account holds the translator role before
-it calls this.
+Roles: ``POST /v1/messages/{party}/{n}/translations`` needs the translator (or admin) role and
+records ``made_by = {type: person, name: <the authenticated person>, role: translator}``: the
+translator is whoever the token belongs to, never a name from the request.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from detente.node import Node
 from detente.node.mt import MT_LABEL
 from detente.store import Connection
 from detente.store.queries import translations_of
+from detente.web.people import Person
 
 
 class TranslateRequest(BaseModel):
@@ -33,24 +33,32 @@ class TranslateRequest(BaseModel):
     lang: Lang
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
     grade: Grade = "working"
-    by: Annotated[str, Field(min_length=1, max_length=64, description="the translator's name")]
+    # Accepted for older clients and ignored: the translator is the authenticated person.
+    by: (
+        Annotated[
+            str, Field(min_length=1, max_length=64, description="ignored: the token names the translator")
+        ]
+        | None
+    ) = None
 
 
-def add_translation_routes(app: FastAPI, node: Node, deps: list[Any]) -> None:
+def add_translation_routes(app: FastAPI, node: Node, deps: list[Any], translator: Any) -> None:
+    """``translator``: the dependency that yields the authenticated person, if a translator."""
+
     @app.post(
         "/v1/messages/{party}/{n}/translations",
-        dependencies=deps,
         status_code=201,
         responses={400: {}, 404: {}, 422: {}},
     )
-    async def translate(party: str, n: int, req: TranslateRequest) -> dict[str, str]:
+    async def translate(
+        party: str, n: int, req: TranslateRequest, person: Person = translator
+    ) -> dict[str, str]:
         """A translator's translation of a free-text message, sent to its other parties.
 
-        Signed by this party as ``made_by = {type: person, name: by, role: translator}``.
-        The console will check the translator role before calling this; the API token is
-        trusted to speak for a translator.
+        Signed by this party as ``made_by = {type: person, name: <the token's person>, role:
+        translator}``; a ``by`` in the request is ignored.
         """
-        made_by = PersonMaker(type="person", name=req.by, role="translator")
+        made_by = PersonMaker(type="person", name=person.name, role="translator")
         signed = await node.translate(f"{party}/{n}", req.lang, req.text, req.grade, made_by)
         t = parse_as(Translation, signed.body)
         return {"id": t.id, "hash": signed.hash}

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
 from detente.core import release as rules
+from detente.core.authority import sees_personal
 from detente.core.formats.lang import Lang
 from detente.node import NodeError
 from detente.web import auth
@@ -28,7 +29,7 @@ def draft_view(con: Console, d: rules.Draft, lang: Lang, personal: bool = False)
     return {
         **dataclasses.asdict(d),
         "to": list(d.recipients),
-        # Personal data only for the author and releasing officers (who must see what they sign).
+        # Personal data only as the caller decides (its author, or core.authority's rule).
         "rendered": con.node.formats.render(d.message_content(), lang, personal=personal),
     }
 
@@ -51,7 +52,13 @@ async def draft_page(
     if d is None:
         return con.not_found(s)
     roles = {s.user.role}
-    personal = s.user.name == d.author or bool(rules.RELEASERS & roles)
+    # The author wrote it; otherwise the one personal-data rule (core.authority).
+    personal = s.user.name == d.author or sees_personal(s.user.role)
+    if personal and con.node.formats.has_personal(d.content):
+        await con.node.record(
+            "personal-data",
+            f"{s.user.name} ({s.user.role}) was shown the personal data of draft {d.id} in the console",
+        )
     return con.render(
         "draft.html",
         con.ctx(

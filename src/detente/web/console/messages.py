@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
+from detente.core.authority import sees_personal
 from detente.core.entries import PersonMaker
 from detente.core.terms import ANSWERS, GRADES
 from detente.node import AlreadyAcknowledged, NodeError
@@ -121,9 +122,15 @@ async def message_page(
 ) -> Response:
     """A message; ``form`` is an answer the node did not sign, shown back as the officer gave it."""
     lang = s.user.lang
-    m = await con.message(msg_id, lang)
+    m = await con.message(msg_id, lang, personal=sees_personal(s.user.role))
     if m is None:
         return con.not_found(s, await con.banner(lang))
+    if m["personal_shown"]:
+        await con.node.record(
+            "personal-data",
+            f"{s.user.name} ({s.user.role}) was shown the personal data of {msg_id} in the console",
+            ref=msg_id,
+        )
     shows = await con.message_view(s, m)
     answering = con.answerable(s, m) and not m["acks"]
     return con.render(

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from detente.core.authority import sees_personal
 from detente.core.terms import PRECEDENCES
 from detente.export.bundle import export_bundle
 from detente.export.pdf import PdfError, transcript_pdf
@@ -115,16 +116,30 @@ async def record_bundle(
         data = await make_bundle(con, peer, start, end)
     except ValueError as exc:
         raise HTTPException(400, t(s.user.lang, "refused", why=str(exc))) from None
+    # A bundle carries the exact signed bytes (personal fields too): redacting them would break
+    # its verification, so every download is recorded as a disclosure, whoever takes it.
+    await con.node.record(
+        "personal-data",
+        f"{s.user.name} ({s.user.role}) took a record bundle (signed bytes, personal data included) "
+        "from the console",
+    )
     return download(con, data, "application/json", "json")
 
 
 @router.get("/record/transcript.pdf")
 async def record_pdf(con: Con, s: Auditor, peer: Party = "", start: Stamp = "", end: Stamp = "") -> Response:
+    personal = sees_personal(s.user.role)  # the one rule (core.authority)
+    redact = None if personal else con.node.formats.redact
     try:
         data = await make_bundle(con, peer, start, end)
-        pdf = await asyncio.get_running_loop().run_in_executor(None, transcript_pdf, data)
+        pdf = await asyncio.get_running_loop().run_in_executor(None, transcript_pdf, data, redact)
     except (ValueError, PdfError) as exc:
         raise HTTPException(400, t(s.user.lang, "refused", why=str(exc))) from None
+    if personal:
+        await con.node.record(
+            "personal-data",
+            f"{s.user.name} ({s.user.role}) took a PDF transcript with personal data from the console",
+        )
     return download(con, pdf, "application/pdf", "pdf")
 
 

@@ -214,13 +214,18 @@ class Console:
         _banner.html, autoescaped (so marked safe to insert as it is)."""
         return Markup(self.fragment("_banner.html", self.ctx(None, lang, banner=await self.banner(lang))))
 
-    async def message(self, msg_id: str, lang: str) -> dict[str, Any] | None:
+    async def message(self, msg_id: str, lang: str, personal: bool = False) -> dict[str, Any] | None:
+        """A message as its page shows it. Its original content ("Show original") carries
+        personal fields only with ``personal`` (the caller applies ``core.authority``'s rule);
+        ``personal_shown`` says whether any were shown, for the caller to record."""
         view = await self.node.store.read(lambda c: _view(self.node, c, msg_id))
         if view is None:
             return None
         original = view.get("content") or {}
+        holds_personal = self.node.formats.has_personal(original)
         out = self.row(view, lang)
-        out["original"] = original
+        out["original"] = original if personal or not holds_personal else self.node.formats.redact(original)
+        out["personal_shown"] = personal and holds_personal
 
         def extra(c: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
             return (
