@@ -111,6 +111,7 @@ SUSPICIOUS = frozenset(
         "conflict",
         "keyevents-ignored",
         "peer-error",
+        "proofs-unanswered",
         "refused",
         "unknown-frame",
     }

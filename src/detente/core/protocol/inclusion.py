@@ -25,8 +25,10 @@ so a peer that says it never logged one is caught leaving signed entries out of 
 One request is outstanding per peer; a full answer brings the next request at once, so a
 backlog is worked through without waiting for the next checkpoint.
 
-A peer that leaves requests unanswered for ``PROVE_DEADLINE`` seconds (whether the link stays
-up or not) raises one ``proofs-unanswered`` alarm per wait: until it answers, what it sent is
+A peer that leaves requests unanswered for ``PROVE_DEADLINE`` seconds of link time (time the
+link is down does not count: a peer cannot answer then, and ``link-lost`` already says so; the
+whole-node simulation found the alarm raised by every long partition) raises one
+``proofs-unanswered`` alarm per wait: until it answers, what it sent is
 held by its signature alone, and a later revocation of the key it signed with could make that
 unattributable (issue 9, defect 8). The operators can then ask the other side why.
 """
@@ -45,6 +47,7 @@ from detente.core.protocol.txns import PendingProofs, ProofRow
 
 RETRY_AFTER = 10.0  # seconds without an answer before asking again
 PROVE_DEADLINE = 600.0  # seconds a request may go unanswered before the alarm
+MAX_STEP = 30.0  # the most one poll of a live link counts toward it
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,9 @@ class PeerInclusion:
     later: dict[str, int] = field(default_factory=dict)  # hash -> index at or beyond a size asked
     disputed: set[str] = field(default_factory=set)  # bad-proof or unlogged: not asked again
     waiting_since: float | None = None  # when the first request still unanswered was sent
+    waited: float = 0.0  # seconds of it with the link up
+    last_tick: float = 0.0  # when ``waited`` was last brought up to date
+    was_up: bool = False  # the link was up at that moment
     alarmed: bool = False  # the alarm for this wait was raised
 
     # -- asking ----------------------------------------------------------------------------------
@@ -91,19 +97,34 @@ class PeerInclusion:
             return None
         self.size, self.asked, self.sent_at = size, dict(pending), now
         if self.waiting_since is None:
-            self.waiting_since, self.alarmed = now, False
+            self.waiting_since, self.alarmed, self.waited = now, False, 0.0
+            self.last_tick, self.was_up = now, True
         return Prove(size, tuple(pending))
 
-    def overdue(self, now: float) -> Finding | None:
-        """The alarm, once per wait, when a request has gone unanswered past the deadline."""
-        since = self.waiting_since
-        if since is None or self.alarmed or now - since < PROVE_DEADLINE:
+    def retry_due(self, now: float) -> bool:
+        """A request is open and its answer has not come within ``RETRY_AFTER``: ask again.
+        A request or its answer lost on the way must not wait for the peer's next checkpoint
+        (a quiet link may have none for hours, and the peer would be alarmed about for it)."""
+        return self.size is not None and now - self.sent_at >= RETRY_AFTER
+
+    def overdue(self, now: float, link_up: bool = True) -> Finding | None:
+        """The alarm, once per wait, when a request has gone unanswered for the deadline in
+        link time (an interval counts when the link was up at both its ends)."""
+        if self.waiting_since is None or self.alarmed:
+            return None
+        if link_up and self.was_up:
+            # A live link is polled every heartbeat: a longer step is the clock stepping or the
+            # node stalled, not the peer keeping us waiting (the simulation's +600 s clock step
+            # raised the alarm against an honest peer), so one step counts at most MAX_STEP.
+            self.waited += min(max(0.0, now - self.last_tick), MAX_STEP)
+        self.last_tick, self.was_up = now, link_up
+        if self.waited < PROVE_DEADLINE:
             return None
         self.alarmed = True
         return Finding(
             "proofs-unanswered",
             f"{self.party} has not answered a request to prove its entries in its log for "
-            f"{now - since:.0f} s: they stand on its signature alone until it does",
+            f"{self.waited:.0f} s of link time: they stand on its signature alone until it does",
         )
 
     def expects(self, frame: Proof) -> bool:
@@ -114,7 +135,7 @@ class PeerInclusion:
         asked, full = self.asked, len(self.asked) == terms.MAX_PROVE
         size = frame.size
         assert isinstance(size, int)
-        self.size, self.asked, self.waiting_since = None, {}, None
+        self.size, self.asked, self.waiting_since, self.waited = None, {}, None, 0.0
         rows: list[ProofRow] = []
         findings: list[Finding] = []
         for item in frame.items:

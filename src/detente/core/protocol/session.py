@@ -782,10 +782,12 @@ class PeerSession:
             actions.append(Record(alarm.value, detail, peer=self.party))
         if tick.send_link_test:
             actions.append(LinkTestDue())
-        late = self.proofs.overdue(now)
+        late = self.proofs.overdue(now, self.link is not None)
         if late is not None:
             self.count(late.code)
             actions += self._record(late.code, late.detail, now)
+        if self.link is not None and self.proofs.retry_due(now):
+            actions += self._ask_proofs(now)
         actions += self._send_seqs(self.out.poll(now), now)
         # Ask for a gap only while no entry is being stored and only if it was already there a
         # tick earlier: precedence overtaking and concurrent handling open short gaps on every
