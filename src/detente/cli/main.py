@@ -6,8 +6,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
-import ssl
 import sys
 import time
 import uuid
@@ -15,78 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx2
 
 from detente import config as cfgmod
+from detente.cli.client import Unanswered, _api, _load
 from detente.core import visible
 from detente.core.entries import timestamp
 from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES
-
-
-def _load(home: Path) -> cfgmod.Config:
-    try:
-        return cfgmod.load(home)
-    except cfgmod.ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-class Unanswered(click.ClickException):
-    """The node could not be reached or answered 503: whether a send was stored is not known."""
-
-
-def _api(home: Path, method: str, path: str, *, retries: int = 0, **kw: Any) -> Any:
-    """Call the node's API. With ``retries``, a transport error or a 503 is tried again (after
-    0.5 s, 1 s, 2 s, … at most 8 s): only for a request that is safe to repeat, such as a send
-    with an idempotency key."""
-    cfg = _load(home)
-    url = f"{cfgmod.api_url(cfg)}{path}"
-    tls = cfgmod.api_tls(cfg)
-    # A person's own token (detente token add) when DETENTE_API_TOKEN holds one; else the
-    # node's, which acts as the admin node-admin.
-    token = os.environ.get("DETENTE_API_TOKEN") or cfgmod.api_token(cfg)
-    headers = {"Authorization": f"Bearer {token}", **kw.pop("headers_extra", {})}
-    timeout = kw.pop("timeout", 30.0)
-    for attempt in range(retries + 1):
-        last = attempt == retries
-        pause = min(0.5 * 2**attempt, 8.0)
-        try:
-            r = httpx2.request(
-                method,
-                url,
-                # A node's API certificate is the operator's own: trust exactly it (or its CA).
-                verify=ssl.create_default_context(cafile=str(tls[0])) if tls else True,
-                headers=headers,
-                timeout=timeout,
-                **kw,
-            )
-        except httpx2.TransportError as exc:
-            if last:
-                raise Unanswered(
-                    f"cannot reach the node's API at {cfg.api} ({exc.__class__.__name__}); is 'detente serve {home}' running?"
-                ) from exc
-            click.echo(
-                f"the node's API did not answer ({exc.__class__.__name__}); trying again in {pause:g} s",
-                err=True,
-            )
-            time.sleep(pause)
-            continue
-        if r.status_code == 503 and not last:
-            click.echo(f"the node answered 503 ({_detail(r)}); trying again in {pause:g} s", err=True)
-            time.sleep(pause)
-            continue
-        if r.status_code == 503:
-            raise Unanswered(_detail(r))
-        if r.status_code >= 400:
-            raise click.ClickException(_detail(r))
-        return r.json()
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _detail(r: httpx2.Response) -> str:
-    try:
-        return str(r.json().get("detail", r.text))
-    except ValueError:
-        return r.text
 
 
 def _out(data: Any, as_json: bool, human: str) -> None:
@@ -149,7 +81,6 @@ def init(home: Path, party: str, link: str, api: str, db: str | None, name: str 
 
 
 def _card(cfg: cfgmod.Config) -> tuple[str, str]:
-    import time
 
     signed = cfgmod.make_card(cfg, timestamp(time.time()))
     card, _ = cfgmod.card_from_json(cfgmod.card_to_json(signed))

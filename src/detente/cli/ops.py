@@ -82,7 +82,7 @@ def doctor(home: Path, as_json: bool) -> None:
     """Check the node: config, file permissions, free disk, schema, key storage, whether it runs,
     each peer's link (or, stopped, reachability) and clock. One line each: ok, or what to do.
     Exits 1 when something needs doing."""
-    from detente.cli.main import _api
+    from detente.cli.client import _api
     from detente.node.doctor import run
 
     def status(cfg: cfgmod.Config) -> dict[str, Any]:

@@ -441,7 +441,7 @@ def create_app(node: Node) -> FastAPI:
 
         return await node.store.read(go)
 
-    add_metrics_route(app, node, [role_in(may.METRICS, "read the node's metrics")])  # GET /metrics
+    add_metrics_route(app, node, [role_in(may.METRICS, "read the node's metrics")], _overdue)  # GET /metrics
     return app
 
 

@@ -9,7 +9,7 @@ docs/operators.md ("Metrics").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,10 +174,12 @@ class NodeCollector(Collector):
         yield events
 
 
-async def scrape(node: Node) -> bytes:
-    """The node's metrics, in Prometheus's text format."""
-    from detente.web.api import _overdue
+Overdue = Callable[[Node, Connection, float], list[str]]
 
+
+async def scrape(node: Node, overdue: Overdue) -> bytes:
+    """The node's metrics, in Prometheus's text format. ``overdue`` lists the messages the
+    lifecycle table calls overdue (the API's own rule, handed in: one rule, no import back)."""
     now = node.clock.now()
 
     def go(c: Connection) -> Scrape:
@@ -185,7 +187,7 @@ async def scrape(node: Node) -> bytes:
             now=now,
             entries=q.entry_counts(c, COUNTED_KINDS),
             events=q.event_counts(c),
-            overdue=len(_overdue(node, c, now)),
+            overdue=len(overdue(node, c, now)),
         )
 
     snapshot = await node.store.read(go)
@@ -203,7 +205,7 @@ class _Histograms(Collector):
         yield from self.node.metrics.registry.collect()
 
 
-def add_metrics_route(app: FastAPI, node: Node, deps: list[Any]) -> None:
+def add_metrics_route(app: FastAPI, node: Node, deps: list[Any], overdue: Overdue) -> None:
     @app.get(
         "/metrics",
         dependencies=deps,
@@ -212,4 +214,4 @@ def add_metrics_route(app: FastAPI, node: Node, deps: list[Any]) -> None:
     )
     async def metrics() -> Response:
         """The node's metrics (Prometheus text format; same bearer token as the API)."""
-        return Response(await scrape(node), media_type=CONTENT_TYPE_LATEST)
+        return Response(await scrape(node, overdue), media_type=CONTENT_TYPE_LATEST)
