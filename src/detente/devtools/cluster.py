@@ -23,6 +23,11 @@ import httpx2
 from detente import config as cfgmod
 from detente.core.entries import timestamp
 
+# Ports handed out by this process: a port is only checked free, not held, until its node binds
+# it, so two calls could otherwise give one port twice (a cluster takes 2 per node, a test run
+# thousands: CI once failed on "Address already in use").
+_GIVEN: set[int] = set()
+
 
 def free_port() -> int:
     """A free port below the ephemeral range.
@@ -33,11 +38,14 @@ def free_port() -> int:
     """
     for _ in range(1000):
         port = random.randint(20000, 32000)
+        if port in _GIVEN:
+            continue  # free now, but promised to a node of this process that has not bound it yet
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _GIVEN.add(port)
             return port
     raise RuntimeError("no free port between 20000 and 32000")
 
