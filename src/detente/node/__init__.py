@@ -4,12 +4,12 @@ Everything here is shell: it turns the core's decisions into I/O (store, links, 
 """
 
 from detente.node.clock import Clock, SystemClock
-from detente.node.node import (
+from detente.node.node import Node
+from detente.node.operator import (
     AlreadyAcknowledged,
     DiskFull,
     KeyConflict,
     KeysExhausted,
-    Node,
     NodeError,
     NumberingHeld,
     UnknownMessage,

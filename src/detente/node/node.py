@@ -30,15 +30,6 @@ from detente.node.driver import Driver
 from detente.node.metrics import NodeMetrics
 from detente.node.mt import MachineTranslation
 from detente.node.notices import Notices
-from detente.node.operator import (
-    AlreadyAcknowledged,
-    DiskFull,
-    KeyConflict,
-    KeysExhausted,
-    NodeError,
-    NumberingHeld,
-    UnknownMessage,
-)
 from detente.node.release import Releases
 from detente.node.restore import RestoreGate, RestoreHold
 from detente.store import Store
@@ -48,18 +39,7 @@ from detente.store import txns as store_txns
 
 logger = logging.getLogger("detente.node")
 
-__all__ = [
-    "AlreadyAcknowledged",
-    "Clock",
-    "DiskFull",
-    "KeyConflict",
-    "KeysExhausted",
-    "Node",
-    "NodeError",
-    "NumberingHeld",
-    "SystemClock",
-    "UnknownMessage",
-]
+__all__ = ["Node"]
 
 FreeSpace = Callable[[], "int | None"]
 
