@@ -48,7 +48,9 @@ class Party:
         return self.ledger.append(signed.hash)
 
 
-def send(a: Party, b: Party, text: str = "test message") -> tuple[Signed, Signed]:
+def send(
+    a: Party, b: Party, text: str = "test message", precedence: str = "routine"
+) -> tuple[Signed, Signed]:
     """a sends a message to b; b stores it and returns a receipt. Both log what they sign."""
     a.n += 1
     seq = a.seq[b.name] = a.seq.get(b.name, 0) + 1
@@ -60,7 +62,7 @@ def send(a: Party, b: Party, text: str = "test message") -> tuple[Signed, Signed
         to=[b.name],
         seq={b.name: seq},
         created=T0,
-        precedence="routine",
+        precedence=precedence,
         ack_due=None,
         ref=None,
         content=TextContent(type="text", lang="en", text=text),

@@ -44,7 +44,14 @@ class RawPeer:
     It speaks the frame protocol by hand, so it can send any entry it likes, signed for real.
     """
 
-    def __init__(self, cluster: Cluster, me: str, target: str, hello_at: float | None = None) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        me: str,
+        target: str,
+        hello_at: float | None = None,
+        keyevents: list[dict] | None = None,
+    ) -> None:
         self.me = cluster[me]
         host, port = cfgmod.split_addr(cluster[target].cfg.link)
         ctx = client_context(
@@ -57,7 +64,10 @@ class RawPeer:
         self.key = cfgmod.signing_key(self.me.cfg)
         self.receipted: set[int] = set()
         at = time.time() if hello_at is None else hello_at
-        self.send({"t": "hello", "v": 1, "party": me, "at": timestamp(at)})
+        hello = {"t": "hello", "v": 1, "party": me, "at": timestamp(at)}
+        if keyevents is not None:  # announced key events: {"index", "body", "sig"} each
+            hello["keyevents"] = keyevents
+        self.send(hello)
         hello = self.recv()
         assert hello["t"] == "hello"
 

@@ -324,3 +324,103 @@ def test_the_consoles_show_original_holds_personal_data_only_for_allowed_roles_a
     assert "KOVALENKO" in page.text
     (event,) = personal_events(ru)
     assert "c-releaser (releaser)" in event and msg_id in event and "console" in event
+
+
+# The console's gated pages and forms, with the core's set each must follow: the same rule as
+# the API's routes above (one table, core.authority), so a role may do in the console exactly
+# what its token may do through the API.
+CONSOLE_ROUTES: list[tuple[str, str, dict[str, str], frozenset[str]]] = [
+    ("GET", "/compose", {}, may.SEND),
+    ("POST", "/compose", {}, may.SEND),
+    ("POST", "/m/RU-MOD/999/ack", {}, may.ACK),
+    ("POST", "/inbox/ack", {}, may.ACK),
+    ("POST", "/m/RU-MOD/999/translate", {}, may.TRANSLATE),
+    ("POST", "/drafts/999999/release", {}, may.RELEASE),
+    ("GET", "/record", {}, may.RECORD),
+    ("GET", "/verify", {}, may.RECORD),
+]
+
+
+def test_the_console_refuses_and_allows_each_role_by_the_same_sets_as_the_api(ua_ru: Cluster) -> None:
+    ru = ua_ru["RU-MOD"]
+    for role in ("operator", "releaser", "translator", "auditor", "admin"):
+        c = console_client(ru, f"k-{role}", role)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/inbox").text)
+        assert csrf is not None
+        for method, path, form, allowed in CONSOLE_ROUTES:
+            r = c.request(method, path, data={**form, "csrf": csrf.group(1)} if method == "POST" else None)
+            if role in allowed:
+                assert r.status_code != 403, (role, path, r.text)
+            else:
+                assert r.status_code == 403, (role, path, r.status_code)
+
+
+def test_an_api_acknowledgement_is_signed_as_the_tokens_person_whatever_the_body_names(
+    ua_ru: Cluster,
+) -> None:
+    ua, ru = ua_ru["UA-GS"], ua_ru["RU-MOD"]
+    out = ua.api(
+        "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "immediate", "text": "x"}
+    )
+    assert out["receipted"]
+    r = ru.person("Lt. Orlov", "operator").post(
+        f"/v1/messages/{out['id']}/ack", json={"answer": "understood", "by": "Gen. Volkov"}
+    )
+    assert r.status_code == 201, r.text
+    (a,) = ru.api("GET", f"/v1/messages/{out['id']}")["acks"]
+    assert a["by"] == "Lt. Orlov"
+    assert wait_until(
+        lambda: [x["by"] for x in ua.api("GET", f"/v1/messages/{out['id']}")["acks"]] == ["Lt. Orlov"]
+    )
+
+
+def test_a_released_flash_is_in_the_nodes_export_with_its_drafter_and_releaser_verifiable_offline(
+    ua_ru: Cluster, tmp_path: Path
+) -> None:
+    ua = ua_ru["UA-GS"]
+    drafted = ua.person("Lt. Bondar", "operator").post(
+        "/v1/messages", json={"to": ["RU-MOD"], "precedence": "flash", "text": "Терміново."}
+    )
+    assert drafted.status_code == 202, drafted.text
+    released = ua.person("Col. Shevchuk", "releaser").post(f"/v1/drafts/{drafted.json()['draft']}/release")
+    assert released.status_code == 201, released.text
+    msg_id = released.json()["id"]
+    bundle = tmp_path / "ua.bundle"
+    made = CliRunner().invoke(cli_main, ["export", str(ua.home), "--out", str(bundle)])
+    assert made.exit_code == 0, made.output
+    checked = CliRunner().invoke(cli_main, ["verify", str(bundle), "--pins", str(ua.home), "--json"])
+    assert checked.exit_code == 0, checked.output
+    verdict = json.loads(checked.output)
+    assert verdict["status"] == "verified" and verdict["unreleased"] == []
+    assert verdict["releases"] == [
+        {
+            "message": msg_id,
+            "reason": "flash",
+            "drafted_by": "Lt. Bondar",
+            "released_by": "Col. Shevchuk",
+            "signer": "UA-GS",
+        }
+    ]
+    # The console's Verify page (in the node's memory-limited child verifier) shows the two persons.
+    auditor = console_client(ua, "k-audit", "auditor")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', auditor.get("/verify").text)
+    assert csrf is not None
+    page = auditor.post(
+        "/verify", data={"csrf": csrf.group(1)}, files={"bundle": ("ua.bundle", bundle.read_bytes())}
+    )
+    assert page.status_code == 200, page.text
+    row = re.search(r'<tr data-message="' + re.escape(msg_id) + r'">(.*?)</tr>', page.text)
+    assert row is not None and "Lt. Bondar" in row.group(1) and "Col. Shevchuk" in row.group(1)
+    assert 'id="verdict-unreleased"' not in page.text
+    # A selection for the peer carries the release with the message.
+    only = tmp_path / "ua-ru.bundle"
+    assert (
+        CliRunner()
+        .invoke(cli_main, ["export", str(ua.home), "--peer", "RU-MOD", "--out", str(only)])
+        .exit_code
+        == 0
+    )
+    again = json.loads(
+        CliRunner().invoke(cli_main, ["verify", str(only), "--pins", str(ua.home), "--json"]).output
+    )
+    assert [r["message"] for r in again["releases"]] == [msg_id]

@@ -37,3 +37,11 @@ def test_a_change_to_the_file_after_loading_changes_nothing(tmp_path: Path):
     (home / "config.toml").write_text("garbage = [", encoding="utf-8")
     assert cfg.sections["party"] == "US-EUCOM"
     assert not cfg.release_formats
+
+
+def test_the_deadline_for_answers_to_prove_requests_is_ten_minutes_unless_configured(tmp_path: Path):
+    home = home_with(tmp_path, "")
+    assert cfgmod.load(home).prove_answer_within == 600
+    path = home / "config.toml"
+    path.write_text(path.read_text().replace("prove_answer_within = 600", "prove_answer_within = 30"))
+    assert cfgmod.load(home).prove_answer_within == 30

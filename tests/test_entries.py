@@ -24,6 +24,7 @@ from detente.core.entries import (
     LinkTest,
     Message,
     Receipt,
+    Release,
     Signed,
     Translation,
     epoch,
@@ -117,6 +118,7 @@ def test_vector_is_recomputed_exactly_from_its_model_and_seed(path: Path) -> Non
         "translation": Translation,
         "receipt": Receipt,
         "card": Card,
+        "release": Release,
     }
     entry = model[vector["kind"]].model_validate(vector["entry"])
     key = SigningKey.from_seed(bytes.fromhex(vector["seed_hex"]))

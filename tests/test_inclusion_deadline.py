@@ -89,3 +89,10 @@ def test_a_session_records_the_alarm_once_when_its_peer_leaves_a_request_unanswe
     for k in range(1, int(PROVE_DEADLINE * 2 / STEP)):
         found += [r for r in records(s.poll(T0 + k * STEP)) if r == "proofs-unanswered"]
     assert found == ["proofs-unanswered"]
+
+
+def test_a_configured_deadline_replaces_the_default():
+    p = PeerInclusion("RU-MOD", deadline=4 * STEP)
+    assert p.ask(1, {H: "RU-MOD/1"}, 0.0, link_up=True) is not None
+    assert polled(p, 0, 3 * STEP) == []
+    assert len(polled(p, 3 * STEP, 4 * STEP)) == 1

@@ -51,7 +51,10 @@ def test_acknowledgement_reaches_the_sender_and_closes_the_message(two: Cluster)
     out = us.api(
         "POST", "/v1/messages?wait=20", json={"to": ["RU-MOD"], "precedence": "immediate", "text": "call now"}
     )
-    ru.api("POST", f"/v1/messages/{out['id']}/ack", json={"answer": "understood", "by": "Col. Petrov"})
+    # Col. Petrov answers with his own token; the signed answer names him, not the body's "by".
+    petrov = ru.person("Col. Petrov", "operator")
+    r = petrov.post(f"/v1/messages/{out['id']}/ack", json={"answer": "understood", "by": "Gen. Someone Else"})
+    assert r.status_code == 201, r.text
     assert wait_until(lambda: us.api("GET", f"/v1/messages/{out['id']}")["state"] == "acknowledged")
     view = us.api("GET", f"/v1/messages/{out['id']}")
     assert view["acks"][0]["by"] == "Col. Petrov"

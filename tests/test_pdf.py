@@ -77,3 +77,37 @@ def test_hidden_characters_are_printed_as_tokens_and_flagged(monkeypatch):
     assert not any("\u202e" in t for t in printed)
     assert any("⟨RLO⟩00:60 sdne⟨PDF⟩" in t for t in printed)
     assert any("⟨RLO⟩ ×1" in t for t in printed)
+
+
+def test_a_release_is_printed_with_its_drafter_and_releaser(monkeypatch):
+    from fpdf import FPDF
+
+    from _bundles import T0
+    from detente.core.entries import Release, sign
+
+    printed: list[str] = []
+    real = FPDF.multi_cell
+
+    def spy(self, w, h=None, text="", *args, **kw):  # type: ignore[no-untyped-def]
+        printed.append(text)
+        return real(self, w, h, text, *args, **kw)
+
+    monkeypatch.setattr(FPDF, "multi_cell", spy)
+    a, b = Party.new("US-EUCOM", 1), Party.new("RU-MOD", 2)
+    m, _ = send(a, b, "Call now.", precedence="flash")
+    release = Release(
+        v=1,
+        kind="release",
+        party=a.name,
+        msg="US-EUCOM/1",
+        msg_hash=m.hash,
+        reason="flash",
+        drafted_by="Lt. Adams",
+        released_by="Col. Hart",
+        created=T0,
+    )
+    a.log(sign(a.key, release))
+    transcript_pdf(bundle_of(a, b))
+    assert any(
+        "release of US-EUCOM/1 (flash): drafted by Lt. Adams, released by Col. Hart" in t for t in printed
+    )

@@ -647,3 +647,11 @@ def test_the_recipients_deadline_runs_from_local_receipt_whatever_the_senders_cl
     assert txn.ack_due == T0 + 600
     # Due before it was created: due on arrival, not in the past.
     assert local_deadline(timestamp(T0), timestamp(T0 - 50_000), T0 + 5) == T0 + 5
+
+
+def test_a_release_entry_never_travels_on_a_stream():
+    # A party's releases stay in its own log: a peer refuses one sent as an entry frame.
+    s = session()
+    frame = {**entry_frame(message()), "kind": "release"}
+    ((code, detail),) = errors(s.on_frame(frame, T0))
+    assert code == "bad-entry" and "not a kind that travels on a stream" in detail

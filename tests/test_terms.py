@@ -45,7 +45,7 @@ def test_every_precedence_has_a_default_deadline_and_a_higher_one_is_never_longe
 
 
 def test_entry_kinds_are_the_stream_kinds_then_receipts_and_cards() -> None:
-    assert (*terms.STREAM_KINDS, "receipt", "card") == terms.KINDS
+    assert (*terms.STREAM_KINDS, "receipt", "card", "release") == terms.KINDS
 
 
 def test_modules_that_re_export_a_term_hand_out_the_very_same_object() -> None:

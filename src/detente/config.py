@@ -53,6 +53,7 @@ class Config:
     link_test_answer_within: float = 60.0
     # A peer's hello, entry or receipt time further than this from ours is a clock-skew event.
     clock_skew_tolerance: float = 300.0
+    prove_answer_within: float = 600.0
     max_frame: int = 1 << 20
     # [limits]: what one peer may make the node spend (see docs/operators.md).
     limits: Limits = field(default_factory=Limits)
@@ -149,6 +150,7 @@ def init_home(
         "link_test_every = 3600",
         "link_test_answer_within = 60",
         "clock_skew_tolerance = 300  # a peer's clock further off than this is flagged",
+        "prove_answer_within = 600  # link time a peer may leave a request to prove its entries unanswered",
         "",
         "[limits]  # what one peer may make this node spend (docs/operators.md)",
         "max_frame = 1048576  # bytes",
@@ -190,6 +192,7 @@ def load(home: Path) -> Config:
             link_test_every=float(sup.get("link_test_every", 3600)),
             link_test_answer_within=float(sup.get("link_test_answer_within", 60)),
             clock_skew_tolerance=float(sup.get("clock_skew_tolerance", 300)),
+            prove_answer_within=float(sup.get("prove_answer_within", 600)),
             max_frame=int(lim.get("max_frame", 1 << 20)),
             limits=Limits(
                 bytes_per_minute=int(lim.get("peer_bytes_per_minute", _DEFAULT_LIMITS.bytes_per_minute)),

@@ -32,6 +32,7 @@ from detente.core.entries import (
     LinkTest,
     Message,
     Receipt,
+    Release,
     Translation,
     sign,
 )
@@ -177,6 +178,17 @@ def entries() -> list[tuple[str, str, str, AnyEntry]]:
         log_index=41,
         stored="2026-03-01T12:00:00.731Z",
     )
+    release = Release(
+        v=1,
+        kind="release",
+        party=US,
+        msg=f"{US}/1",
+        msg_hash=signed_text.hash,
+        reason="flash",
+        drafted_by="Lt. Adams",
+        released_by="Col. Hart",
+        created="2026-03-01T11:59:59.000Z",
+    )
     cert = tls_certificate()
     card = Card(
         v=1,
@@ -197,6 +209,7 @@ def entries() -> list[tuple[str, str, str, AnyEntry]]:
         ("translation", "a translator's working translation of message-text", RU, translation),
         ("receipt", "RU-MOD's receipt for message-text", RU, receipt),
         ("card", "US-EUCOM's self-signed identity card", US, card),
+        ("release", "US-EUCOM's record that two persons released message-text", US, release),
     ]
 
 

@@ -398,15 +398,14 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
     default="understood",
     show_default=True,
 )
-@click.option("--by", default="duty officer", show_default=True, help="Who acknowledges.")
 @json_opt
-def ack(home: Path, message_id: str, text: str | None, answer: str, by: str, as_json: bool) -> None:
-    """Acknowledge a received message (a person's signed answer)."""
+def ack(home: Path, message_id: str, text: str | None, answer: str, as_json: bool) -> None:
+    """Acknowledge a received message (a person's signed answer, in the name of the token's person)."""
     data = _api(
         home,
         "POST",
         f"/v1/messages/{_split_id(message_id)}/ack",
-        json={"answer": answer, "by": by, "text": text},
+        json={"answer": answer, "text": text},
     )
     _out(data, as_json, f"acknowledged {message_id} with {data['id']}")
 

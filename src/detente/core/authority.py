@@ -1,8 +1,9 @@
 """Who may do what through the node, whichever interface is used: the roles each kind of API
 request needs, and the one rule for personal data.
 
-The API (``web.api``) checks these sets on every route; the console (``web.console``), the
-PDF transcript and the CLI follow ``sees_personal`` for personal data. Releasing a draft is the
+The API (``web.api``) checks these sets on every route, and the console (``web.console``)
+gates its pages and forms with the same sets: a role may do the same things whichever interface
+it uses. The console, the PDF transcript and the CLI follow ``sees_personal`` for personal data. Releasing a draft is the
 core's release rule (``core.release``): a releaser who did not draft it.
 """
 
@@ -29,6 +30,10 @@ RELEASE: Final[frozenset[str]] = RELEASERS
 # The node's security events and its metrics.
 AUDIT: Final[frozenset[str]] = frozenset({"operator", "releaser", "auditor", "admin"})
 METRICS: Final[frozenset[str]] = frozenset({"auditor", "admin"})
+# Read the whole record (its export and PDF transcript) and verify bundles: auditors and
+# administrators. The console's Record and Verify pages; the CLI's export reads the node's
+# files and so is the host's permissions, not a role.
+RECORD: Final[frozenset[str]] = frozenset({"auditor", "admin"})
 
 # The one rule for personal data (names, dates of birth, ID numbers in a format's personal
 # fields): only releasing officers, who must see what they release, and administrators. Every

@@ -53,6 +53,15 @@ exporter's log at index ``i`` and that party cosigned a checkpoint of the export
 size above ``i``: the exporter's node took the entry, and the party vouched for a log that holds
 its receipt, while the key was still the party's.
 
+**Two-person release.** A ``release`` entry (``core.entries.Release``) is the sending party's
+signed statement that one person drafted a message and another released it. The verifier checks
+each one names, by id and hash, a message of its signer in the bundle (and its two persons
+differ: the entry is malformed otherwise), lists them in the verdict (``releases``), and lists
+the exporter's FLASH messages that have none (``unreleased``): sent before releases were
+recorded, or by a node that did not record them. That list is reported, not a failure: such
+records stay valid, and the auditor decides. A peer's releases stay in the peer's log (never
+sent on the link): its own export shows them.
+
 **Reading.** ``verify_bundle`` reads line by line from bytes or a binary file, with a length
 limit per line and a count limit per section enforced before anything is built from a line,
 checks signatures in bounded batches, and keeps per entry only a few fixed-size digests for the
@@ -96,6 +105,7 @@ from detente.core.entries import (
     LinkTest,
     Message,
     Receipt,
+    Release,
     Signed,
     Translation,
     author,
@@ -169,7 +179,7 @@ def _entry_author(signed: Signed) -> str:
         obj = json.loads(signed.body)
     except (ValueError, RecursionError) as exc:
         raise BundleError(f"entry {signed.hash[:12]}… is not JSON") from exc
-    who = obj.get("party") if signed.kind in ("card", KEYEVENT) else obj.get("sender")
+    who = obj.get("party") if signed.kind in ("card", "release", KEYEVENT) else obj.get("sender")
     if not isinstance(who, str):
         raise BundleError(f"entry {signed.hash[:12]}… names no signer")
     return who
@@ -349,6 +359,19 @@ class CardUsed:
     relied_on: bool  # the verdict uses this party's keys
 
 
+@dataclass(frozen=True)
+class ReleaseShown:
+    """A two-person release the bundle holds: which message, why, and the two persons."""
+
+    message: str
+    reason: str
+    drafted_by: str
+    released_by: str
+    signer: str
+
+
+REPORTED_RELEASES = 20  # lines of each release list in the human report (all in --json)
+
 EXIT_VERIFIED = 0
 EXIT_FAILED = 1
 EXIT_EQUIVOCATION = 2
@@ -390,6 +413,8 @@ class Verdict:
     exporter_log_size: int = 0  # the size of the exporter's latest checkpoint
     cards: tuple[CardUsed, ...] = ()
     anchored: bool = False
+    releases: tuple[ReleaseShown, ...] = ()
+    unreleased: tuple[str, ...] = ()  # the exporter's FLASH messages with no release in the bundle
 
     @property
     def status(self) -> str:
@@ -443,6 +468,21 @@ class Verdict:
                 "parties (anyone can make keys and cards that hold together). Anchor it with --pins, "
                 "--card or --expect."
             )
+        for r in self.releases[:REPORTED_RELEASES]:
+            lines.append(
+                f"  released {r.message} ({r.reason}): drafted by {r.drafted_by}, released by {r.released_by}"
+            )
+        if len(self.releases) > REPORTED_RELEASES:
+            lines.append(f"  … and {len(self.releases) - REPORTED_RELEASES} more releases (--json lists all)")
+        for m in self.unreleased[:REPORTED_RELEASES]:
+            lines.append(
+                f"  NO TWO-PERSON RELEASE: FLASH {m} has no release in the signed record "
+                "(sent before releases were recorded, or by a node that did not record them)"
+            )
+        if len(self.unreleased) > REPORTED_RELEASES:
+            lines.append(
+                f"  … and {len(self.unreleased) - REPORTED_RELEASES} more FLASH messages with no release (--json lists all)"
+            )
         lines += [f"  EQUIVOCATION PROVEN: {e}" for e in self.equivocations]
         lines += [f"  CLAIM NOT PROVEN: {c}" for c in self.claims]
         lines += [f"  CLAIM REFUTED: {c}" for c in self.refuted]
@@ -453,9 +493,10 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         """The verdict as plain data (``--json``, the console, a verifying subprocess)."""
         out = asdict(self)
-        for name in ("failures", "notes", "equivocations", "claims", "refuted"):
+        for name in ("failures", "notes", "equivocations", "claims", "refuted", "unreleased"):
             out[name] = list(out[name])
         out["cards"] = [asdict(c) for c in self.cards]
+        out["releases"] = [asdict(r) for r in self.releases]
         out["status"] = self.status
         out["exit_code"] = self.exit_code
         out["coverage"] = self.coverage() if self.exporter else ""
@@ -464,9 +505,10 @@ class Verdict:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name in ("failures", "notes", "equivocations", "claims", "refuted"):
+        for name in ("failures", "notes", "equivocations", "claims", "refuted", "unreleased"):
             known[name] = tuple(known.get(name, ()))
         known["cards"] = tuple(CardUsed(**c) for c in known.get("cards", ()))
+        known["releases"] = tuple(ReleaseShown(**r) for r in known.get("releases", ()))
         return cls(**known)
 
 
@@ -667,7 +709,7 @@ class _Log:
 
 
 # Kinds of a deferred reference claim (what the message names when the claim is not met).
-_RECEIPT, _ANSWER = 0, 1
+_RECEIPT, _ANSWER, _RELEASE = 0, 1, 2
 
 
 class _Verifier:
@@ -709,6 +751,10 @@ class _Verifier:
         self.own_receipt_index = array("Q")
         # Entries with no log position signed by a key since revoked: (digest, where, signer).
         self.by_revoked: list[tuple[int, str, str]] = []
+        # Two-person release: the exporter's FLASH messages (digest of hash, id) and the releases.
+        self.flash_own: list[tuple[int, str]] = []
+        self.releases: list[tuple[int, ReleaseShown]] = []
+        self.unreleased: list[str] = []
         self.last_log = ""
         self.batch: list[tuple[_Entry, KeyChain, VerifyKey]] = []
         self.batch_bytes = 0
@@ -767,6 +813,8 @@ class _Verifier:
             exporter_log_size=latest.checkpoints[-1][0] if latest and latest.checkpoints else 0,
             cards=tuple(used),
             anchored=anchored and self.failure_count == 0,
+            releases=tuple(shown for _, shown in self.releases),
+            unreleased=tuple(self.unreleased),
         )
 
     # -- reading ----------------------------------------------------------------------------
@@ -1262,6 +1310,14 @@ class _Verifier:
                 self.own_receipt_index.append(e.index)
         elif isinstance(entry, Ack | Translation):
             self.claim(e, _ANSWER, entry.msg_hash, self.kd("m", entry.msg_hash, entry.msg))
+        elif isinstance(entry, Release):
+            # The message's id starts with the release's signer (the model checks it), so a met
+            # claim is a message of the signer's own.
+            self.claim(e, _RELEASE, entry.msg_hash, self.kd("m", entry.msg_hash, entry.msg))
+            shown = ReleaseShown(entry.msg, entry.reason, entry.drafted_by, entry.released_by, e.signer)
+            self.releases.append((self.kd(entry.msg_hash), shown))
+        if isinstance(entry, Message) and entry.precedence == "flash" and e.signer == self.exporter:
+            self.flash_own.append((self.kd(e.hash), entry.id))
 
     def claim(self, e: _Entry, kind: int, target: str, digest: int) -> None:
         self.claim_digest.append(digest)
@@ -1409,7 +1465,7 @@ class _Verifier:
         ):
             if holds(offers, digest):
                 continue
-            what = "receipt" if kind == _RECEIPT else "acknowledgement or translation"
+            what = {_RECEIPT: "receipt", _ANSWER: "acknowledgement or translation", _RELEASE: "release"}[kind]
             if not holds(present, target):
                 self.fail(f"entry {pos}: the {what} names an entry that is not in the bundle")
             elif kind == _RECEIPT:
@@ -1422,6 +1478,8 @@ class _Verifier:
                     f"entry {pos}: the {what} names a message by its hash, but the entry with that hash is another"
                 )
         self.check_revoked()
+        released = {digest for digest, _ in self.releases}
+        self.unreleased = [msg_id for digest, msg_id in self.flash_own if digest not in released]
 
     def check_revoked(self) -> None:
         """Entries signed by a key their signer later revoked: attributable, or failures."""

@@ -204,6 +204,9 @@ class SupervisorPolicy:
     missed_heartbeats: int = 3
     link_test_every: float = 3600.0
     link_test_answer_within: float = 60.0
+    # Seconds of link time a peer may leave a request to prove its entries unanswered before
+    # the ``proofs-unanswered`` alarm (``core.protocol.inclusion``).
+    prove_answer_within: float = 600.0
 
 
 @dataclass(slots=True)

@@ -220,6 +220,39 @@ class Receipt(_Strict):
     stored: Timestamp
 
 
+PersonName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Release(_Strict):
+    """Two-person release in the signed record: the sending party states that one of its
+    messages that needed a second person (a FLASH, or a format message under ``[console]
+    release_formats``) was drafted by one authenticated person and released by another.
+
+    Signed by the party and logged in its own log in the transaction that signs the message;
+    never sent on the link (a peer's node neither needs nor checks it: the message it receives
+    is unchanged, byte for byte), exported with the message, so an auditor verifies offline who
+    released it. One person in both places is not a release and is refused as malformed.
+    """
+
+    v: Literal[1]
+    kind: Literal["release"]
+    party: Party
+    msg: EntryId
+    msg_hash: Hash
+    reason: Literal["flash", "format"]
+    drafted_by: PersonName
+    released_by: PersonName
+    created: Timestamp
+
+    @model_validator(mode="after")
+    def _another_person_releases_own_message(self) -> Release:
+        if not self.msg.startswith(self.party + "/"):
+            raise ValueError("a release names a message of the party that signs it")
+        if self.drafted_by == self.released_by:
+            raise ValueError("drafted and released by the same person: not a two-person release")
+        return self
+
+
 class Card(_Strict):
     """A party's identity card: its public keys and link address, self-signed."""
 
@@ -235,8 +268,9 @@ class Card(_Strict):
 
 
 StreamEntry = Message | Ack | LinkTest | Translation
-AnyEntry = Message | Ack | LinkTest | Translation | Receipt | Card
+AnyEntry = Message | Ack | LinkTest | Translation | Receipt | Card | Release
 _MODELS: dict[str, type[_Strict]] = {
+    "release": Release,
     "message": Message,
     "ack": Ack,
     "linktest": LinkTest,
@@ -288,7 +322,7 @@ def parse(kind: str, body: bytes) -> AnyEntry:
     return entry  # type: ignore[return-value]
 
 
-M = TypeVar("M", Message, Ack, LinkTest, Translation, Receipt, Card)
+M = TypeVar("M", Message, Ack, LinkTest, Translation, Receipt, Card, Release)
 
 
 def parse_as(model: type[M], body: bytes) -> M:
@@ -301,7 +335,7 @@ def parse_as(model: type[M], body: bytes) -> M:
 
 
 def author(entry: AnyEntry) -> str:
-    return entry.party if isinstance(entry, Card) else entry.sender
+    return entry.party if isinstance(entry, Card | Release) else entry.sender
 
 
 def open_signed(signed: Signed, key_of: dict[str, VerifyKey]) -> AnyEntry:

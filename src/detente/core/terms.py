@@ -43,7 +43,7 @@ ROLES: Final[tuple[Role, ...]] = ("operator", "releaser", "translator", "auditor
 # Kinds that travel on a (sender -> recipient) stream with sequence numbers and receipts.
 StreamKind = Literal["message", "ack", "linktest", "translation"]
 STREAM_KINDS: Final[tuple[StreamKind, ...]] = ("message", "ack", "linktest", "translation")
-KINDS: Final[tuple[str, ...]] = (*STREAM_KINDS, "receipt", "card")
+KINDS: Final[tuple[str, ...]] = (*STREAM_KINDS, "receipt", "card", "release")
 
 # -- the link protocol ---------------------------------------------------------------------------
 

@@ -142,9 +142,12 @@ def select_entries(
         if end is not None and r.created > end:
             continue
         chosen[r.hash] = r
-    # Receipts of chosen entries, then what chosen receipts and acknowledgements refer to.
+    # Receipts and releases of chosen entries, then what chosen receipts, acknowledgements
+    # and releases refer to.
     for r in rows:
-        if r.kind == "receipt" and bodies[r.hash].get("entry_hash") in chosen:
+        if (r.kind == "receipt" and bodies[r.hash].get("entry_hash") in chosen) or (
+            r.kind == "release" and bodies[r.hash].get("msg_hash") in chosen
+        ):
             chosen.setdefault(r.hash, r)
     for h in list(chosen):
         body = bodies[h]

@@ -81,6 +81,11 @@ def _content(obj: dict[str, Any], redact: Redact | None = None) -> str:
     if kind == "keyevent":
         new = f" → {obj.get('new_key')}" if obj.get("new_key") else ""
         return f"key {obj.get('event')}: {obj.get('key')}{new}; {obj.get('reason') or ''}"
+    if kind == "release":
+        return (
+            f"release of {obj.get('msg')} ({obj.get('reason')}): drafted by {obj.get('drafted_by')}, "
+            f"released by {obj.get('released_by')}"
+        )
     if kind == "translation":
         return (
             f"translation of {obj.get('msg')} into {obj.get('lang')} ({obj.get('grade')}): {obj.get('text')}"

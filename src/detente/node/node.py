@@ -94,6 +94,7 @@ class Node(Releases, Notices, RestoreGate):
             missed_heartbeats=cfg.missed_heartbeats,
             link_test_every=cfg.link_test_every,
             link_test_answer_within=cfg.link_test_answer_within,
+            prove_answer_within=cfg.prove_answer_within,
         )
         now = self.clock.now()
         self.peers: dict[str, PeerSession] = {

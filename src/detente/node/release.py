@@ -9,8 +9,10 @@ so a message is signed exactly when its draft is released: of two releases, or a
 withdrawal, racing, one wins and the other gets ``DraftNotWaiting``.
 
 The callers pass the person acting and the roles that person holds: the console its signed-in
-user, the HTTP API the person its token names. (The release is recorded as an event and on the
-draft; recording it in the signed record is the next step.)
+user, the HTTP API the person its token names. The release is recorded on the draft, as an
+event, and in the signed record: a ``release`` entry (``core.entries.Release``: message id and
+hash, drafter, releaser, reason) signed and logged in the transaction that signs the message,
+so an export lets an auditor check offline that two people released it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from detente.core.entries import Content, Message, Precedence, Signed, parse_as
+from detente.core.entries import Content, Message, Precedence, Release, Signed, parse_as, sign, timestamp
 from detente.core.release import Draft, Reason, ReleasePolicy
 from detente.core.terms import PRECEDENCES
 from detente.node.operator import NodeError, Operator
@@ -116,6 +118,24 @@ class Releases(Operator):
 
         def mark(c: Connection, message_id: str) -> None:
             done.append(stored.release(c, draft_id, by, roles, now, message_id))
+            # The release in the signed record, in the message's own transaction: the message
+            # is never signed without it (a refusal above undoes both).
+            created = timestamp(now)
+            record = Release(
+                v=1,
+                kind="release",
+                party=self.party,
+                msg=message_id,
+                msg_hash=store_txns.message_hash(c, message_id),
+                reason="format" if draft.reason == "format" else "flash",
+                drafted_by=draft.author,
+                released_by=by,
+                created=created,
+            )
+            signed_release = sign(self.key, record)
+            store_txns.append_release(
+                c, self.store.counters, self.party, signed_release, message_id, created, now
+            )
 
         signed = await self.send_message(
             list(draft.recipients), precedence, draft.message_content(), draft.ref, then=mark

@@ -638,6 +638,39 @@ def create_entry(
     return signed, entry
 
 
+def append_release(
+    conn: Connection,
+    counters: dict[str, int],
+    party: str,
+    signed: Signed,
+    msg_id: str,
+    created: str,
+    now: float,
+) -> int:
+    """Append our signed release of message ``msg_id`` to our log (in the transaction that signs
+    the message); returns its log index. Kept, never sent: it has no stream."""
+    conn.execute(
+        INSERT_ENTRY,
+        _entry_row(
+            signed,
+            entry_id=None,
+            author=party,
+            mine=True,
+            precedence=None,
+            ref=msg_id,
+            created=created,
+            ack_due=None,
+            held_since=now,
+        ),
+    )
+    return append_log(conn, counters, signed.hash)
+
+
+def message_hash(conn: Connection, entry_id: str) -> str:
+    """The hash of our entry ``entry_id`` (stored in this transaction)."""
+    return str(conn.execute(select(entries.c.hash).where(entries.c.id == entry_id)).scalar_one())
+
+
 def append_keyevent(conn: Connection, party: str, signed: Signed, created: str, now: float) -> int:
     """Append one of our key events (a rotation or revocation) to our log; returns its index.
 

@@ -110,7 +110,12 @@ IdempotencyKey = Annotated[
 
 class AckRequest(_Strict):
     answer: Answer = "understood"
-    by: Annotated[str, Field(min_length=1, max_length=64)] = "duty officer"
+    # Accepted for older clients and ignored: the acknowledgement names the authenticated person
+    # (the token's), so no caller can sign an answer in someone else's name.
+    by: (
+        Annotated[str, Field(min_length=1, max_length=64, description="ignored: the token names who answers")]
+        | None
+    ) = None
     text: Annotated[str, Field(max_length=10_000)] | None = None
 
 
@@ -412,7 +417,9 @@ def create_app(node: Node) -> FastAPI:
 
     @app.post("/v1/messages/{party}/{n}/ack", status_code=201, responses={400: {}, 404: {}, 409: {}})
     async def ack(party: str, n: int, req: AckRequest, person: Acker) -> dict[str, str]:
-        signed = await node.acknowledge(f"{party}/{n}", req.answer, req.by, req.text)
+        """Sign this party's answer to a received message, as the token's person (a ``by`` in the
+        request is ignored)."""
+        signed = await node.acknowledge(f"{party}/{n}", req.answer, person.name, req.text)
         a = parse_as(Ack, signed.body)
         return {"id": a.id, "hash": signed.hash}
 

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Literal
 import argon2
 from fastapi import Request, Response
 
-from detente.core.release import RELEASERS
 from detente.core.terms import LANGS, ROLES, Lang
 from detente.core.terms import Role as Role
 from detente.store import Connection, run_once
@@ -46,12 +45,6 @@ SESSION_COOKIE = "detente_session"
 LOGIN_CSRF_COOKIE = "detente_login_csrf"
 MIN_PASSWORD = 12
 
-# What each role may do in the console (everyone signed in may read).
-CAN_SEND: frozenset[str] = frozenset({"operator", "releaser"})
-CAN_ACK: frozenset[str] = frozenset({"operator", "releaser"})
-CAN_TRANSLATE: frozenset[str] = frozenset({"translator"})
-CAN_RELEASE: frozenset[str] = RELEASERS  # the core's rule: who may release a draft
-CAN_AUDIT: frozenset[str] = frozenset({"auditor", "admin"})
 
 _hasher = argon2.PasswordHasher(type=argon2.Type.ID)
 _dummy: list[str] = []

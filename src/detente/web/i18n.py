@@ -487,6 +487,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Записів: {entries} (у журналі підписанта доведено: {covered}, лише за підписом: {sigonly}), контрольних точок: {cps}, засвідчень: {cos}.",
     },
     "verdict_reasons": {"en": "Reasons", "ru": "Причины", "uk": "Причини"},
+    # two-person release as the signed record shows it (the Verify page)
+    "verdict_releases": {
+        "en": "Release by two persons, in the signed record",
+        "ru": "Разрешение на отправку двумя лицами в подписанной записи",
+        "uk": "Дозвіл на відправлення двома особами в підписаному записі",
+    },
+    "release_message": {"en": "Message", "ru": "Сообщение", "uk": "Повідомлення"},
+    "release_granted_by": {
+        "en": "Release granted by",
+        "ru": "Разрешил отправку",
+        "uk": "Дозволив відправлення",
+    },
+    "verdict_unreleased": {
+        "en": "FLASH messages with no release by two persons in the signed record (sent before releases were recorded, or by a node that did not record them)",
+        "ru": "Сообщения МОЛНИЯ без разрешения на отправку двумя лицами в подписанной записи (отправлены до того, как разрешения стали записываться, или узлом, который их не записывал)",
+        "uk": "Повідомлення БЛИСКАВКА без дозволу на відправлення двома особами в підписаному записі (надіслані до того, як дозволи почали записуватися, або вузлом, який їх не записував)",
+    },
     "verdict_notes": {"en": "Notes", "ru": "Замечания", "uk": "Зауваження"},
     "equivocation": {
         "en": "Equivocation proven",

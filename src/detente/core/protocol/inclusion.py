@@ -25,7 +25,8 @@ so a peer that says it never logged one is caught leaving signed entries out of 
 One request is outstanding per peer; a full answer brings the next request at once, so a
 backlog is worked through without waiting for the next checkpoint.
 
-A peer that leaves requests unanswered for ``PROVE_DEADLINE`` seconds of link time (time the
+A peer that leaves requests unanswered for ``deadline`` seconds of link time (``PROVE_DEADLINE``
+unless ``[supervision] prove_answer_within`` says otherwise) (time the
 link is down does not count: a peer cannot answer then, and ``link-lost`` already says so; the
 whole-node simulation found the alarm raised by every long partition) raises one
 ``proofs-unanswered`` alarm per wait: until it answers, what it sent is
@@ -46,7 +47,7 @@ from detente.core.protocol.frames import ErrorFrame, Proof, ProofItem, Prove
 from detente.core.protocol.txns import PendingProofs, ProofRow
 
 RETRY_AFTER = 10.0  # seconds without an answer before asking again
-PROVE_DEADLINE = 600.0  # seconds a request may go unanswered before the alarm
+PROVE_DEADLINE = 600.0  # seconds a request may go unanswered before the alarm (the default)
 MAX_STEP = 30.0  # the most one poll of a live link counts toward it
 
 
@@ -81,6 +82,7 @@ class PeerInclusion:
     last_tick: float = 0.0  # when ``waited`` was last brought up to date
     was_up: bool = False  # the link was up at that moment
     alarmed: bool = False  # the alarm for this wait was raised
+    deadline: float = PROVE_DEADLINE  # seconds of link time before the alarm
 
     # -- asking ----------------------------------------------------------------------------------
 
@@ -118,7 +120,7 @@ class PeerInclusion:
             # raised the alarm against an honest peer), so one step counts at most MAX_STEP.
             self.waited += min(max(0.0, now - self.last_tick), MAX_STEP)
         self.last_tick, self.was_up = now, link_up
-        if self.waited < PROVE_DEADLINE:
+        if self.waited < self.deadline:
             return None
         self.alarmed = True
         return Finding(

@@ -175,7 +175,7 @@ class PeerSession:
         self.inn = Inbound()
         self.sup = Supervisor(policy, now)
         self.wit = PeerWitnessing(card.party)
-        self.proofs = PeerInclusion(card.party)
+        self.proofs = PeerInclusion(card.party, deadline=policy.prove_answer_within)
         self.outbox: dict[int, Signed] = {}
         self.counters: dict[str, int] = {}
         self.refused: dict[str, int] = {}  # frames refused, by the code the peer was told

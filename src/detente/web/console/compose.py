@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from detente.core import authority
 from detente.core.entries import Content, FormatContent, Message, Precedence, TextContent, parse_as
 from detente.core.formats.catalog import Format
 from detente.core.release import Draft
@@ -148,7 +149,7 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
     # The form is read here, with its own bounds (fields come and go with the format).
     async with request.form(max_files=0, max_fields=200, max_part_size=200_000) as data:
         check_csrf(s, str(data.get("csrf") or ""))
-        check_role(s, auth.CAN_SEND)
+        check_role(s, authority.SEND)
         to = [str(v) for v in data.getlist("to")]
         precedence = str(data.get("precedence") or "routine")
         action = str(data.get("action") or "preview")

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Request
 
+from detente.core import authority
 from detente.web import auth
 from detente.web.console.render import Console
 from detente.web.i18n import t
@@ -85,12 +86,12 @@ def may_post(allowed: frozenset[str]) -> Callable[[auth.Session], Awaitable[auth
     return dependency
 
 
-Auditor = Annotated[auth.Session, Depends(may(auth.CAN_AUDIT))]
-Sender = Annotated[auth.Session, Depends(may(auth.CAN_SEND))]
-PostedBySender = Annotated[auth.Session, Depends(may_post(auth.CAN_SEND))]
-PostedByAcker = Annotated[auth.Session, Depends(may_post(auth.CAN_ACK))]
-PostedByTranslator = Annotated[auth.Session, Depends(may_post(auth.CAN_TRANSLATE))]
-PostedByReleaser = Annotated[auth.Session, Depends(may_post(auth.CAN_RELEASE))]
+Auditor = Annotated[auth.Session, Depends(may(authority.RECORD))]
+Sender = Annotated[auth.Session, Depends(may(authority.SEND))]
+PostedBySender = Annotated[auth.Session, Depends(may_post(authority.SEND))]
+PostedByAcker = Annotated[auth.Session, Depends(may_post(authority.ACK))]
+PostedByTranslator = Annotated[auth.Session, Depends(may_post(authority.TRANSLATE))]
+PostedByReleaser = Annotated[auth.Session, Depends(may_post(authority.RELEASE))]
 
 
 async def live_session(request: Request, con: Con) -> auth.Session:

@@ -19,7 +19,7 @@ import jinja2
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from detente.core import visible
+from detente.core import authority, visible
 from detente.core.entries import epoch
 from detente.core.lifecycle import ALERTING_ANSWERS
 from detente.core.terms import PRECEDENCES
@@ -112,11 +112,11 @@ class Console:
             "user": session.user if session else None,
             "csrf": session.csrf if session else "",
             "now": self.node.clock.now(),
-            "can_send": bool(session and session.user.may(auth.CAN_SEND)),
-            "can_ack": bool(session and session.user.may(auth.CAN_ACK)),
-            "can_translate": bool(session and session.user.may(auth.CAN_TRANSLATE)),
-            "can_audit": bool(session and session.user.may(auth.CAN_AUDIT)),
-            "can_release": bool(session and session.user.may(auth.CAN_RELEASE)),
+            "can_send": bool(session and session.user.may(authority.SEND)),
+            "can_ack": bool(session and session.user.may(authority.ACK)),
+            "can_translate": bool(session and session.user.may(authority.TRANSLATE)),
+            "can_audit": bool(session and session.user.may(authority.RECORD)),
+            "can_release": bool(session and session.user.may(authority.RELEASE)),
             "precedences": PRECEDENCES,
             "alerting_answers": ALERTING_ANSWERS,
             "notice": None,
@@ -259,7 +259,7 @@ class Console:
 
     @staticmethod
     def answerable(s: auth.Session, m: dict[str, Any]) -> bool:
-        return bool(m["direction"] == "in" and s.user.may(auth.CAN_ACK))
+        return bool(m["direction"] == "in" and s.user.may(authority.ACK))
 
     async def message_view(self, s: auth.Session, m: dict[str, Any]) -> live.View:
         lang = s.user.lang
