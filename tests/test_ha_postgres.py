@@ -4,6 +4,7 @@ party on one database, active and passive under the writer's lease, killed, paus
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from detente import config as cfgmod
 from detente.devtools.cluster import Cluster, LocalNode, free_port
+from detente.store import Store
+from detente.store.lease import Lease
 from pg_clusters import BIN, PgPair
 from support import TWO, store_rows, wait_until
 
@@ -232,3 +235,99 @@ def test_a_paused_active_that_lost_the_lease_never_writes_again(
     assert len(rows) == 10 and not any(b"fenced process" in bytes(r[0]) for r in rows)
     assert wait_until(lambda: len(store_rows(ru, "select id from entries where kind = 'message'")) == 10)
     assert answering(passive)()
+
+
+# -- the writer across a lost connection: the commit outcome is read back, never guessed -------
+
+
+@pytest.fixture
+def leased_store(pg_pair: PgPair) -> Iterator[tuple[PgPair, Store]]:
+    pg_pair.create_database("s")
+    url = pg_pair.url("s")
+    lease = Lease(url, "test writer", ttl=5)
+    assert lease.acquire()
+    store = Store(url, lease=lease)
+    store.run(lambda c: c.execute(text("CREATE TABLE probe (n integer PRIMARY KEY)")))
+    try:
+        yield pg_pair, store
+    finally:
+        store.engine.dispose()
+        lease.release()
+
+
+def numbered(
+    store: Store, on_first: Callable[[Connection], None] | None = None
+) -> Callable[[Connection], int]:
+    """A write that hands out the next number from the writer's counters, as entries do."""
+    calls = 0
+
+    def fn(conn: Connection) -> int:
+        nonlocal calls
+        calls += 1
+        n = store.counters.get("n", 0) + 1
+        store.counters["n"] = n
+        conn.execute(text("INSERT INTO probe VALUES (:n)"), {"n": n})
+        if calls == 1 and on_first is not None:
+            on_first(conn)
+        return n
+
+    return fn
+
+
+def probe(pair: PgPair) -> list[int]:
+    return [int(r[0]) for r in pg_rows(pair.one("primary", "s"), "SELECT n FROM probe ORDER BY n")]
+
+
+def test_a_batch_whose_session_died_before_commit_is_run_again_with_its_numbers_taken_back(
+    leased_store: tuple[PgPair, Store],
+) -> None:
+    pair, store = leased_store
+
+    def die(conn: Connection) -> None:
+        conn.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    async def go() -> list[int]:
+        await store.start()
+        try:
+            return [await store.write(numbered(store)), await store.write(numbered(store, die))]
+        finally:
+            await store.close()
+
+    assert asyncio.run(go()) == [1, 2]
+    assert probe(pair) == [1, 2] and store.counters["n"] == 2
+
+
+def test_a_commit_whose_answer_was_lost_is_found_committed_and_not_written_again(
+    leased_store: tuple[PgPair, Store],
+) -> None:
+    pair, store = leased_store
+    admin = create_engine(pair.one("primary"), isolation_level="AUTOCOMMIT")
+
+    def commit_waiting() -> int | None:
+        with admin.connect() as c:
+            return c.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = 's' AND wait_event = 'SyncRep'")
+            ).scalar()
+
+    async def go() -> list[int]:
+        await store.start()
+        try:
+            first = await store.write(numbered(store))
+            # With the synchronous standby down, the next commit is written on the primary and
+            # waits for it; the writer's session is then cut: the commit holds, its answer is lost.
+            pair.pg_ctl("standby", "stop", "-m", "fast")
+            pending = asyncio.ensure_future(store.write(numbered(store)))
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, lambda: wait_until(commit_waiting, timeout=30))
+            pid = await loop.run_in_executor(None, commit_waiting)
+            with admin.connect() as c:
+                c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            pair.pg_ctl("standby", "start")
+            second = await pending
+            return [first, second, await store.write(numbered(store))]
+        finally:
+            await store.close()
+            admin.dispose()
+
+    assert asyncio.run(go()) == [1, 2, 3]
+    assert probe(pair) == [1, 2, 3] and store.counters["n"] == 3
