@@ -152,16 +152,32 @@ class Lease:
         """After a lost connection during a commit: whether the batch stamped ``token`` is in the
         store, asked of whichever server is the read-write primary now (reconnecting until
         ``deadline``). A commit the old primary made but its synchronous standby never got was
-        never acknowledged to the writer, and the new primary does not hold it: not committed."""
+        never acknowledged to the writer, and the new primary does not hold it: not committed.
+
+        A batch found here is then covered by a later synchronous commit (the token stamped
+        again): PostgreSQL answers it only once the standby holds the log up to it, so a batch
+        the server committed locally while the writer's session was cut (the standby away) is
+        acknowledged only when the standby holds it too, as any other commit is.
+        """
         pause = 0.1
         while True:
             try:
-                with self.engine.connect() as conn:
-                    row = conn.execute(
-                        select(writer_lease.c.epoch, writer_lease.c.token).where(writer_lease.c.name == NAME)
-                    ).one()
+                with self.engine.begin() as conn:
                     if conn.execute(text("SELECT pg_is_in_recovery()")).scalar_one():
-                        raise OperationalError("standby", {}, Exception("still a standby"))
+                        raise OperationalError("SELECT pg_is_in_recovery()", {}, Exception("a standby"))
+                    row = conn.execute(
+                        select(writer_lease.c.epoch, writer_lease.c.token)
+                        .where(writer_lease.c.name == NAME)
+                        .with_for_update()
+                    ).one()
+                    if int(row.epoch) != self.epoch:
+                        raise Fenced(
+                            f"another process took the writer's lease (this one held epoch {self.epoch})"
+                        )
+                    if str(row.token) != token:
+                        return False
+                    self.stamp(conn, token)
+                return True
             except SQLAlchemyError as exc:
                 if time.monotonic() + pause > deadline:
                     raise OutcomeUnknown(
@@ -169,7 +185,3 @@ class Lease:
                     ) from exc
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
-                continue
-            if int(row.epoch) != self.epoch:
-                raise Fenced(f"another process took the writer's lease (this one held epoch {self.epoch})")
-            return str(row.token) == token
