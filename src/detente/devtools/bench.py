@@ -72,7 +72,7 @@ def run_bench(messages: int, burst: int, db: str | None, ha: bool = False) -> di
             cluster.wait_links()
             result = _measure(cluster, messages, burst, db)
             if lease:
-                result["store"] += ", writer's lease on"
+                result["store"] += " (writer's lease on)"
             cluster.stop()
             floors.append(measure_floor(floor_db, tmp))
             return _against_floor(result, floors)

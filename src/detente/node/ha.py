@@ -18,7 +18,6 @@ import socket
 from dataclasses import dataclass
 
 from detente.config import Config, ConfigError
-from detente.store import StoreError
 from detente.store.lease import Fenced, Lease
 
 logger = logging.getLogger("detente.ha")
@@ -58,7 +57,8 @@ async def wait_for_lease(cfg: Config, settings: HaSettings, stop: asyncio.Event)
     try:
         lease = await loop.run_in_executor(None, lambda: Lease(cfg.db, holder, settings.ttl))
     except Exception as exc:
-        raise StoreError(f"cannot reach the store for the writer's lease: {exc.__class__.__name__}") from exc
+        # An OSError: ``detente serve`` says "cannot serve: …" in one sentence, as for a port in use.
+        raise OSError(f"cannot reach the store for the writer's lease: {exc.__class__.__name__}") from exc
     logger.info("%s passive: waiting for the writer's lease", cfg.party)
     while not stop.is_set():
         if await loop.run_in_executor(None, lease.acquire):

@@ -61,14 +61,21 @@ _RELEASE = text(
 
 
 def lost_connection(exc: BaseException) -> bool:
-    """Whether ``exc`` says the session to the database is gone or is not on a writable primary
-    (a standby not yet promoted answers ``read_only_sql_transaction``), rather than that a
-    statement was refused: only then may the writer reconnect and try again."""
+    """Whether ``exc`` says the session to the database is gone or is not on a writable primary,
+    rather than that a statement was refused (a full disk, a broken rule): only then may the
+    writer reconnect and try again. Gone: no server answered (a failed connect, a broken
+    socket), SQLSTATE class 08 (connection exception), the server shutting down or starting
+    (57P01-57P03), or ending a transaction left idle (25P03); not writable: a standby not yet
+    promoted (25006, read_only_sql_transaction)."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, OperationalError):
-        return True
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == "25006"
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if state is None:
+        return isinstance(exc, OperationalError)
+    return str(state).startswith("08") or state in _GONE
+
+
+_GONE = frozenset({"57P01", "57P02", "57P03", "25P03", "25006"})
 
 
 def _pg(url: str) -> str:
