@@ -18,7 +18,21 @@ from sqlalchemy import create_engine, text
 
 from detente.devtools.cluster import free_port
 
-BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _binaries() -> Path:
+    """PostgreSQL 15's server binaries (Debian's layout), or the newest installed, for a
+    machine where ``./run test`` installed another version."""
+    preferred = Path("/usr/lib/postgresql/15/bin")
+    if (preferred / "initdb").exists():
+        return preferred
+    found = sorted(
+        (p for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parts[-3].isdigit()),
+        key=lambda p: int(p.parts[-3]),
+    )
+    return found[-1].parent if found else preferred
+
+
+BIN = _binaries()
 
 
 def _as_postgres(args: list[str], **kw: object) -> subprocess.CompletedProcess[bytes]:
