@@ -230,6 +230,7 @@ def test_a_paused_active_that_lost_the_lease_never_writes_again(
     except httpx2.TransportError:
         pass  # it had already stopped
     assert wait_until(lambda: not old.alive(), timeout=30), old.log_tail()
+    assert old.proc.returncode != 0  # not a clean stop: a supervisor restarts it, as passive
     assert "took the writer's lease" in old.log_path.read_text(errors="replace")
     rows = pg_rows(old.cfg.db, "select body from entries where kind = 'message'")
     assert len(rows) == 10 and not any(b"fenced process" in bytes(r[0]) for r in rows)

@@ -70,8 +70,9 @@ async def wait_for_lease(cfg: Config, settings: HaSettings, stop: asyncio.Event)
     return None
 
 
-async def keep_lease(lease: Lease, stop: asyncio.Event) -> None:
-    """Renew the lease three times per ``ttl`` until ``stop``; set ``stop`` when it is lost.
+async def keep_lease(lease: Lease, stop: asyncio.Event) -> bool:
+    """Renew the lease three times per ``ttl`` until ``stop``; set ``stop`` and return True
+    when it is lost.
 
     A renewal that cannot reach the database is tried again: if the lease expires meanwhile and
     the passive process takes it, this process's writes are already refused (fenced) and the
@@ -84,8 +85,9 @@ async def keep_lease(lease: Lease, stop: asyncio.Event) -> None:
         except Fenced as exc:
             logger.error("%s: stopping", exc)
             stop.set()
-            return
+            return True
         except Exception as exc:
             logger.warning("the writer's lease could not be renewed: %s", exc.__class__.__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), lease.ttl / 3)
+    return False

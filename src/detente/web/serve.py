@@ -58,21 +58,26 @@ async def _serve(cfg: Config, ready: asyncio.Event | None) -> None:
     lease = await wait_for_lease(cfg, ha, stop)
     if lease is None:
         return
-    keeper: asyncio.Task[None] | None = None
+    keeper: asyncio.Task[bool] | None = None
+    lost: list[Exception] = []
+
+    def on_lost(exc: Exception) -> None:  # in the writer's thread
+        lost.append(exc)
+        loop.call_soon_threadsafe(stop.set)
+
     try:
         store = Store(cfg.db, lease=lease)
-        store.on_lost = lambda exc: _soon(loop, stop.set)
+        store.on_lost = on_lost
         keeper = asyncio.create_task(keep_lease(lease, stop), name="writer-lease")
         await _run(cfg, Node(cfg, store=store), stop, ready)
     finally:
         stop.set()
-        if keeper is not None:
-            await keeper
+        if keeper is not None and await keeper:
+            lost.append(OSError("another process took the writer's lease"))
         await loop.run_in_executor(None, lease.release)
-
-
-def _soon(loop: asyncio.AbstractEventLoop, fn: Callable[[], object]) -> None:
-    loop.call_soon_threadsafe(fn)
+    if lost:
+        # Not a clean stop: exit non-zero, so a supervisor restarts this process, as passive.
+        raise OSError(f"{lost[0]}; this process stopped writing (start it again to stand by as passive)")
 
 
 async def _run(cfg: Config, node: Node, stop: asyncio.Event, ready: asyncio.Event | None) -> None:
