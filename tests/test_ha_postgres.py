@@ -20,7 +20,7 @@ from sqlalchemy import Connection, create_engine, text
 from detente import config as cfgmod
 from detente.devtools.cluster import Cluster, LocalNode, free_port
 from detente.store import Store
-from detente.store.lease import Lease
+from detente.store.lease import Fenced, Lease
 from pg_clusters import BIN, PgPair
 from support import TWO, store_rows, wait_until
 
@@ -332,3 +332,57 @@ def test_a_commit_whose_answer_was_lost_is_found_committed_and_not_written_again
 
     assert asyncio.run(go()) == [1, 2, 3]
     assert probe(pair) == [1, 2, 3] and store.counters["n"] == 3
+
+
+def test_a_writer_frozen_inside_its_transaction_is_cut_off_and_fenced_when_another_takes_the_lease(
+    pg_database: Callable[[], str],
+) -> None:
+    url = pg_database()
+    old_lease, new_lease = Lease(url, "old", ttl=2), Lease(url, "new", ttl=2)
+    assert old_lease.acquire()
+    store = Store(url, lease=old_lease)
+    store.run(lambda c: c.execute(text("CREATE TABLE probe (n integer PRIMARY KEY)")))
+    lost: list[Exception] = []
+    store.on_lost = lost.append
+    frozen, thawed = threading.Event(), threading.Event()
+    calls = 0
+
+    def write(conn: Connection) -> None:
+        # The lease row is already stamped (locked) by this transaction when the process
+        # "freezes" here, as a SIGSTOP mid-write would leave it.
+        nonlocal calls
+        calls += 1
+        conn.execute(text("INSERT INTO probe VALUES (1)"))
+        if calls == 1:
+            frozen.set()
+            thawed.wait(60)
+        conn.execute(text("INSERT INTO probe VALUES (2)"))
+
+    async def go() -> BaseException | None:
+        await store.start()
+        try:
+            pending = asyncio.ensure_future(store.write(write))
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, frozen.wait, 30)
+            # The old lease expires (no renewal) and its row is locked by the frozen transaction:
+            # the server ends that transaction after ttl idle, and the takeover goes through.
+            assert await loop.run_in_executor(
+                None, lambda: wait_until(new_lease.acquire, timeout=30, step=0.2)
+            )
+            thawed.set()
+            try:
+                await pending
+            except Exception as exc:
+                return exc
+            return None
+        finally:
+            thawed.set()
+            await store.close()
+
+    refused = asyncio.run(go())
+    assert isinstance(refused, Fenced)
+    assert lost and isinstance(lost[0], Fenced)
+    assert new_lease.epoch == (old_lease.epoch or 0) + 1
+    assert pg_rows(url, "SELECT n FROM probe") == []
+    old_lease.engine.dispose()
+    new_lease.release()
