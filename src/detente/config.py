@@ -67,6 +67,9 @@ class Config:
     # The whole file as parsed, for sections owned by an optional part (``[translation]``):
     # config.toml is read once, here, and nothing reads it again.
     sections: dict[str, Any] = field(default_factory=dict)
+    # [links]: further addresses of a peer's node, dialled in turn after its card's address
+    # fails (the peer's passive process under high availability; docs/operators.md).
+    peer_links: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def link_host_port(self) -> tuple[str, int]:
@@ -203,6 +206,7 @@ def load(home: Path) -> Config:
             min_free_for_operators=int(lim.get("min_free_for_operators", 256 * MIB)),
             release_formats=_flag(raw.get("console", {}), "release_formats", path),
             sections=raw,
+            peer_links=_peer_links(raw.get("links", {}), path),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: missing or wrong setting: {exc}") from exc
@@ -215,6 +219,17 @@ def load(home: Path) -> Config:
     split_addr(cfg.link)
     split_addr(cfg.api)
     return cfg
+
+
+def _peer_links(section: Any, path: Path) -> dict[str, tuple[str, ...]]:
+    if not isinstance(section, dict) or not all(
+        isinstance(v, list) and all(isinstance(a, str) for a in v) for v in section.values()
+    ):
+        raise ConfigError(f'{path}: [links] maps a party to a list of "HOST:PORT" addresses')
+    for addresses in section.values():
+        for address in addresses:
+            split_addr(address)
+    return {str(party): tuple(addresses) for party, addresses in section.items()}
 
 
 def _flag(section: Any, name: str, path: Path) -> bool:

@@ -540,12 +540,13 @@ def demo(duration: float | None, keep: bool) -> None:
 @click.option("--messages", type=int, default=1000, show_default=True, help="Messages sent one at a time.")
 @click.option("--burst", type=int, default=10000, show_default=True, help="Messages in the throughput burst.")
 @click.option("--db", default=None, help="postgresql://… to bench on PostgreSQL (default SQLite).")
+@click.option("--ha", is_flag=True, help="With --db: the nodes hold the writer's lease ([ha] lease = true).")
 @json_opt
-def bench(messages: int, burst: int, db: str | None, as_json: bool) -> None:
+def bench(messages: int, burst: int, db: str | None, ha: bool, as_json: bool) -> None:
     """Two real nodes: end-to-end latency, burst throughput, peak RSS."""
     from detente.devtools.bench import run_bench
 
-    result = run_bench(messages, burst, db)
+    result = run_bench(messages, burst, db, ha)
     _out(result, as_json, result["summary"])
 
 

@@ -56,19 +56,23 @@ class _RssWatch:
                 pass
 
 
-def run_bench(messages: int, burst: int, db: str | None) -> dict[str, Any]:
+def run_bench(messages: int, burst: int, db: str | None, ha: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="detente-bench-") as tmp:
         dbs: dict[str, str | None] = {p: None for p, _ in PARTIES}
         created: list[str] = []
         if db:
             dbs = {p: _make_pg_db(db, created) for p, _ in PARTIES}
         floor_db = _make_pg_db(db, created) if db else None
-        cluster = Cluster(Path(tmp), PARTIES, db=lambda p: dbs[p])
+        # --ha: each node fences its writes with the writer's lease (docs/operators.md).
+        lease = "\n[ha]\nlease = true\n" if ha and db else ""
+        cluster = Cluster(Path(tmp), PARTIES, db=lambda p: dbs[p], tweak=lambda toml: toml + lease)
         try:
             floors = [measure_floor(floor_db, tmp)]
             cluster.start()
             cluster.wait_links()
             result = _measure(cluster, messages, burst, db)
+            if lease:
+                result["store"] += " (writer's lease on)"
             cluster.stop()
             floors.append(measure_floor(floor_db, tmp))
             return _against_floor(result, floors)

@@ -317,15 +317,20 @@ class Driver:
 
     async def _dial_forever(self, session: PeerSession) -> None:
         card = session.card
-        address = PeerAddress(card.party, card.link, card.tls_cert, card.tls_spki)
+        # The card's address, then any the operator listed for the peer's passive process
+        # ([links] in config.toml): a failed dial moves on to the next (high availability).
+        links = [card.link, *self.node.cfg.peer_links.get(card.party, ())]
+        turn = 0
         attempts = 0
         while True:
+            address = PeerAddress(card.party, links[turn % len(links)], card.tls_cert, card.tls_spki)
             try:
                 conn = await self.transport.dial(address)
             except DialError as exc:
                 session.last_error = str(exc)
                 if exc.refused:
                     self.execute(session, session._record("refused", str(exc), self.node.clock.now()))
+                turn += 1
             else:
                 attempts = 0
                 await self._run_link(session, conn)

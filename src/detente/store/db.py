@@ -13,17 +13,21 @@ import contextlib
 import errno
 import itertools
 import os
+import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from detente.store.schema import metadata
+
+if TYPE_CHECKING:
+    from detente.store.lease import Lease
 
 T = TypeVar("T")
 WriteFn = Callable[[Connection], Any]
@@ -86,7 +90,7 @@ def free_space(url: str) -> Callable[[], int | None]:
     return free
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pg_connect: dict[str, Any] | None = None) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///"):
             _private(url.removeprefix("sqlite:///").split("?", 1)[0])
@@ -104,6 +108,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if pg_connect is not None:
+        # High availability: a pooled session may have died with a failed-over server; test it
+        # before use rather than fail the write that would have used it.
+        return create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True, connect_args=pg_connect)
     return create_engine(url, pool_size=4, max_overflow=4)
 
 
@@ -139,10 +147,18 @@ class Store:
     whose timing could change the order of events from one run to the next.
     """
 
-    def __init__(self, url: str, inline: bool = False) -> None:
+    def __init__(self, url: str, inline: bool = False, lease: Lease | None = None) -> None:
         self.url = url
         self.inline = inline
-        self.engine = make_engine(url)
+        # High availability (store/lease.py): every write transaction is fenced by the lease and
+        # survives a database failover; None for a node that is its store's only process.
+        self.lease = lease
+        if lease is not None:
+            from detente.store.lease import session_options
+
+            self.engine = make_engine(url, session_options(lease.ttl))
+        else:
+            self.engine = make_engine(url)
         try:
             metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
@@ -160,6 +176,9 @@ class Store:
         self.counters: dict[str, int] = {}
         # Told how long each committed batch took (the node's metrics); runs in the writer.
         self.on_commit: Callable[[float], None] | None = None
+        # Told (in the writer) that this process lost the lease, or cannot know whether its last
+        # write committed: it must stop writing; a restart reloads its numbers from the store.
+        self.on_lost: Callable[[Exception], None] | None = None
 
     # -- synchronous use (CLI set-up, start-up, tests) -------------------------------------
     def run(self, fn: Callable[[Connection], T]) -> T:
@@ -194,11 +213,19 @@ class Store:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         def go() -> T:
-            try:
-                with self.engine.connect() as conn:
-                    return fn(conn)
-            except SQLAlchemyError as exc:
-                raise _full(exc) from exc
+            # With a lease (high availability), a read that meets a database failover waits for
+            # the new primary as the writer does: reads change nothing, so trying again is safe.
+            deadline = time.monotonic() + (self.lease.outage if self.lease is not None else 0)
+            pause = 0.05
+            while True:
+                try:
+                    with self.engine.connect() as conn:
+                        return fn(conn)
+                except SQLAlchemyError as exc:
+                    if self.lease is None or not self.lease.lost(exc) or time.monotonic() + pause > deadline:
+                        raise _full(exc) from exc
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
 
         if self._readers is None:
             return go()
@@ -227,14 +254,15 @@ class Store:
         saved = dict(self.counters)
         started = time.perf_counter()
         try:
-            with self.engine.begin() as conn:
-                results = [(True, fn(conn)) for fn, _ in batch]
+            results = [(True, value) for value in self._durably([fn for fn, _ in batch])]
             self.commits += 1
             if self.on_commit is not None:
                 self.on_commit(time.perf_counter() - started)
             return results
         except Exception as exc:
             self.counters = saved
+            if self._stopped(exc):
+                return [(False, exc)] * len(batch)
             if len(batch) == 1:
                 return [(False, _full(exc))]
         # One failing write must not take the others down with it: retry each on its own.
@@ -244,15 +272,65 @@ class Store:
         saved = dict(self.counters)
         started = time.perf_counter()
         try:
-            with self.engine.begin() as conn:
-                value = fn(conn)
+            (value,) = self._durably([fn])
             self.commits += 1
             if self.on_commit is not None:
                 self.on_commit(time.perf_counter() - started)
             return (True, value)
         except Exception as exc:
             self.counters = saved
+            if self._stopped(exc):
+                return (False, exc)
             return (False, _full(exc))
+
+    def _durably(self, fns: Sequence[WriteFn]) -> list[Any]:
+        """Run ``fns`` in one transaction and commit it, or raise.
+
+        With a lease, the transaction is fenced first (``Lease.stamp``), and a lost connection
+        is survived: the writer reconnects (a multi-host URL reaches whichever server is the
+        read-write primary now) and reads the stamp back. A batch whose commit is there counts
+        as committed; one that is not (it failed before its commit, or died with the old
+        primary before its synchronous standby had it, so it was never acknowledged) is run
+        again whole, with the numbers it handed out taken back first. Never both: nothing
+        acknowledged is lost and nothing is written twice.
+        """
+        lease = self.lease
+        if lease is None:
+            with self.engine.begin() as conn:
+                return [fn(conn) for fn in fns]
+        saved = dict(self.counters)
+        deadline = time.monotonic() + lease.outage
+        pause = 0.05
+        while True:
+            token = secrets.token_hex(16)
+            values: list[Any] | None = None
+            try:
+                with self.engine.begin() as conn:
+                    lease.stamp(conn, token)
+                    values = [fn(conn) for fn in fns]
+                return values
+            except Exception as exc:
+                if not lease.lost(exc):
+                    raise
+                handed_out, self.counters = self.counters, dict(saved)
+                # ``values`` is set only if every write ran and the failure came at COMMIT.
+                if values is not None and lease.committed(token, deadline):
+                    self.counters = handed_out
+                    return values
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+
+    def _stopped(self, exc: Exception) -> bool:
+        """Whether ``exc`` ends this process's writing (lease lost, or an unknowable commit)."""
+        from detente.store.lease import Fenced, OutcomeUnknown
+
+        if not isinstance(exc, Fenced | OutcomeUnknown):
+            return False
+        if self.on_lost is not None:
+            self.on_lost(exc)
+        return True
 
 
 def run_once(url: str, fn: Callable[[Connection], T]) -> T:

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DateTime,
     Float,
     Index,
     Integer,
@@ -278,6 +279,21 @@ api_tokens = Table(
     Column("created", Float, nullable=False),
     Column("last_used", Float, nullable=True),
     Column("revoked", Float, nullable=True),
+)
+
+# The writer's lease (high availability on PostgreSQL, store/lease.py): one row. ``epoch`` is the
+# fencing token: every write transaction of the active node checks it, so a node that lost the
+# lease can never commit again. ``expires`` is on the database's clock, the one clock both
+# processes share. ``token`` names the last committed write batch, so a batch whose commit
+# outcome a lost connection hid is resolved by reading it back.
+writer_lease = Table(
+    "writer_lease",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
+    Column("holder", String(128), nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=False),
+    Column("token", String(32), nullable=False),
 )
 
 CONSOLE_TABLES = (web_users, web_sessions, web_prefs, web_drafts, api_tokens)

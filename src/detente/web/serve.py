@@ -13,7 +13,9 @@ import uvicorn
 
 from detente.config import Config, api_tls, api_warnings
 from detente.node import Node
+from detente.node.ha import HaSettings, keep_lease, wait_for_lease
 from detente.node.restore import NodeLock
+from detente.store import Store
 from detente.web.api import create_app
 from detente.web.console import add_console
 from detente.web.guard import Guard
@@ -43,7 +45,42 @@ async def serve(cfg: Config, ready: asyncio.Event | None = None) -> None:
 
 
 async def _serve(cfg: Config, ready: asyncio.Event | None) -> None:
-    node = Node(cfg)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    ha = HaSettings.from_config(cfg)
+    if ha is None:
+        await _run(cfg, Node(cfg), stop, ready)
+        return
+    # High availability: passive until this process holds the writer's lease (node/ha.py).
+    lease = await wait_for_lease(cfg, ha, stop)
+    if lease is None:
+        return
+    keeper: asyncio.Task[bool] | None = None
+    lost: list[Exception] = []
+
+    def on_lost(exc: Exception) -> None:  # in the writer's thread
+        lost.append(exc)
+        loop.call_soon_threadsafe(stop.set)
+
+    try:
+        store = Store(cfg.db, lease=lease)
+        store.on_lost = on_lost
+        keeper = asyncio.create_task(keep_lease(lease, stop), name="writer-lease")
+        await _run(cfg, Node(cfg, store=store), stop, ready)
+    finally:
+        stop.set()
+        if keeper is not None and await keeper:
+            lost.append(OSError("another process took the writer's lease"))
+        await loop.run_in_executor(None, lease.release)
+    if lost:
+        # Not a clean stop: exit non-zero, so a supervisor restarts this process, as passive.
+        raise OSError(f"{lost[0]}; this process stopped writing (start it again to stand by as passive)")
+
+
+async def _run(cfg: Config, node: Node, stop: asyncio.Event, ready: asyncio.Event | None) -> None:
     await node.start()
     host, port = cfg.api_host_port
     app = create_app(node)
@@ -63,11 +100,6 @@ async def _serve(cfg: Config, ready: asyncio.Event | None) -> None:
             ssl_keyfile=str(tls[1]) if tls else None,
         )
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     # uvicorn.Server.capture_signals would take SIGINT/SIGTERM from us; the node owns them.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     api = asyncio.create_task(server.serve())
