@@ -142,6 +142,8 @@ def peer_list(home: Path) -> None:
 @click.option("--log-json", is_flag=True, help="One JSON object per log line (for journald, Loki, …).")
 def serve(home: Path, verbose: bool, log_json: bool) -> None:
     """Run the node: peer links, the HTTP API and the store."""
+    from detente.store import StoreError
+    from detente.store.migrate import SchemaError
     from detente.web.serve import serve as run
 
     handler = logging.StreamHandler()
@@ -157,6 +159,10 @@ def serve(home: Path, verbose: bool, log_json: bool) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot serve: {exc}") from exc
     except cfgmod.ConfigError as exc:  # e.g. a refused operator format file
+        raise click.ClickException(f"cannot serve: {exc}") from exc
+    except SchemaError as exc:  # a store of another release: one sentence naming the command
+        raise click.ClickException(f"cannot serve: {exc.say(str(home))}") from exc
+    except StoreError as exc:
         raise click.ClickException(f"cannot serve: {exc}") from exc
 
 
@@ -684,6 +690,11 @@ main.add_command(_key)
 from detente.cli.ops import register as _register_ops  # noqa: E402
 
 _register_ops(main)
+
+# Schema revisions (detente.cli.db, detente.store.migrate).
+from detente.cli.db import db as _db  # noqa: E402
+
+main.add_command(_db)
 
 
 if __name__ == "__main__":

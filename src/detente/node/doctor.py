@@ -47,7 +47,7 @@ def run(home: Path, status: Callable[[cfgmod.Config], dict[str, Any]]) -> list[C
     checks = [Check("config", True, f"{cfg.party}, link {cfg.link}, api {cfg.api}")]
     checks.append(permissions(cfg))
     checks.append(disk(cfg))
-    ok, detail = schema_report(cfg.db)
+    ok, detail = schema_report(cfg.db, str(cfg.home))
     checks.append(Check("schema", ok, detail))
     checks.append(key_storage(cfg))
     pid = NodeLock(home).holder()
