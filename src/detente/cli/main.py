@@ -60,10 +60,43 @@ def main() -> None:
 @click.option("--api", required=True, help="HOST:PORT of the local HTTP API.")
 @click.option("--db", default=None, help="Store URL (default: SQLite in DIR); postgresql://… for PostgreSQL.")
 @click.option("--name", default=None, help="Full name of the party.")
-def init(home: Path, party: str, link: str, api: str, db: str | None, name: str | None) -> None:
-    """Create a node directory: keys, certificate, configuration, empty store."""
+@click.option(
+    "--pkcs11", "module", default=None, help="PKCS#11 module: make the signing key in a token, not a file."
+)
+@click.option("--token", default=None, help="With --pkcs11: the token's label.")
+@click.option(
+    "--pin-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="With --pkcs11: a file holding the token's PIN (otherwise the environment variable DETENTE_PKCS11_PIN).",
+)
+def init(
+    home: Path,
+    party: str,
+    link: str,
+    api: str,
+    db: str | None,
+    name: str | None,
+    module: str | None,
+    token: str | None,
+    pin_file: Path | None,
+) -> None:
+    """Create a node directory: keys, certificate, configuration, empty store.
+
+    With --pkcs11 MODULE --token LABEL the party's signing key is made inside that PKCS#11 token
+    and never exists in a file; the PIN comes from --pin-file or DETENTE_PKCS11_PIN, never from
+    the command line.
+    """
+    from detente.keystore import TokenSettings
     from detente.store import Store, StoreError
 
+    if (module is None) != (token is None):
+        raise click.UsageError("--pkcs11 and --token go together")
+    if pin_file is not None and module is None:
+        raise click.UsageError("--pin-file is for a key in a token (--pkcs11)")
+    held = None
+    if module is not None and token is not None:
+        held = TokenSettings(module, token, pin_file=str(pin_file.resolve()) if pin_file else None)
     try:
         if db is not None:
             # Check the database before anything is written, so a wrong URL leaves no half node.
@@ -71,7 +104,7 @@ def init(home: Path, party: str, link: str, api: str, db: str | None, name: str 
                 Store(db).engine.dispose()
             except StoreError as exc:
                 raise cfgmod.ConfigError(str(exc)) from exc
-        cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC))
+        cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC), held)
         Store(cfg.db).engine.dispose()
     except cfgmod.ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
