@@ -6,6 +6,7 @@ SQLite and PostgreSQL, losing nothing, and its nodes go on exchanging messages."
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -156,6 +157,31 @@ def test_a_store_at_an_unknown_revision_is_refused_and_not_changed(tmp_path: Pat
         migrate.upgrade_store(url)
     with sqlite3.connect(tmp_path / "store.db") as db:
         assert db.execute("select version_num from alembic_version").fetchall() == [("f00d",)]
+
+
+def test_db_status_names_the_revisions_an_upgrade_would_apply(tmp_path: Path):
+    home = fixture_nodes(tmp_path, sqlite_in_place)["US-EUCOM"]
+    shown = cli("db", "status", str(home), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == {
+        "current": None,
+        "head": migrate.head(),
+        "pending": list(migrate.store_status(sqlite_in_place(home)).pending),
+        "known": True,
+    }
+    assert json.loads(shown.stdout)["pending"][0] == "0001"
+
+
+def test_db_upgrade_is_refused_while_the_node_runs(tmp_path: Path):
+    cluster = Cluster(tmp_path, [("US-EUCOM", "US European Command")], pin=False)
+    cluster.start()
+    try:
+        cluster.wait_api(cluster["US-EUCOM"])
+        done = cli("db", "upgrade", str(cluster["US-EUCOM"].home))
+    finally:
+        cluster.stop()
+    assert done.returncode == 1
+    assert "is running" in done.stderr and "stop it before upgrading its store" in done.stderr
 
 
 def test_db_upgrade_of_a_current_store_changes_nothing(tmp_path: Path):

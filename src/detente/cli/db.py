@@ -59,10 +59,16 @@ def db_upgrade(home: Path) -> None:
     Back the store up first (detente backup). Every revision between the store's and this
     release's is applied; a store already current is left as it is.
     """
+    from detente.node.restore import NodeLock
     from detente.store import StoreError
     from detente.store.migrate import SchemaError, upgrade_store
 
     cfg = _load(home)
+    pid = NodeLock(home).holder()
+    if pid is not None:
+        raise click.ClickException(
+            f"the node at {home} is running (pid {pid}); stop it before upgrading its store"
+        )
     try:
         before, after = upgrade_store(cfg.db)
     except SchemaError as exc:
