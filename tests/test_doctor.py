@@ -15,7 +15,7 @@ import pytest
 from detente import config as cfgmod
 from detente.devtools.cluster import Cluster
 from detente.node import doctor
-from detente.store import run_once
+from detente.store import migrate, run_once
 from support import TWO
 
 
@@ -40,7 +40,9 @@ def test_a_fresh_node_directory_passes_config_permissions_disk_schema_and_key_ch
     for name in ("config", "permissions", "disk", "schema", "key storage"):
         assert found[name].ok, found[name]
     assert found["permissions"].detail == "keys, token and store 0600, directories 0700"
-    assert found["schema"].detail == "current: every table and column this release uses is present"
+    assert found["schema"].detail == (
+        f"current: revision {migrate.head()}, every table and column this release uses is present"
+    )
     assert found["key storage"].detail.startswith("Ed25519 signing key in a file (keys/sign.pem)")
     assert "GiB free on the store's disk" in found["disk"].detail
 
@@ -77,25 +79,26 @@ def test_a_node_never_started_has_no_store_yet(tmp_path: Path):
     assert found.detail.endswith("start the node once (detente serve) or restore a backup")
 
 
-def test_a_store_missing_a_column_was_made_by_another_release(stopped: Cluster):
+def test_a_store_at_this_revision_missing_a_column_was_altered_by_hand(stopped: Cluster):
     path = stopped["US-EUCOM"].cfg.db.split(":///", 1)[1]
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE events DROP COLUMN ref")
     found = checks_of(stopped["US-EUCOM"].home)["schema"]
     assert not found.ok
     assert found.detail == (
-        "the store lacks events.ref: this store was made by another release of detente: run that "
-        "release, or migrate"
+        f"the store lacks events.ref although it is at revision {migrate.head()}: it was altered by "
+        "hand; restore a backup"
     )
 
 
-def test_a_store_missing_only_a_new_table_is_completed_at_start(stopped: Cluster):
+def test_a_store_of_an_older_release_says_to_run_db_upgrade(stopped: Cluster):
     path = stopped["US-EUCOM"].cfg.db.split(":///", 1)[1]
     with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE restores")
-    found = checks_of(stopped["US-EUCOM"].home)["schema"]
-    assert found.ok
-    assert found.detail == "the store lacks restores: start the node once to create them"
+        db.execute("DROP TABLE alembic_version")
+    home = stopped["US-EUCOM"].home
+    found = checks_of(home)["schema"]
+    assert not found.ok
+    assert found.detail.endswith(f"back it up, then run `detente db upgrade {home}`")
 
 
 def test_an_unreadable_signing_key_says_to_restore_it(stopped: Cluster):

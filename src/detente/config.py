@@ -25,10 +25,18 @@ from cryptography.hazmat.primitives import serialization
 
 from detente.core.encoding import b64, unb64
 from detente.core.entries import Card, EntryError, Signed, open_signed, parse, sign
-from detente.core.keys import SigningKey, VerifyKey
+from detente.core.keys import Signer, VerifyKey
 from detente.core.keys import card_fingerprint as _card_fingerprint
 from detente.core.protocol.limits import MIB, Limits
 from detente.core.terms import DEFAULT_DEADLINES
+from detente.keystore import (
+    DEFAULT_LABEL,
+    DEFAULT_PIN_ENV,
+    FileKeys,
+    KeyStoreError,
+    TokenKeys,
+    TokenSettings,
+)
 from detente.link.tls import make_certificate, spki_hash_pem
 
 _DEFAULT_LIMITS = Limits()
@@ -103,9 +111,17 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def init_home(
-    home: Path, party: str, link: str, api: str, db: str | None, name: str | None, now: dt.datetime
+    home: Path,
+    party: str,
+    link: str,
+    api: str,
+    db: str | None,
+    name: str | None,
+    now: dt.datetime,
+    token: TokenSettings | None = None,
 ) -> Config:
-    """Create a node directory with fresh keys; refuses to overwrite an existing one."""
+    """Create a node directory with fresh keys; refuses to overwrite an existing one. With
+    ``token``, the signing key is made in that PKCS#11 token and no file of it exists."""
     if (home / "config.toml").exists():
         raise ConfigError(f"{home} already holds a node; refusing to overwrite its keys")
     import re
@@ -121,8 +137,13 @@ def init_home(
     # The node's directory holds its store and tokens: nobody else lists or reads it.
     os.chmod(home, 0o700)
     os.chmod(home / "keys", 0o700)
-    signing = SigningKey.generate()
-    _write_private(home / "keys" / "sign.pem", signing.to_pem())
+    try:
+        if token is None:
+            FileKeys(home / "keys").create()
+        else:
+            TokenKeys(token).create()
+    except KeyStoreError as exc:
+        raise ConfigError(str(exc)) from exc
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     tls_key = Ed25519PrivateKey.generate()
@@ -164,6 +185,16 @@ def init_home(
         "min_free_for_operators = 268435456  # and below which operators' messages are too",
         "",
     ]
+    if token is not None:
+        lines += [
+            "[pkcs11]  # the signing key is in this token (docs/operators.md, Signing key in hardware)",
+            f"module = {_toml_str(token.module)}",
+            f"token = {_toml_str(token.token)}",
+            f"key = {_toml_str(token.key)}  # the key's label",
+            *([f"pin_file = {_toml_str(token.pin_file)}"] if token.pin_file else []),
+            f"pin_env = {_toml_str(token.pin_env)}  # the PIN's environment variable, when no pin_file",
+            "",
+        ]
     (home / "config.toml").write_text("\n".join(lines), encoding="utf-8")
     return load(home)
 
@@ -241,8 +272,36 @@ def _flag(section: Any, name: str, path: Path) -> bool:
     return value
 
 
-def signing_key(cfg: Config) -> SigningKey:
-    return SigningKey.from_pem(cfg.path("keys", "sign.pem").read_bytes())
+def keystore(cfg: Config) -> FileKeys | TokenKeys:
+    """Where the node's signing key is: ``[pkcs11]`` names a token, otherwise keys/sign.pem."""
+    section = cfg.sections.get("pkcs11")
+    if section is None:
+        return FileKeys(cfg.path("keys"))
+    path = cfg.path("config.toml")
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [pkcs11] must be a table")
+    strings = {k: v for k, v in section.items() if isinstance(v, str) and v}
+    unknown = set(section) - {"module", "token", "key", "pin_file", "pin_env"}
+    if unknown or set(strings) != set(section) or not {"module", "token"} <= set(strings):
+        raise ConfigError(
+            f"{path}: [pkcs11] takes module and token (and key, pin_file, pin_env), each a non-empty string"
+        )
+    return TokenKeys(
+        TokenSettings(
+            module=strings["module"],
+            token=strings["token"],
+            key=strings.get("key", DEFAULT_LABEL),
+            pin_file=strings.get("pin_file"),
+            pin_env=strings.get("pin_env", DEFAULT_PIN_ENV),
+        )
+    )
+
+
+def signing_key(cfg: Config) -> Signer:
+    try:
+        return keystore(cfg).load()
+    except KeyStoreError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def api_token(cfg: Config) -> str:

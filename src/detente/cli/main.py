@@ -60,10 +60,43 @@ def main() -> None:
 @click.option("--api", required=True, help="HOST:PORT of the local HTTP API.")
 @click.option("--db", default=None, help="Store URL (default: SQLite in DIR); postgresql://… for PostgreSQL.")
 @click.option("--name", default=None, help="Full name of the party.")
-def init(home: Path, party: str, link: str, api: str, db: str | None, name: str | None) -> None:
-    """Create a node directory: keys, certificate, configuration, empty store."""
+@click.option(
+    "--pkcs11", "module", default=None, help="PKCS#11 module: make the signing key in a token, not a file."
+)
+@click.option("--token", default=None, help="With --pkcs11: the token's label.")
+@click.option(
+    "--pin-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="With --pkcs11: a file holding the token's PIN (otherwise the environment variable DETENTE_PKCS11_PIN).",
+)
+def init(
+    home: Path,
+    party: str,
+    link: str,
+    api: str,
+    db: str | None,
+    name: str | None,
+    module: str | None,
+    token: str | None,
+    pin_file: Path | None,
+) -> None:
+    """Create a node directory: keys, certificate, configuration, empty store.
+
+    With --pkcs11 MODULE --token LABEL the party's signing key is made inside that PKCS#11 token
+    and never exists in a file; the PIN comes from --pin-file or DETENTE_PKCS11_PIN, never from
+    the command line.
+    """
+    from detente.keystore import TokenSettings
     from detente.store import Store, StoreError
 
+    if (module is None) != (token is None):
+        raise click.UsageError("--pkcs11 and --token go together")
+    if pin_file is not None and module is None:
+        raise click.UsageError("--pin-file is for a key in a token (--pkcs11)")
+    held = None
+    if module is not None and token is not None:
+        held = TokenSettings(module, token, pin_file=str(pin_file.resolve()) if pin_file else None)
     try:
         if db is not None:
             # Check the database before anything is written, so a wrong URL leaves no half node.
@@ -71,7 +104,7 @@ def init(home: Path, party: str, link: str, api: str, db: str | None, name: str 
                 Store(db).engine.dispose()
             except StoreError as exc:
                 raise cfgmod.ConfigError(str(exc)) from exc
-        cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC))
+        cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC), held)
         Store(cfg.db).engine.dispose()
     except cfgmod.ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -142,6 +175,8 @@ def peer_list(home: Path) -> None:
 @click.option("--log-json", is_flag=True, help="One JSON object per log line (for journald, Loki, …).")
 def serve(home: Path, verbose: bool, log_json: bool) -> None:
     """Run the node: peer links, the HTTP API and the store."""
+    from detente.store import StoreError
+    from detente.store.migrate import SchemaError
     from detente.web.serve import serve as run
 
     handler = logging.StreamHandler()
@@ -157,6 +192,10 @@ def serve(home: Path, verbose: bool, log_json: bool) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot serve: {exc}") from exc
     except cfgmod.ConfigError as exc:  # e.g. a refused operator format file
+        raise click.ClickException(f"cannot serve: {exc}") from exc
+    except SchemaError as exc:  # a store of another release: one sentence naming the command
+        raise click.ClickException(f"cannot serve: {exc.say(str(home))}") from exc
+    except StoreError as exc:
         raise click.ClickException(f"cannot serve: {exc}") from exc
 
 
@@ -684,6 +723,11 @@ main.add_command(_key)
 from detente.cli.ops import register as _register_ops  # noqa: E402
 
 _register_ops(main)
+
+# Schema revisions (detente.cli.db, detente.store.migrate).
+from detente.cli.db import db as _db  # noqa: E402
+
+main.add_command(_db)
 
 
 if __name__ == "__main__":

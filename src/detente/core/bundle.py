@@ -120,7 +120,7 @@ from detente.core.keyevents import (
     chain_from_pinned,
     parse_keyevent,
 )
-from detente.core.keys import BadSignature, SigningKey, VerifyKey, card_fingerprint
+from detente.core.keys import BadSignature, Signer, VerifyKey, card_fingerprint
 from detente.core.ledger import Ledger, origin, party_of
 from detente.core.merkle import (
     HASH_SIZE,
@@ -196,7 +196,7 @@ def _line(obj: Mapping[str, Any]) -> bytes:
 
 def build_bundle(
     exporter: str,
-    key: SigningKey,
+    key: Signer,
     ledger: Ledger,
     checkpoints: Sequence[bytes],
     cards: Sequence[Signed],

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from detente.core.encoding import EncodingError, b64, unb64
-from detente.core.keys import BadSignature, SigningKey, VerifyKey
+from detente.core.keys import BadSignature, Signer, VerifyKey
 from detente.core.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
 
 MAX_NOTE_BYTES = 64 * 1024
@@ -123,13 +123,13 @@ class SignedNote:
         return self.text + b"\n" + b"".join(s.line() for s in self.signatures)
 
 
-def sign_note(text: bytes, name: str, key: SigningKey) -> SignedNote:
+def sign_note(text: bytes, name: str, key: Signer) -> SignedNote:
     """Sign ``text`` as a new note under the key called ``name``."""
     _check_text(text)
     return add_signature(SignedNote(text, ()), name, key)
 
 
-def add_signature(note: SignedNote, name: str, key: SigningKey) -> SignedNote:
+def add_signature(note: SignedNote, name: str, key: Signer) -> SignedNote:
     """Return ``note`` with one more signature line; a witness uses this to cosign."""
     _check_name(name)
     _check_text(note.text)
@@ -284,7 +284,7 @@ def parse_checkpoint(text: bytes) -> Checkpoint:
     return checkpoint
 
 
-def sign_checkpoint(checkpoint: Checkpoint, key: SigningKey, name: str | None = None) -> SignedNote:
+def sign_checkpoint(checkpoint: Checkpoint, key: Signer, name: str | None = None) -> SignedNote:
     """Sign a checkpoint as a note; the key name defaults to the origin, as C2SP advises."""
     return sign_note(checkpoint.to_text(), checkpoint.origin if name is None else name, key)
 
@@ -452,6 +452,6 @@ class Witness:
         return decision
 
 
-def cosign(note: SignedNote, witness_name: str, witness_key: SigningKey) -> SignedNote:
+def cosign(note: SignedNote, witness_name: str, witness_key: Signer) -> SignedNote:
     """A witness's cosignature: its own plain Ed25519 note signature on the same text."""
     return add_signature(note, witness_name, witness_key)

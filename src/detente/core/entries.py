@@ -22,7 +22,7 @@ from detente.core.encoding import (
     sha256_hex,
 )
 from detente.core.errors import CodedError
-from detente.core.keys import BadSignature, SigningKey, VerifyKey
+from detente.core.keys import BadSignature, Signer, VerifyKey
 from detente.core.terms import KINDS as KINDS  # re-exported: code that handles entries looks here
 from detente.core.terms import PRECEDENCES as PRECEDENCES
 from detente.core.terms import STREAM_KINDS as STREAM_KINDS
@@ -294,7 +294,7 @@ class Signed:
         object.__setattr__(self, "hash", sha256_hex(self.body))
 
 
-def sign(key: SigningKey, entry: AnyEntry) -> Signed:
+def sign(key: Signer, entry: AnyEntry) -> Signed:
     """Encode ``entry`` canonically and sign it with ``key``."""
     body = canonical(entry.model_dump(mode="json"))
     return Signed(entry.kind, body, key.sign(entry.kind, body))

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from detente.core.encoding import EncodingError, b64, canonical, parse_canonical, unb64
 from detente.core.entries import VERSION, EntryError, Party, Signed, Timestamp
-from detente.core.keys import BadSignature, SigningKey, VerifyKey
+from detente.core.keys import BadSignature, Signer, VerifyKey
 
 KIND = "keyevent"
 _NEW_KEY_KIND = "keyevent-new"
@@ -75,7 +75,7 @@ def _draft_bytes(fields: dict[str, object]) -> bytes:
     return canonical(draft)
 
 
-def sign_rotation(old: SigningKey, new: SigningKey, party: str, created: str, reason: str = "") -> Signed:
+def sign_rotation(old: Signer, new: Signer, party: str, created: str, reason: str = "") -> Signed:
     """A rotation from ``old`` to ``new``, signed by both."""
     fields: dict[str, object] = {
         "v": VERSION,
@@ -95,7 +95,7 @@ def sign_rotation(old: SigningKey, new: SigningKey, party: str, created: str, re
 
 
 def sign_revocation(
-    current: SigningKey, party: str, revoked: VerifyKey, created: str, reason: str = ""
+    current: Signer, party: str, revoked: VerifyKey, created: str, reason: str = ""
 ) -> Signed:
     """A revocation of ``revoked`` (which may be ``current`` itself), signed by ``current``."""
     event = KeyEvent(

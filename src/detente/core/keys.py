@@ -1,9 +1,12 @@
-"""Party signing keys: Ed25519 key generation, signing, verification and fingerprints."""
+"""Party signing keys: Ed25519 key generation, signing, verification and fingerprints; the
+``Signer`` every signing function takes, whether the key is in memory or in a hardware token."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -16,8 +19,20 @@ class BadSignature(ValueError):
     """A signature does not verify under the key it claims."""
 
 
+class Signer(Protocol):
+    """What signs for a party: a key in memory (``SigningKey``) or one that never leaves a
+    hardware token (``HeldKey``). Callers sign through this and never see which."""
+
+    @property
+    def public(self) -> VerifyKey: ...
+
+    def sign(self, kind: str, body: bytes) -> bytes: ...
+
+    def sign_raw(self, data: bytes) -> bytes: ...
+
+
 class SigningKey:
-    """A party's long-term Ed25519 signing key."""
+    """A party's long-term Ed25519 signing key, in memory (loaded from a file)."""
 
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
@@ -51,6 +66,25 @@ class SigningKey:
     def sign_raw(self, data: bytes) -> bytes:
         """Sign bytes that carry their own domain separation (e.g. a C2SP signed note)."""
         return self._private.sign(data)
+
+
+class HeldKey:
+    """An Ed25519 key held elsewhere (a PKCS#11 token): ``sign_bytes`` signs with it there.
+
+    Each signature is verified under the public key before it is used: a token that signs with
+    another key, or returns garbage, is caught here rather than by a peer."""
+
+    def __init__(self, public: VerifyKey, sign_bytes: Callable[[bytes], bytes]) -> None:
+        self.public = public
+        self._sign_bytes = sign_bytes
+
+    def sign(self, kind: str, body: bytes) -> bytes:
+        return self.sign_raw(signing_input(kind, body))
+
+    def sign_raw(self, data: bytes) -> bytes:
+        signature = self._sign_bytes(data)
+        self.public.verify_raw(data, signature)
+        return signature
 
 
 class VerifyKey:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from detente.core.checkpoint import Checkpoint, SignedNote, sign_checkpoint
-from detente.core.keys import SigningKey
+from detente.core.keys import Signer
 from detente.core.merkle import MerkleLog, ProofError, leaf_hash, verify_inclusion
 
 ORIGIN_PREFIX = "detente/"
@@ -99,7 +99,7 @@ class Ledger:
         n = self.size if size is None else size
         return Checkpoint(self.origin, n, self._log.root(n))
 
-    def sign_checkpoint(self, key: SigningKey, size: int | None = None) -> SignedNote:
+    def sign_checkpoint(self, key: Signer, size: int | None = None) -> SignedNote:
         """A signed note committing to the first ``size`` entries (default: all)."""
         return sign_checkpoint(self.checkpoint(size), key, self.origin)
 

@@ -30,7 +30,6 @@ from detente import config as cfgmod
 from detente.core.bundle import MAX_BUNDLE_BYTES, Anchor, Verdict, failed_verdict, verify_bundle
 from detente.core.encoding import unb64
 from detente.core.entries import timestamp
-from detente.core.keys import SigningKey
 from detente.export.parallel import ParallelChecker
 
 MEMORY_LIMIT = 768 * 1024 * 1024  # bytes of address space for an isolated verification
@@ -50,17 +49,17 @@ def card_anchor(text: str, source: str) -> Anchor:
 def node_anchors(home: Path) -> list[Anchor]:
     """The cards the node at ``home`` trusts: its own and its pinned peers'.
 
-    Its own is anchored on its first key (``keys/sign.pem.old-1`` once it has rotated): every
+    Its own is anchored on its first key (``keys/sign.pem.old-1``, or ``<label>.old-1`` in a
+    PKCS#11 token, once it has rotated): every
     bundle of this party, made before or after any of its rotations, chains from that key.
     """
     cfg = cfgmod.load(home)
     own = card_anchor(
         cfgmod.card_to_json(cfgmod.make_card(cfg, timestamp(time.time()))), f"this node's card ({home})"
     )
-    first = cfg.path("keys", "sign.pem.old-1")
-    if first.is_file():
-        key = SigningKey.from_pem(first.read_bytes()).public.raw
-        own = Anchor(own.party, f"this node's first key ({first})", key=key)
+    first = cfgmod.keystore(cfg).first_key()
+    if first is not None:
+        own = Anchor(own.party, "this node's first key (kept since its first rotation)", key=first.raw)
     anchors = [own]
     for party, card in sorted(cfgmod.pinned_peers(cfg).items()):
         anchors.append(Anchor(party, f"pinned in {home}", key=unb64(card.sign_key, length=32)))

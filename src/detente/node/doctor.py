@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from detente import config as cfgmod
+from detente.keystore import FileKeys, TokenKeys
 from detente.node.restore import NodeLock
 from detente.store.health import schema_report
 
@@ -47,7 +48,7 @@ def run(home: Path, status: Callable[[cfgmod.Config], dict[str, Any]]) -> list[C
     checks = [Check("config", True, f"{cfg.party}, link {cfg.link}, api {cfg.api}")]
     checks.append(permissions(cfg))
     checks.append(disk(cfg))
-    ok, detail = schema_report(cfg.db)
+    ok, detail = schema_report(cfg.db, str(cfg.home))
     checks.append(Check("schema", ok, detail))
     checks.append(key_storage(cfg))
     pid = NodeLock(home).holder()
@@ -73,8 +74,16 @@ def run(home: Path, status: Callable[[cfgmod.Config], dict[str, Any]]) -> list[C
 
 def permissions(cfg: cfgmod.Config) -> Check:
     wrong: list[str] = []
+    try:
+        keys: FileKeys | TokenKeys | None = cfgmod.keystore(cfg)
+    except cfgmod.ConfigError:
+        keys = None  # the key storage check says what is wrong with [pkcs11]
     for rel in PRIVATE:
+        if rel == "keys/sign.pem" and isinstance(keys, TokenKeys):
+            continue  # the signing key is in a token: no file of it exists
         _mode(cfg.path(rel), 0o600, wrong)
+    if isinstance(keys, TokenKeys) and keys.settings.pin_file:
+        _mode(Path(keys.settings.pin_file), 0o600, wrong)
     if cfg.db.startswith("sqlite"):
         _mode(Path(cfg.db.split(":///", 1)[1].split("?", 1)[0]), 0o600, wrong)
     for d in (cfg.home, cfg.path("keys")):
@@ -110,19 +119,15 @@ def disk(cfg: cfgmod.Config) -> Check:
 
 def key_storage(cfg: cfgmod.Config) -> Check:
     try:
-        key = cfgmod.signing_key(cfg)
+        return Check("key storage", True, cfgmod.keystore(cfg).describe())
     except Exception as exc:  # any failure to load is the finding
+        if "pkcs11" in cfg.sections:
+            return Check("key storage", False, f"the signing key in the PKCS#11 token does not load: {exc}")
         return Check(
             "key storage",
             False,
             f"the signing key in keys/sign.pem does not load ({exc}): restore it from the offline copy",
         )
-    return Check(
-        "key storage",
-        True,
-        f"Ed25519 signing key in a file (keys/sign.pem), public {key.public.b64[:12]}…; "
-        "keep the directory on an encrypted disk and an offline copy of the key",
-    )
 
 
 def reachability(cfg: cfgmod.Config) -> list[Check]:

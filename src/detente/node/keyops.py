@@ -5,7 +5,8 @@ its key in memory). They refuse while the node's link port is in use.
 
 ``rotate``: a new Ed25519 signing key; a ``keyevent`` entry signed by the old key and the new
 one (``core.keyevents.sign_rotation``) appended to the party's log in one transaction; the old
-key kept as ``keys/sign.pem.old-<n>`` and the new one written as ``keys/sign.pem`` (both 0600).
+key kept as ``keys/sign.pem.old-<n>`` and the new one written as ``keys/sign.pem`` (both 0600),
+or, in a PKCS#11 token, made there and relabelled the same way (``detente.keystore``).
 From the next log index on, entries and checkpoints are signed by the new key, and a bundle
 verifier follows the chain of key events from the card's key to the current one.
 
@@ -30,7 +31,6 @@ rotation: the link carries on with the pinned certificate.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from pathlib import Path
@@ -38,7 +38,7 @@ from pathlib import Path
 from detente import config as cfgmod
 from detente.core.entries import Signed, timestamp
 from detente.core.keyevents import sign_revocation, sign_rotation
-from detente.core.keys import SigningKey
+from detente.keystore import KeyStoreError
 from detente.store import run_once
 from detente.store.txns import append_keyevent
 
@@ -59,41 +59,30 @@ def _refuse_if_running(cfg: cfgmod.Config) -> None:
             ) from exc
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(path, 0o600)
-
-
 def _append(cfg: cfgmod.Config, signed: Signed, created: str, now: float) -> int:
     return run_once(cfg.db, lambda c: append_keyevent(c, cfg.party, signed, created, now))
 
 
 def rotate(home: Path, reason: str = "", now: float | None = None) -> dict[str, object]:
-    """Rotate the node's signing key; returns what was done (index, old copy, fingerprints)."""
+    """Rotate the node's signing key; returns what was done (index, old copy, fingerprints).
+
+    Wherever the key is (a file or a PKCS#11 token, ``detente.keystore``): the new key is made
+    beside the current one, the rotation signed by both is committed, and only then does the
+    new key become the current one."""
     cfg = cfgmod.load(home)
     _refuse_if_running(cfg)
-    old = cfgmod.signing_key(cfg)
-    new = SigningKey.generate()
-    at = time.time() if now is None else now
-    created = timestamp(at)
-    signed = sign_rotation(old, new, cfg.party, created, reason)
-    keys = cfg.path("keys")
-    n = 1
-    while (keys / f"sign.pem.old-{n}").exists():
-        n += 1
-    old_copy = keys / f"sign.pem.old-{n}"
-    pending = keys / "sign.pem.new"
-    if pending.exists():
-        raise KeyOpError(f"{pending} exists: a rotation was interrupted; inspect it before rotating again")
-    _write_private(old_copy, old.to_pem())
-    _write_private(pending, new.to_pem())
-    index = _append(cfg, signed, created, at)  # the commit is the rotation
-    os.replace(pending, keys / "sign.pem")
-    return {"index": index, "old_key": str(old_copy), "entry": signed.hash, "new_key": new.public.b64}
+    keys = cfgmod.keystore(cfg)
+    try:
+        old = keys.load()
+        at = time.time() if now is None else now
+        created = timestamp(at)
+        new = keys.begin_rotation()
+        signed = sign_rotation(old, new, cfg.party, created, reason)
+        index = _append(cfg, signed, created, at)  # the commit is the rotation
+        old_copy = keys.finish_rotation()
+    except KeyStoreError as exc:
+        raise KeyOpError(str(exc)) from exc
+    return {"index": index, "old_key": old_copy, "entry": signed.hash, "new_key": new.public.b64}
 
 
 def revoke(home: Path, reason: str, now: float | None = None) -> dict[str, object]:

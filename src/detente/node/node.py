@@ -19,7 +19,7 @@ from typing import Any
 from detente import config as cfgmod
 from detente.core.delivery import Deadlines, SupervisorPolicy
 from detente.core.entries import Ack, Message, TextContent, timestamp
-from detente.core.keys import SigningKey, VerifyKey
+from detente.core.keys import Signer, VerifyKey
 from detente.core.protocol.session import EventBudget, Local, PeerSession
 from detente.core.protocol.txns import SaveEvent, StreamEntry, local_deadline
 from detente.core.protocol.witnessing import OwnLog
@@ -59,7 +59,7 @@ class Node(Releases, Notices, RestoreGate):
         # The free-space seam, like the clock's: tests give a disk that is nearly full.
         self.free_space: FreeSpace = free_space or store_db.free_space(cfg.db)
         self.party = cfg.party
-        self.key: SigningKey = cfgmod.signing_key(cfg)
+        self.key: Signer = cfgmod.signing_key(cfg)
         self.store = store or Store(cfg.db)
         self.metrics = NodeMetrics()
         self.store.on_commit = self.metrics.committed

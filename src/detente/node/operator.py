@@ -38,7 +38,7 @@ from detente.store import txns as store_txns
 if TYPE_CHECKING:
     from detente.config import Config
     from detente.core.delivery import Deadlines
-    from detente.core.keys import SigningKey
+    from detente.core.keys import Signer
     from detente.core.protocol.session import PeerSession
     from detente.node.catalog import NodeFormats
     from detente.node.clock import Clock
@@ -97,7 +97,7 @@ class Operator:
     if TYPE_CHECKING:
         party: str
         cfg: Config
-        key: SigningKey
+        key: Signer
         clock: Clock
         store: Store
         peers: dict[str, PeerSession]

@@ -17,9 +17,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, desc, func, select, update
+from sqlalchemy import Connection, desc, func, inspect, select, update
 
-from detente.store.db import _safe, run_once
+from detente.store.db import _safe, run_as_found
 from detente.store.schema import entries, log, restores
 
 
@@ -68,7 +68,7 @@ def restore(url: str, src: Path, now: float) -> dict[str, Any]:
         shutil.copyfile(src, partial)
         os.chmod(partial, 0o600)
         try:
-            marked = run_once(f"sqlite:///{partial}", lambda c: mark_restored(c, str(src), now))
+            marked = run_as_found(f"sqlite:///{partial}", lambda c: mark_restored(c, str(src), now))
             _fsync(partial)
             stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             kept = None
@@ -86,14 +86,14 @@ def restore(url: str, src: Path, now: float) -> dict[str, Any]:
             partial.unlink(missing_ok=True)
         return {"store": str(target), "replaced": str(kept) if kept else None, **marked}
     if url.startswith("postgresql"):
-        if run_once(url, _holds_entries):
+        if run_as_found(url, _holds_entries):
             raise BackupError(
                 f"the database at {_safe(url)} already holds a store; restore into an empty database "
                 "(createdb NEW, then point config.toml's db at it) so nothing is overwritten"
             )
         _run(["pg_restore", "--no-owner", "--clean", "--if-exists", "--exit-on-error",
               "--single-transaction", f"--dbname={_libpq(url)}", str(src)])  # fmt: skip
-        marked = run_once(url, lambda c: mark_restored(c, str(src), now))
+        marked = run_as_found(url, lambda c: mark_restored(c, str(src), now))
         return {"store": _safe(url), "replaced": None, **marked}
     raise BackupError(f"cannot restore a store at {_safe(url)}: only SQLite and PostgreSQL")
 
@@ -121,6 +121,8 @@ def restore_reconciled(conn: Connection, restore_id: int, now: float, outcome: s
 
 
 def _holds_entries(conn: Connection) -> bool:
+    if not inspect(conn).has_table(entries.name):
+        return False
     return bool(conn.execute(select(func.count()).select_from(entries)).scalar_one())
 
 

@@ -24,8 +24,6 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from detente.store.schema import metadata
-
 if TYPE_CHECKING:
     from detente.store.lease import Lease
 
@@ -159,8 +157,15 @@ class Store:
             self.engine = make_engine(url, session_options(lease.ttl))
         else:
             self.engine = make_engine(url)
+        # Here, not at the top: migrate's errors are StoreErrors, defined in this module.
+        from detente.store import migrate
+
         try:
-            metadata.create_all(self.engine)
+            # A new database gets this release's schema; any other must already be at it.
+            migrate.prepare(self.engine)
+        except migrate.SchemaError:
+            self.engine.dispose()
+            raise
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store at {_safe(url)}: {exc.__class__.__name__}") from exc
         self._writer = None if inline else ThreadPoolExecutor(1, thread_name_prefix="detente-writer")
@@ -344,6 +349,20 @@ def run_once(url: str, fn: Callable[[Connection], T]) -> T:
         return store.run(fn)
     finally:
         store.engine.dispose()
+
+
+def run_as_found(url: str, fn: Callable[[Connection], T]) -> T:
+    """``run_once`` on the database as it is: no schema made, no revision required. For a
+    restore, which must take a backup of an older release as it is (the node then asks for
+    ``detente db upgrade``), and must not give an empty database a schema pg_restore replaces."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            return fn(conn)
+    except SQLAlchemyError as exc:
+        raise _full(exc) from exc
+    finally:
+        engine.dispose()
 
 
 def _safe(url: str) -> str:

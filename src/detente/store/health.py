@@ -1,5 +1,6 @@
-"""What ``detente doctor`` asks of a store without changing it: does it exist, does its schema
-hold every table and column this release uses, is a restore waiting to be reconciled."""
+"""What ``detente doctor`` asks of a store without changing it: does it exist, is its schema at
+this release's revision and does it hold every table and column this release uses, is a restore
+waiting to be reconciled."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from detente.store import migrate
 from detente.store.db import _safe, make_engine
 from detente.store.schema import metadata, restores
 
 
-def schema_report(url: str) -> tuple[bool, str]:
-    """(ok, one sentence) about the store at ``url``; never creates or alters anything."""
+def schema_report(url: str, home: str = "DIR") -> tuple[bool, str]:
+    """(ok, one sentence) about the store at ``url`` of the node directory ``home``; never
+    creates or alters anything."""
     if url.startswith("sqlite"):
         path = Path(url.split(":///", 1)[1].split("?", 1)[0])
         if not path.exists():
@@ -21,6 +24,7 @@ def schema_report(url: str) -> tuple[bool, str]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
+            revision = migrate.status(conn)
             found = inspect(conn)
             tables = set(found.get_table_names())
             missing: list[str] = []
@@ -44,18 +48,17 @@ def schema_report(url: str) -> tuple[bool, str]:
         engine.dispose()
     if missing == [t.name for t in metadata.sorted_tables]:
         return False, f"{_safe(url)} holds no detente store yet: start the node once, or restore a backup"
+    if revision.current != revision.head:
+        return False, migrate.SchemaError(revision.current, revision.head, revision.known).say(home)
     if missing:
-        # Tables a newer release added are created when the node starts; columns are not.
-        only_tables = all("." not in m for m in missing)
-        fix = (
-            "start the node once to create them"
-            if only_tables
-            else "this store was made by another release of detente: run that release, or migrate"
+        # At this release's revision yet without its tables: changed by hand, not by a release.
+        return False, (
+            f"the store lacks {', '.join(missing[:5])} although it is at revision {revision.head}: "
+            "it was altered by hand; restore a backup"
         )
-        return only_tables, f"the store lacks {', '.join(missing[:5])}: {fix}"
     if pending is not None:
         return True, (
             f"current; restored from {pending.source}, reconciled with the peers when the node next "
             "hears every peer's hello"
         )
-    return True, "current: every table and column this release uses is present"
+    return True, f"current: revision {revision.head}, every table and column this release uses is present"

@@ -45,7 +45,7 @@ from detente.core.entries import (
 )
 from detente.core.errors import CodedError, FrameRefused
 from detente.core.keyevents import KeyEventError
-from detente.core.keys import SigningKey, VerifyKey
+from detente.core.keys import Signer, VerifyKey
 from detente.core.protocol import inclusion
 from detente.core.protocol.actions import (
     Action,
@@ -107,7 +107,7 @@ class Local:
     """What every session shares about this node (pure: keys, log, catalog)."""
 
     party: str
-    key: SigningKey
+    key: Signer
     own: OwnLog
     holds_format: Callable[[Content], bool]
     catalog: str

@@ -49,7 +49,7 @@ from detente.core.checkpoint import (
 )
 from detente.core.entries import Signed
 from detente.core.errors import CodedError
-from detente.core.keys import SigningKey, VerifyKey
+from detente.core.keys import Signer, VerifyKey
 from detente.core.ledger import Ledger, LedgerError, origin
 from detente.core.protocol.frames import CheckpointFrame, Cosignature, KeyEventProof
 from detente.core.protocol.peerkeys import PeerKeys
@@ -81,7 +81,7 @@ class OwnLog:
     """This node's log, its latest signed checkpoint and its own key events (node-wide)."""
 
     party: str
-    key: SigningKey
+    key: Signer
     ledger: Ledger = field(init=False)
     latest: bytes | None = None  # our latest signed checkpoint (note bytes)
     latest_size: int = 0
@@ -206,7 +206,7 @@ class PeerWitnessing:
     # -- the witness's side -----------------------------------------------------------------------
 
     def judge_checkpoint(
-        self, frame: CheckpointFrame, keys: PeerKeys, local_party: str, local_key: SigningKey, now: float
+        self, frame: CheckpointFrame, keys: PeerKeys, local_party: str, local_key: Signer, now: float
     ) -> JudgeCheckpoint:
         name = origin(self.party)
         try:  # which key must have signed it depends on its size (a rotation may precede it)
