@@ -691,6 +691,11 @@ from detente.cli.ops import register as _register_ops  # noqa: E402
 
 _register_ops(main)
 
+# The courier path (detente.cli.courier, detente.node.courier).
+from detente.cli.courier import courier as _courier  # noqa: E402
+
+main.add_command(_courier)
+
 
 if __name__ == "__main__":
     main()

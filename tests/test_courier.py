@@ -1,0 +1,156 @@
+"""The courier path: signed entries and receipts carried as a file when no link path works.
+
+Real nodes over loopback TLS. RU-MOD reaches US-EUCOM only through a relay the test holds cut,
+so every link is down while the files travel; then the relay is mended and the link returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from detente import config as cfgmod
+from detente.core.bundle import verify_bundle
+from detente.devtools.cluster import Cluster, LocalNode, free_port
+from support import store_rows, wait_until
+from test_export import cli
+from test_integration import assert_exactly_once, keys_of
+from test_paths import Relay
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cut(tmp_path: Path) -> Iterator[tuple[Cluster, Relay]]:
+    cluster = Cluster(tmp_path, [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD")])
+    us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+    relay = Relay(free_port(), us.cfg.link_host_port)
+    path = ru.home / "config.toml"
+    path.write_text(path.read_text() + f'\n[paths]\nUS-EUCOM = ["127.0.0.1:{relay.port}"]\n')
+    ru.cfg = cfgmod.load(ru.home)
+    cluster.start()
+    try:
+        for node in cluster.nodes.values():
+            cluster.wait_api(node)
+        yield cluster, relay
+    finally:
+        relay.stop()
+        cluster.stop()
+
+
+def send(node: LocalNode, to: str, n: int) -> list[str]:
+    return [
+        node.api("POST", "/v1/messages", json={"to": [to], "precedence": "priority", "text": f"by hand {i}"})[
+            "id"
+        ]
+        for i in range(n)
+    ]
+
+
+def courier(*args: str) -> dict[str, object]:
+    done = cli("courier", *args, "--json")
+    assert done.returncode == 0, done.stderr
+    out: dict[str, object] = json.loads(done.stdout)
+    return out
+
+
+def receipted(node: LocalNode, ids: list[str]) -> int:
+    id_list = ",".join(f"'{i}'" for i in ids)
+    return int(
+        store_rows(
+            node, f"select count(*) from deliveries where entry_id in ({id_list}) and state='receipted'"
+        )[0][0]
+    )
+
+
+def test_a_courier_round_trip_with_every_link_down_then_the_link_returns_without_duplicates(
+    cut: tuple[Cluster, Relay], tmp_path: Path
+):
+    cluster, relay = cut
+    us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+    keys = keys_of(cluster)
+    assert us.status()["links"][0]["state"] == "down"
+    to_ru, to_us = send(us, "RU-MOD", 5), send(ru, "US-EUCOM", 3)
+
+    # US-EUCOM → RU-MOD by hand: its five messages.
+    out1 = tmp_path / "us-to-ru.courier"
+    assert courier("out", str(us.home), "--peer", "RU-MOD", str(out1))["frames"] == 5
+    took = courier("in", str(ru.home), str(out1), "--reply", str(tmp_path / "ru-to-us.courier"))
+    assert took["entries_held"] == 5 and took["refused"] == 0 and took["settled"] is True
+    # RU-MOD → US-EUCOM: its three messages and its five receipts.
+    took = courier(
+        "in", str(us.home), str(tmp_path / "ru-to-us.courier"), "--reply", str(tmp_path / "back.courier")
+    )
+    assert took["entries_held"] == 3 and took["receipts_recorded"] == 5 and took["refused"] == 0
+    assert receipted(us, to_ru) == 5
+    # And back: US-EUCOM's receipts for RU-MOD's three (its five again are answered as held).
+    took = courier("in", str(ru.home), str(tmp_path / "back.courier"))
+    assert took["receipts_recorded"] == 3 and took["refused"] == 0
+    assert receipted(ru, to_us) == 3
+    # The same file twice records nothing twice.
+    again = courier("in", str(ru.home), str(tmp_path / "back.courier"))
+    assert again["receipts_recorded"] == 0 and again["receipts_already_held"] == 3
+
+    assert us.status()["links"][0]["state"] == "down", "the files travelled with every link down"
+    relay.start()
+    cluster.wait_links()
+    more_to_ru, more_to_us = send(us, "RU-MOD", 2), send(ru, "US-EUCOM", 2)
+    assert_exactly_once(us, ru, to_ru + more_to_ru, keys)
+    assert_exactly_once(ru, us, to_us + more_to_us, keys)
+    for node in (us, ru):
+        bundle = tmp_path / f"{node.party}.bundle"
+        done = cli("export", str(node.home), "--out", str(bundle))
+        assert done.returncode == 0, done.stderr
+        verdict = verify_bundle(bundle.read_bytes())
+        assert verdict.ok, verdict.report()
+
+
+def test_a_courier_entry_altered_on_the_way_is_refused_and_nothing_of_it_is_stored(
+    cut: tuple[Cluster, Relay], tmp_path: Path
+):
+    cluster, _ = cut
+    us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+    send(us, "RU-MOD", 2)
+    out = tmp_path / "f.courier"
+    courier("out", str(us.home), "--peer", "RU-MOD", str(out))
+    lines = out.read_text().splitlines()
+    frame = json.loads(lines[1])
+    frame["body"] = frame["body"].replace("by hand 0", "by hand X")
+    lines[1] = json.dumps(frame)
+    out.write_text("\n".join(lines) + "\n")
+    took = courier("in", str(ru.home), str(out))
+    assert took["refused"] == 1 and took["entries_held"] == 1
+    assert store_rows(ru, "select count(*) from entries where kind='message'")[0][0] == 1
+    # Refused as on the link: counted under its code, and recorded as an event.
+    assert ru.status()["links"][0]["counters"].get("bad-signature") == 1
+    assert wait_until(
+        lambda: any(e["kind"] == "bad-signature" for e in ru.api("GET", "/v1/events")), timeout=10
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda h: {**h, "to": "UA-GS"}, "addressed to 'UA-GS'"),
+        (lambda h: {**h, "from": "XX-NONE"}, "not a pinned peer"),
+        (lambda h: {**h, "frames": 99}, "counts 99 frames"),
+        (lambda h: {**h, "kind": "bundle"}, "not a courier file"),
+    ],
+)
+def test_a_wrong_courier_file_is_refused_whole_with_its_reason(
+    cut: tuple[Cluster, Relay], tmp_path: Path, change, reason
+):
+    cluster, _ = cut
+    us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+    send(us, "RU-MOD", 1)
+    out = tmp_path / "f.courier"
+    courier("out", str(us.home), "--peer", "RU-MOD", str(out))
+    lines = out.read_text().splitlines()
+    lines[0] = json.dumps(change(json.loads(lines[0])))
+    out.write_text("\n".join(lines) + "\n")
+    done = cli("courier", "in", str(ru.home), str(out))
+    assert done.returncode != 0 and reason in done.stderr
+    assert store_rows(ru, "select count(*) from entries where kind='message'")[0][0] == 0
