@@ -224,3 +224,30 @@ def test_paths_take_one_address_or_a_list_primary_first(tmp_path: Path):
 def test_a_wrong_path_stops_the_node_at_start_with_the_reason(tmp_path: Path, bad: str):
     with pytest.raises(cfgmod.ConfigError, match=r"\[paths\]|HOST:PORT"):
         cfgmod.load(_home(tmp_path, f"[paths]\n{bad}\n"))
+
+
+def test_a_primary_answered_by_another_certificate_is_refused_and_the_backup_carries_the_link(tmp_path: Path):
+    # UA-GS's real node answers on RU-MOD's primary address for US-EUCOM: a wrong certificate
+    # there is recorded as a refusal, and cannot keep the link off the backup.
+    cluster = Cluster(
+        tmp_path,
+        [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD"), ("UA-GS", "General Staff")],
+        pin=False,
+    )
+    us, ru, ua = cluster["US-EUCOM"], cluster["RU-MOD"], cluster["UA-GS"]
+    cluster.pin(us, ru)
+    cluster.pin(ru, us)
+    path = ru.home / "config.toml"
+    path.write_text(path.read_text() + f'\n[paths]\nUS-EUCOM = ["{ua.cfg.link}", "{us.cfg.link}"]\n')
+    ru.cfg = cfgmod.load(ru.home)
+    cluster.start()
+    try:
+        cluster.wait_links(nodes=[us, ru])
+        assert path_of(ru)["in_use"] == us.cfg.link
+        assert path_of(ru)["primary"] is False
+        assert "not the pinned one" in ru.status()["links"][0]["path"]["errors"][ua.cfg.link]
+        assert wait_until(
+            lambda: any(e["kind"] == "refused" for e in ru.api("GET", "/v1/events")), timeout=10
+        )
+    finally:
+        cluster.stop()

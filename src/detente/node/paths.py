@@ -39,10 +39,13 @@ class PeerPaths:
         card = self.card
         return PeerAddress(card.party, self.addresses[index], card.tls_cert, card.tls_spki)
 
-    async def dial_first(self, transport: Transport, before: int | None = None) -> tuple[Connection, int]:
+    async def dial_first(
+        self, transport: Transport, on_error: Callable[[DialError], None], before: int | None = None
+    ) -> tuple[Connection, int]:
         """A connection on the most preferred address that answers (of the first ``before``).
-        Raises the last ``DialError`` when none does; a refusal (wrong certificate) is raised at
-        once, since another path to the same peer cannot make a wrong key right."""
+        Each failure goes to ``on_error``; raises the last ``DialError`` when none answers. A
+        refusal (a certificate that is not the pinned one) is reported and the next address is
+        tried: whoever answers on one path must not keep the link off the others."""
         last: DialError | None = None
         for index in range(len(self.addresses) if before is None else before):
             address = self.addresses[index]
@@ -50,8 +53,7 @@ class PeerPaths:
                 conn = await transport.dial(self.address(index))
             except DialError as exc:
                 self.errors[address] = str(exc)
-                if exc.refused:
-                    raise
+                on_error(exc)
                 last = exc
                 continue
             self.errors.pop(address, None)
@@ -93,12 +95,16 @@ async def dial_forever(
     link to one that answers."""
     attempts = 0
     pending: tuple[Connection, int] | None = None
+
+    def refusals_only(exc: DialError) -> None:
+        if exc.refused:
+            on_error(exc)
+
     while True:
         if pending is None:
             try:
-                pending = await paths.dial_first(transport)
-            except DialError as exc:
-                on_error(exc)
+                pending = await paths.dial_first(transport, on_error)
+            except DialError:
                 attempts += 1
                 await asyncio.sleep(backoff(attempts))
                 continue
@@ -112,7 +118,9 @@ async def dial_forever(
             if done:
                 break
             with contextlib.suppress(DialError):
-                pending = await paths.dial_first(transport, before=index)
+                # A better path that is still down is its normal state here: only a refusal
+                # (a wrong certificate on it) is worth an event.
+                pending = await paths.dial_first(transport, refusals_only, before=index)
                 break
         if pending is None:
             await link
