@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detente import config as cfgmod
 from detente.core.bundle import verify_bundle
 from detente.devtools.cluster import Cluster, LocalNode, free_port
+from detente.node.courier import MAX_FRAMES, CourierError, _parse
 from support import store_rows, wait_until
 from test_export import cli
 from test_integration import assert_exactly_once, keys_of
@@ -154,3 +157,67 @@ def test_a_wrong_courier_file_is_refused_whole_with_its_reason(
     done = cli("courier", "in", str(ru.home), str(out))
     assert done.returncode != 0 and reason in done.stderr
     assert store_rows(ru, "select count(*) from entries where kind='message'")[0][0] == 0
+
+
+def test_entries_carried_one_way_are_receipted_back_by_the_link_when_it_returns(
+    cut: tuple[Cluster, Relay], tmp_path: Path
+):
+    cluster, relay = cut
+    us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+    keys = keys_of(cluster)
+    to_ru = send(us, "RU-MOD", 4)
+    out = tmp_path / "one-way.courier"
+    courier("out", str(us.home), "--peer", "RU-MOD", str(out))
+    assert courier("in", str(ru.home), str(out))["entries_held"] == 4
+    assert receipted(us, to_ru) == 0, "no file came back"
+    relay.start()
+    # US-EUCOM resends what it has no receipt for; RU-MOD answers with the receipts it stored.
+    assert_exactly_once(us, ru, to_ru, keys)
+    assert store_rows(ru, "select count(*) from entries where kind='receipt' and mine")[0][0] == 4
+
+
+# -- the file's parser, without a node ------------------------------------------------------------
+
+
+class _Node:
+    """What the parser reads of a node."""
+
+    def __init__(self) -> None:
+        self.party = "RU-MOD"
+        self.peers = {"US-EUCOM": object()}
+        self.cfg = type("Config", (), {"max_frame": 4096})()
+
+
+def _file(header: dict[str, object], frames: list[object]) -> bytes:
+    return ("\n".join(json.dumps(x) for x in [header, *frames]) + "\n").encode()
+
+
+HEADER = {"kind": "detente-courier", "v": 1, "from": "US-EUCOM", "to": "RU-MOD", "made": "-", "frames": 1}
+
+
+@given(st.binary(max_size=2000))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_are_a_courier_file_or_refused_with_a_reason(data: bytes):
+    try:
+        sender, frames = _parse(_Node(), data)  # type: ignore[arg-type]
+    except CourierError as exc:
+        assert str(exc)
+    else:
+        assert sender == "US-EUCOM" and all(f["t"] in ("entry", "receipt") for f in frames)
+
+
+@given(st.sampled_from(["hb", "hello", "need", "checkpoint", None, 7]))
+def test_a_courier_file_carries_only_entries_and_receipts(kind: object):
+    with pytest.raises(CourierError, match="line 2 is not an entry or a receipt"):
+        _parse(_Node(), _file(HEADER, [{"t": kind}]))  # type: ignore[arg-type]
+
+
+def test_a_line_longer_than_max_frame_is_refused_before_it_is_parsed():
+    with pytest.raises(CourierError, match="line 2 is longer than"):
+        _parse(_Node(), _file(HEADER, [{"t": "entry", "body": "x" * 5000}]))  # type: ignore[arg-type]
+
+
+def test_more_frames_than_the_bound_are_refused_by_count():
+    data = _file({**HEADER, "frames": MAX_FRAMES + 1}, [{"t": "receipt"}] * (MAX_FRAMES + 1))
+    with pytest.raises(CourierError, match=f"at most {MAX_FRAMES}"):
+        _parse(_Node(), data)  # type: ignore[arg-type]
