@@ -176,6 +176,15 @@ def test_entries_carried_one_way_are_receipted_back_by_the_link_when_it_returns(
     assert store_rows(ru, "select count(*) from entries where kind='receipt' and mine")[0][0] == 4
 
 
+def test_a_courier_file_larger_than_an_api_body_reaches_the_courier_checks(cut: tuple[Cluster, Relay]):
+    # 17 MiB: over the API's general 16 MiB body bound, under the courier's own 64 MiB.
+    ru = cut[0]["RU-MOD"]
+    header = json.dumps(HEADER).encode()
+    r = ru.client.post("/v1/courier", content=header + b"\n" + b"x" * (17 << 20) + b"\n")
+    assert r.status_code == 400
+    assert "line 2 is longer than the node's max_frame" in r.json()["detail"]
+
+
 # -- the file's parser, without a node ------------------------------------------------------------
 
 
