@@ -192,6 +192,19 @@ def test_the_console_links_page_shows_the_path_in_use_and_a_backup_loudly(
     ctx.close()
 
 
+def test_doctor_says_the_link_runs_on_a_backup_and_which_primary_is_down(paths: tuple[Cluster, Relay]):
+    cluster, relay = paths
+    ru = cluster["RU-MOD"]
+    relay.stop()
+    assert wait_until(lambda: path_of(ru).get("primary") is False, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "detente", "doctor", str(ru.home)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert f"TODO  path US-EUCOM: on the backup path {cluster['US-EUCOM'].cfg.link}" in done.stdout
+    assert f"the primary 127.0.0.1:{relay.port} is down" in done.stdout
+
+
 # -- configuration ------------------------------------------------------------------------------
 
 
