@@ -1,5 +1,5 @@
-"""The high-availability settings of config.toml: ``[ha]`` (the writer's lease) and ``[links]``
-(a peer's further addresses), refused with a sentence when wrong."""
+"""The high-availability settings of config.toml: ``[ha]`` (the writer's lease),
+refused with a sentence when wrong."""
 
 from __future__ import annotations
 
@@ -44,14 +44,3 @@ def test_a_lease_time_outside_one_to_sixty_seconds_is_refused(tmp_path: Path, tt
 def test_the_lease_on_a_sqlite_store_is_refused(tmp_path: Path):
     with pytest.raises(cfgmod.ConfigError, match=r"\[ha\] needs a PostgreSQL store"):
         HaSettings.from_config(loaded(tmp_path, "\n[ha]\nlease = true\n", db=None))
-
-
-def test_a_peers_further_addresses_are_read_from_the_links_section(tmp_path: Path):
-    cfg = loaded(tmp_path, '\n[links]\n"RU-MOD" = ["10.0.0.2:7400", "10.0.0.3:7400"]\n')
-    assert cfg.peer_links == {"RU-MOD": ("10.0.0.2:7400", "10.0.0.3:7400")}
-
-
-@pytest.mark.parametrize("value", ['"10.0.0.2:7400"', '["10.0.0.2"]', "[7400]"])
-def test_a_links_entry_that_is_not_a_list_of_addresses_is_refused(tmp_path: Path, value: str):
-    with pytest.raises(cfgmod.ConfigError):
-        loaded(tmp_path, f'\n[links]\n"RU-MOD" = {value}\n')

@@ -132,7 +132,7 @@ def test_promoting_the_synchronous_standby_mid_burst_loses_and_duplicates_nothin
 
 def passive_twin(cluster: Cluster, root: Path) -> LocalNode:
     """A second process for US-EUCOM: the same keys and store, its own link and API address;
-    RU-MOD lists its link address under [links] so it can reach whichever process is active."""
+    RU-MOD lists both link addresses under [paths] so it can reach whichever process is active."""
     us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
     home = root / "us-eucom-passive"
     shutil.copytree(us.home, home)
@@ -144,7 +144,7 @@ def passive_twin(cluster: Cluster, root: Path) -> LocalNode:
     )
     (home / "config.toml").write_text(toml)
     with open(ru.home / "config.toml", "a") as f:
-        f.write(f'\n[links]\n"US-EUCOM" = ["{link}"]\n')
+        f.write(f'\n[paths]\n"US-EUCOM" = ["{us.cfg.link}", "{link}"]\n')
     return LocalNode("US-EUCOM", home, cfgmod.load(home))
 
 

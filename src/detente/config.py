@@ -72,12 +72,14 @@ class Config:
     min_free_for_operators: int = 256 * MIB
     # [console] release_formats: format messages need a second person's release, as FLASH does.
     release_formats: bool = False
+    # [paths]: a peer's link addresses in order of preference (the first is the primary); a
+    # peer not named here is dialled at the one address its card gives.
+    paths: dict[str, list[str]] = field(default_factory=dict)
+    # [supervision] path_probe_every: seconds between tries of the primary while a backup is in use.
+    path_probe_every: float = 30.0
     # The whole file as parsed, for sections owned by an optional part (``[translation]``):
     # config.toml is read once, here, and nothing reads it again.
     sections: dict[str, Any] = field(default_factory=dict)
-    # [links]: further addresses of a peer's node, dialled in turn after its card's address
-    # fails (the peer's passive process under high availability; docs/operators.md).
-    peer_links: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def link_host_port(self) -> tuple[str, int]:
@@ -236,8 +238,9 @@ def load(home: Path) -> Config:
             min_free_for_peers=int(lim.get("min_free_for_peers", 1024 * MIB)),
             min_free_for_operators=int(lim.get("min_free_for_operators", 256 * MIB)),
             release_formats=_flag(raw.get("console", {}), "release_formats", path),
+            paths=_paths(raw.get("paths", {}), path),
+            path_probe_every=float(sup.get("path_probe_every", 30)),
             sections=raw,
-            peer_links=_peer_links(raw.get("links", {}), path),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: missing or wrong setting: {exc}") from exc
@@ -247,20 +250,33 @@ def load(home: Path) -> Config:
         raise ConfigError(f"{path}: [limits] peer_write_buffer must be at least twice max_frame")
     if cfg.min_free_for_operators > cfg.min_free_for_peers:
         raise ConfigError(f"{path}: [limits] min_free_for_operators must not exceed min_free_for_peers")
+    if not cfg.path_probe_every > 0:
+        raise ConfigError(f"{path}: [supervision] path_probe_every must be more than 0 seconds")
     split_addr(cfg.link)
     split_addr(cfg.api)
     return cfg
 
 
-def _peer_links(section: Any, path: Path) -> dict[str, tuple[str, ...]]:
-    if not isinstance(section, dict) or not all(
-        isinstance(v, list) and all(isinstance(a, str) for a in v) for v in section.values()
-    ):
-        raise ConfigError(f'{path}: [links] maps a party to a list of "HOST:PORT" addresses')
-    for addresses in section.values():
+MAX_PATHS = 8  # addresses per peer: each one is dialled in turn when the others are down
+
+
+def _paths(section: Any, path: Path) -> dict[str, list[str]]:
+    """``[paths]``: ``PARTY = "host:port"`` (one address, as before) or a list, primary first."""
+    if not isinstance(section, dict):
+        raise ConfigError(f'{path}: [paths] must be a table of PARTY = ["host:port", ...]')
+    out: dict[str, list[str]] = {}
+    for party, value in section.items():
+        addresses = [value] if isinstance(value, str) else value
+        if not isinstance(addresses, list) or not addresses or not all(isinstance(a, str) for a in addresses):
+            raise ConfigError(f'{path}: [paths] {party} must be "host:port" or a list of them')
+        if len(addresses) > MAX_PATHS:
+            raise ConfigError(f"{path}: [paths] {party} names more than {MAX_PATHS} addresses")
+        if len(set(addresses)) != len(addresses):
+            raise ConfigError(f"{path}: [paths] {party} names an address twice")
         for address in addresses:
             split_addr(address)
-    return {str(party): tuple(addresses) for party, addresses in section.items()}
+        out[str(party)] = list(addresses)
+    return out
 
 
 def _flag(section: Any, name: str, path: Path) -> bool:

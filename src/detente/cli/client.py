@@ -27,7 +27,7 @@ class Unanswered(click.ClickException):
     """The node could not be reached or answered 503: whether a send was stored is not known."""
 
 
-def _api(home: Path, method: str, path: str, *, retries: int = 0, **kw: Any) -> Any:
+def _api(home: Path, method: str, path: str, *, retries: int = 0, raw: bool = False, **kw: Any) -> Any:
     """Call the node's API. With ``retries``, a transport error or a 503 is tried again (after
     0.5 s, 1 s, 2 s, … at most 8 s): only for a request that is safe to repeat, such as a send
     with an idempotency key."""
@@ -71,7 +71,7 @@ def _api(home: Path, method: str, path: str, *, retries: int = 0, **kw: Any) -> 
             raise Unanswered(_detail(r))
         if r.status_code >= 400:
             raise click.ClickException(_detail(r))
-        return r.json()
+        return r.content if raw else r.json()
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 

@@ -502,6 +502,12 @@ def status(home: Path, as_json: bool) -> None:
             f"  queue {link['queue_depth']}  link test ok {link['last_link_test_ok'] or '-'}"
             + (f"  ({link['last_error']})" if link["last_error"] else "")
         )
+        path = link.get("path") or {}
+        if path.get("in_use"):
+            kind = "primary" if path.get("primary") else "BACKUP"
+            lines.append(f"  {'':<10} path {path['in_use']} ({kind} of {len(path['addresses'])})")
+        elif path.get("accepted_from"):
+            lines.append(f"  {'':<10} path: dialled by the peer from {path['accepted_from']}")
         clock = link.get("clock") or {}
         if clock.get("skewed"):
             lines.append(f"  {'':<10} CLOCK SKEW: its clock is {clock['offset']:+g} s from ours")
@@ -728,6 +734,11 @@ _register_ops(main)
 from detente.cli.db import db as _db  # noqa: E402
 
 main.add_command(_db)
+
+# The courier path (detente.cli.courier, detente.node.courier).
+from detente.cli.courier import courier as _courier  # noqa: E402
+
+main.add_command(_courier)
 
 
 if __name__ == "__main__":

@@ -131,23 +131,27 @@ def key_storage(cfg: cfgmod.Config) -> Check:
 
 
 def reachability(cfg: cfgmod.Config) -> list[Check]:
-    """With the node stopped: can each peer's link address be reached at all (TCP)?"""
+    """With the node stopped: can each peer's link addresses be reached at all (TCP)? One line
+    per address ([paths]; the card's one address when none is configured)."""
     out = []
     for party, card in sorted(cfgmod.pinned_peers(cfg).items()):
-        try:
-            host, port = cfgmod.split_addr(card.link)
-            with socket.create_connection((host, port), timeout=3):
-                pass
-        except (OSError, cfgmod.ConfigError) as exc:
-            out.append(
-                Check(
-                    f"peer {party}",
-                    False,
-                    f"cannot reach {card.link} ({exc.__class__.__name__}): check the route and firewall, and that {party}'s node runs",
+        addresses = cfg.paths.get(party) or [card.link]
+        for i, address in enumerate(addresses):
+            name = f"peer {party}" if i == 0 else f"peer {party} path {i + 1}"
+            try:
+                host, port = cfgmod.split_addr(address)
+                with socket.create_connection((host, port), timeout=3):
+                    pass
+            except (OSError, cfgmod.ConfigError) as exc:
+                out.append(
+                    Check(
+                        name,
+                        False,
+                        f"cannot reach {address} ({exc.__class__.__name__}): check the route and firewall, and that {party}'s node runs",
+                    )
                 )
-            )
-        else:
-            out.append(Check(f"peer {party}", True, f"{card.link} accepts connections"))
+            else:
+                out.append(Check(name, True, f"{address} accepts connections"))
     return out
 
 
@@ -165,6 +169,18 @@ def links(status: dict[str, Any]) -> list[Check]:
             )
         else:
             out.append(Check(f"peer {peer}", True, f"link up since {link.get('connected_since') or '?'}"))
+            path = link.get("path") or {}
+            if path.get("in_use") and not path.get("primary"):
+                primary = path["addresses"][0]
+                why = (path.get("errors") or {}).get(primary, "not answering")
+                out.append(
+                    Check(
+                        f"path {peer}",
+                        False,
+                        f"on the backup path {path['in_use']}; the primary {primary} is down ({why}): "
+                        "check its route; the link moves back by itself when it answers",
+                    )
+                )
         offset = link.get("clock_offset")
         if offset is None:
             out.append(Check(f"clock {peer}", True, "not known until the link is up"))

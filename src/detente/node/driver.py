@@ -45,7 +45,8 @@ from detente.core.protocol.actions import (
 from detente.core.protocol.frames import ErrorFrame
 from detente.core.protocol.session import PeerSession
 from detente.link.frames import FrameError
-from detente.link.transport import Connection, DialError, LinkClosed, PeerAddress, Transport
+from detente.link.transport import Connection, DialError, LinkClosed, Transport
+from detente.node.paths import dial_forever
 from detente.store import txns as store_txns
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from detente.node.catalog import NodeFormats
     from detente.node.clock import Clock
     from detente.node.metrics import NodeMetrics
+    from detente.node.paths import PeerPaths
     from detente.store import Store
 
 logger = logging.getLogger("detente.node")
@@ -80,6 +82,7 @@ class Host(Protocol):
     refused: list[dict[str, Any]]
     refused_total: int
     metrics: NodeMetrics
+    paths: dict[str, PeerPaths]
 
     async def record(
         self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
@@ -136,10 +139,11 @@ class Driver:
             conn.close()
         await self.transport.close()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def nudge(self) -> None:
         """Something changed: the timer recomputes when it must next wake."""
@@ -316,26 +320,22 @@ class Driver:
         await self._run_link(session, conn)
 
     async def _dial_forever(self, session: PeerSession) -> None:
-        card = session.card
-        # The card's address, then any the operator listed for the peer's passive process
-        # ([links] in config.toml): a failed dial moves on to the next (high availability).
-        links = [card.link, *self.node.cfg.peer_links.get(card.party, ())]
-        turn = 0
-        attempts = 0
-        while True:
-            address = PeerAddress(card.party, links[turn % len(links)], card.tls_cert, card.tls_spki)
-            try:
-                conn = await self.transport.dial(address)
-            except DialError as exc:
-                session.last_error = str(exc)
-                if exc.refused:
-                    self.execute(session, session._record("refused", str(exc), self.node.clock.now()))
-                turn += 1
-            else:
-                attempts = 0
-                await self._run_link(session, conn)
-            attempts += 1
-            await asyncio.sleep(self.node.dial_backoff(attempts))
+        # The peer's addresses, primary first, and the move between them: node.paths.
+        def failed(exc: DialError) -> None:
+            session.last_error = str(exc)
+            if exc.refused:
+                self.execute(session, session._record("refused", str(exc), self.node.clock.now()))
+
+        await dial_forever(
+            self.node.paths[session.party],
+            self.transport,
+            lambda conn: self._run_link(session, conn),
+            self.spawn,
+            failed,
+            self.node.dial_backoff,
+            self.node.cfg.path_probe_every,
+            self.node.clock.now,
+        )
 
     async def _run_link(self, session: PeerSession, conn: Connection) -> None:
         node = self.node

@@ -30,6 +30,7 @@ from detente.node.driver import Driver
 from detente.node.metrics import NodeMetrics
 from detente.node.mt import MachineTranslation
 from detente.node.notices import Notices
+from detente.node.paths import PeerPaths
 from detente.node.release import Releases
 from detente.node.restore import RestoreGate, RestoreHold
 from detente.store import Store
@@ -101,6 +102,7 @@ class Node(Releases, Notices, RestoreGate):
             party: PeerSession(local, card, policy, now, rng)
             for party, card in cfgmod.pinned_peers(cfg).items()
         }
+        self.paths = {party: PeerPaths(s.card, cfg.paths.get(party)) for party, s in self.peers.items()}
         self.driver = Driver(self, transport or self._tls_transport())
 
     def _tls_transport(self) -> Transport:
@@ -246,6 +248,7 @@ class Node(Releases, Notices, RestoreGate):
             "peer": session.party,
             "state": "up" if session.up else "down",
             "address": session.card.link,
+            "path": self._path_status(session),
             "dials": session.dialer,
             "connected_since": timestamp(session.connected_since) if session.connected_since else None,
             "last_heartbeat": timestamp(sup.last_heard) if sup.last_heard else None,
@@ -259,6 +262,14 @@ class Node(Releases, Notices, RestoreGate):
             "witnessing": session.wit.status(),
             "clock": session.clock_status(),
         }
+
+    def _path_status(self, session: PeerSession) -> dict[str, Any]:
+        paths = self.paths[session.party]
+        if not session.dialer:
+            # The peer dials: the path is its choice, seen here as where its connection came from.
+            conn = self.driver.conns.get(session.link) if session.link is not None else None
+            paths.accepted_from = conn.where if conn is not None else None
+        return paths.status(session.up)
 
     def own_status(self) -> dict[str, Any]:
         return {

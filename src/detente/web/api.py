@@ -64,6 +64,7 @@ from detente.node import (
 from detente.store import Connection, StoreError, StoreFull
 from detente.store import queries as q
 from detente.store.txns import Keyed, proof_counts
+from detente.web.courier import add_courier_routes
 from detente.web.formats import (
     LangQuery,
     PersonalQuery,
@@ -253,6 +254,7 @@ def create_app(node: Node) -> FastAPI:
     deps = [role_in(may.EVERYONE, "read")]
     add_format_routes(app, node.formats, deps)
     add_translation_routes(app, node, deps, role_in(may.TRANSLATE, "sign translations"))
+    add_courier_routes(app, node, [role_in(may.SEND, "carry courier files")])
 
     @app.get("/v1/card", dependencies=deps)
     async def card() -> dict[str, Any]:

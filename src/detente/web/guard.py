@@ -18,10 +18,13 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from detente.node.courier import MAX_BYTES as COURIER_MAX_BYTES
+
 API_PREFIX = "/v1/"
 MAX_BODY = 16 << 20  # bytes: a batch of 1,000 messages of 16 KB each
 # The console's Verify page takes a bundle upload; its own limit is checked again by the page.
-LARGER_BODIES = {"/verify": (32 << 20) + (64 << 10)}
+# A courier file (node.courier) is bounded by its own limit, checked again by the route.
+LARGER_BODIES = {"/verify": (32 << 20) + (64 << 10), "/v1/courier": COURIER_MAX_BYTES}
 
 
 async def _answer(send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]]) -> None:

@@ -648,6 +648,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "link_up": {"en": "up", "ru": "связь есть", "uk": "зв’язок є"},
     "link_down": {"en": "DOWN", "ru": "НЕТ СВЯЗИ", "uk": "НЕМАЄ ЗВ’ЯЗКУ"},
     "address": {"en": "Address", "ru": "Адрес", "uk": "Адреса"},
+    "path_in_use": {"en": "Path in use", "ru": "Задействованный канал", "uk": "Задіяний канал"},
+    "path_primary": {"en": "primary", "ru": "основной", "uk": "основний"},
+    "path_backup": {"en": "BACKUP", "ru": "РЕЗЕРВНЫЙ", "uk": "РЕЗЕРВНИЙ"},
+    "path_accepted": {"en": "dialled by the peer from", "ru": "вызов абонента с", "uk": "виклик абонента з"},
     "connected_since": {"en": "Connected since", "ru": "На связи с", "uk": "На зв’язку з"},
     "last_heartbeat": {
         "en": "Last heartbeat",
