@@ -267,7 +267,12 @@ def send(
 
 # A person's answer in words; refusals and "unable" in capitals with a mark, so that in a list
 # they never read like agreement.
-ANSWER_WORDS = {"understood": "understood", "unable": "!! UNABLE TO COMPLY", "refused": "!! REFUSED"}
+ANSWER_WORDS = {
+    "understood": "understood",
+    "will_comply": "will comply",
+    "unable": "!! UNABLE TO COMPLY",
+    "refused": "!! REFUSED",
+}
 
 
 def _answered(m: dict[str, Any]) -> str:
@@ -482,6 +487,11 @@ def status(home: Path, as_json: bool) -> None:
     lines.append(f"  refused connections: {s['refused_connections']['total']}")
     if s["overdue"]:
         lines.append(f"  OVERDUE: {', '.join(s['overdue'])}")
+    for a in s.get("answers", []):
+        note = f" — {a['text']}" if a.get("text") else ""
+        lines.append(
+            f"  answer {a['at']} {a['msg']} from {a['from']} by {a['by']}: {ANSWER_WORDS[a['answer']]}{note}"
+        )
     # One line per kind and peer (merged by the node): a flood of one never hides another.
     for a in s["alarms"]:
         times = f" (x{a['count']})" if a.get("count", 1) > 1 else ""

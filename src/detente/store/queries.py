@@ -210,6 +210,17 @@ def merged_alarms(conn: Connection, kinds: Sequence[str]) -> list[tuple[AnyRow, 
     return [(r, counts[r.id]) for r in rows]
 
 
+def answers_received(conn: Connection, limit: int) -> list[bytes]:
+    """The signed bodies of the newest ``limit`` acknowledgements peers sent us, newest first."""
+    q = (
+        select(entries.c.body)
+        .where(entries.c.kind == "ack", ~entries.c.mine)
+        .order_by(desc(entries.c.held_since), desc(entries.c.created))
+        .limit(limit)
+    )
+    return [bytes(r.body) for r in conn.execute(q)]
+
+
 def event_counts(conn: Connection) -> dict[str, int]:
     """How many events of each kind the store holds."""
     return {k: v for k, v in conn.execute(select(events.c.kind, func.count()).group_by(events.c.kind)).all()}

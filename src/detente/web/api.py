@@ -40,7 +40,7 @@ from detente.core.entries import (
     parse_as,
     timestamp,
 )
-from detente.core.lifecycle import Lifecycle, inbound, outbound
+from detente.core.lifecycle import ALERTING_ANSWERS, Lifecycle, inbound, outbound
 from detente.core.release import (
     Draft,
     DraftNotWaiting,
@@ -668,6 +668,9 @@ def _lifecycle(node: Node, row: Any, dels: Sequence[Any], acks: list[Ack], now: 
     return inbound(node.party, answers.get(node.party), row.ack_due, now)
 
 
+STATUS_ANSWERS = 10  # answers received that a status report lists, newest first
+
+
 async def node_status(node: Node) -> dict[str, Any]:
     now = node.clock.now()
 
@@ -676,7 +679,23 @@ async def node_status(node: Node) -> dict[str, Any]:
         alarms = [
             {**r._asdict(), "at": timestamp(r.at), "count": n} for r, n in q.merged_alarms(c, q.ALARM_KINDS)
         ]
-        return {"overdue": overdue, "alarms": alarms, "event_counts": q.event_counts(c)}
+        # The newest answers to our messages, each as itself: a refusal in the status report
+        # reads as a refusal, never folded into "acknowledged".
+        answers = []
+        for body in q.answers_received(c, STATUS_ANSWERS):
+            a = parse_as(Ack, body)
+            answers.append(
+                {
+                    "msg": a.msg,
+                    "from": a.sender,
+                    "by": a.by,
+                    "answer": a.answer,
+                    "alerting": a.answer in ALERTING_ANSWERS,
+                    "text": a.text,
+                    "at": a.created,
+                }
+            )
+        return {"overdue": overdue, "alarms": alarms, "answers": answers, "event_counts": q.event_counts(c)}
 
     stored = await node.store.read(go)
     proofs = await node.store.read(lambda c: proof_counts(c, list(node.peers)))

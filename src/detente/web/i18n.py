@@ -224,6 +224,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "acknowledge": {"en": "Acknowledge", "ru": "Подтвердить получение", "uk": "Підтвердити отримання"},
     "answer_understood": {"en": "Understood", "ru": "Понято", "uk": "Зрозуміло"},
+    "answer_will_comply": {"en": "Will comply", "ru": "Будет выполнено", "uk": "Буде виконано"},
     "answer_unable": {"en": "Unable to comply", "ru": "Не могу выполнить", "uk": "Не можу виконати"},
     "answer_refused": {"en": "Refused", "ru": "Отказано", "uk": "Відмовлено"},
     "answered_meanwhile": {
