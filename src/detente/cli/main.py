@@ -18,6 +18,7 @@ from detente import config as cfgmod
 from detente.cli.client import Unanswered, _api, _load
 from detente.core import visible
 from detente.core.entries import timestamp
+from detente.core.formats.notice import hours_minutes
 from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES
 
 
@@ -195,6 +196,12 @@ def serve(home: Path, verbose: bool, log_json: bool) -> None:
     default=None,
     help="The format's fields, from a .toml or .json file.",
 )
+@click.option(
+    "--late-ok",
+    is_flag=True,
+    help="Send a notice later than its format's lead-time rule (e.g. 24 h for a missile launch): "
+    "it is sent as usual and marked late for every reader; without this it is refused.",
+)
 @json_opt
 def send(
     home: Path,
@@ -209,6 +216,7 @@ def send(
     format_id: str | None,
     format_version: int,
     fields_file: Path | None,
+    late_ok: bool,
     as_json: bool,
 ) -> None:
     """Sign, store and send a message: free text, or a format with its fields.
@@ -221,6 +229,8 @@ def send(
         "lang": lang,
         "ref": ref,
     }
+    if late_ok:
+        body["late_ok"] = True
     if format_id is not None:
         if text is not None:
             raise click.ClickException("give either --text or --format with --fields, not both")
@@ -254,6 +264,8 @@ def send(
             f"{exc.message} (idempotency key {key}: send again with --key {key} within 24 h "
             "to send it at most once)"
         ) from exc
+    except click.ClickException as exc:  # a late notice names the flag that confirms it
+        raise click.ClickException(exc.message.replace("(late_ok)", "(detente send --late-ok)")) from exc
     if "draft" in data:  # a FLASH (or a format message, if so configured) waits for its release
         _out(
             data,
@@ -262,7 +274,18 @@ def send(
             f"(console, or POST /v1/drafts/{data['draft']}/release)",
         )
         return
-    _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
+    lead = data.get("lead_time")
+    late = f"\nLATE NOTICE: {_late(lead)}" if lead and lead["late"] else ""
+    _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}{late}")
+
+
+def _late(lead: dict[str, Any]) -> str:
+    """A late notice in words, from the lead time its signed fields give."""
+    return (
+        f"late by {hours_minutes(dt.timedelta(seconds=lead['late_by_seconds']))}: its rule asks for "
+        f"{lead['required_hours']} h notice and it was given "
+        f"{hours_minutes(dt.timedelta(seconds=lead['ahead_seconds']))} ahead"
+    )
 
 
 # A person's answer in words; refusals and "unable" in capitals with a mark, so that in a list
@@ -288,6 +311,8 @@ def _line(m: dict[str, Any]) -> str:
     text = c.get("text") or f"[{c.get('format')} v{c.get('version')}]"
     who = m["sender"] if m["direction"] == "in" else "→ " + ",".join(m["to"])
     flag = " OVERDUE" if m["overdue"] else ""
+    if (m.get("lead_time") or {}).get("late"):
+        flag += " LATE"
     state = _answered(m) or ("unanswered" if m["direction"] == "in" else m["state"])
     return f"{m['id']:<16} {m['precedence'].upper():<9} {state:<12}{flag} {who:<18} {text[:60]}"
 
@@ -353,6 +378,7 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
         + (f" ({_answered(m)})" if _answered(m) else "")
         + ("  OVERDUE" if m["overdue"] else ""),
         f"hash {m['hash']}" + (f"  ref {m['ref']}" if m.get("ref") else ""),
+        *([f"LATE NOTICE: {_late(m['lead_time'])}"] if (m.get("lead_time") or {}).get("late") else []),
         "",
         rendered.rstrip("\n"),
         "",

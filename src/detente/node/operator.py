@@ -31,6 +31,7 @@ from detente.core.entries import (
     sign,
     timestamp,
 )
+from detente.core.formats.notice import describe as describe_lead
 from detente.core.protocol.txns import Priority, StreamEntry
 from detente.node.catalog import FormatRefusal
 from detente.store import txns as store_txns
@@ -38,6 +39,7 @@ from detente.store import txns as store_txns
 if TYPE_CHECKING:
     from detente.config import Config
     from detente.core.delivery import Deadlines
+    from detente.core.formats.notice import LeadTime
     from detente.core.keys import SigningKey
     from detente.core.protocol.session import PeerSession
     from detente.node.catalog import NodeFormats
@@ -77,6 +79,16 @@ class KeyConflict(NodeError):
 
 class KeysExhausted(NodeError):
     """The node keeps as many idempotency keys as it may: nothing is signed (the API answers 429)."""
+
+
+class LateNotice(NodeError):
+    """A notice later than its format's lead-time rule, sent without ``late_ok``: nothing is
+    signed (the API answers 409). Sent with ``late_ok`` it goes as usual, and every reader of
+    it computes the same lateness from its signed fields."""
+
+    def __init__(self, msg: str, lead: LeadTime) -> None:
+        super().__init__(msg)
+        self.lead = lead
 
 
 class AlreadyAcknowledged(NodeError):
@@ -125,6 +137,18 @@ class Operator:
                 "signed; free space on the store's disk, then send again."
             )
 
+    def check_lead_time(self, content: Content, now: float, late_ok: bool) -> LeadTime | None:
+        """Refuse a late notice unless the sender confirmed it (``late_ok``). Judged at the
+        ``created`` the message will be signed with, so the verdict is the one its readers reach."""
+        lead = self.formats.lead_time(content, timestamp(now))
+        if lead is not None and lead.late and not late_ok:
+            raise LateNotice(
+                f"this notice is {describe_lead(lead)}; nothing was signed. Send it again "
+                "confirming it is late (late_ok) to send it marked late.",
+                lead,
+            )
+        return lead
+
     def check_recipients(self, to: list[str]) -> list[str]:
         recipients = sorted(set(to))
         if not recipients:
@@ -153,16 +177,20 @@ class Operator:
         *,
         then: Callable[[Connection, str], object] | None = None,
         keyed: store_txns.Keyed | None = None,
+        late_ok: bool = False,
     ) -> Signed:
         """Sign and queue a message; ``then`` runs in its transaction (see ``create``).
 
         ``keyed``: the client's idempotency key; if that key already made this message, the
         message made then is returned and nothing new is signed, queued or watched.
+        ``late_ok``: a notice later than its lead-time rule is sent (marked late by its own
+        signed fields) instead of refused.
         """
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
         self.check_space()
         now = self.clock.now()
+        self.check_lead_time(content, now, late_ok)
         due = now + self.cfg.deadlines[precedence]
 
         def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:

@@ -56,6 +56,7 @@ from detente.node import (
     DiskFull,
     KeyConflict,
     KeysExhausted,
+    LateNotice,
     Node,
     NodeError,
     NumberingHeld,
@@ -91,6 +92,9 @@ class SendRequest(_Strict):
     version: int | None = None
     fields: dict[str, Any] | None = None
     ref: EntryId | None = None  # checked here: an invalid one used to fail inside signing (500)
+    # A notice later than its format's lead-time rule is refused (409) unless this says the
+    # sender knows: then it is signed as usual and every reader sees it late.
+    late_ok: bool = False
 
 
 # A client's idempotency key (e.g. a UUID): the same key with the same request within a day is
@@ -119,6 +123,8 @@ class Sent(_Strict):
     hash: str
     state: str
     receipted: bool
+    # A notice with a lead-time rule: how far ahead it was given, from its signed fields.
+    lead_time: dict[str, Any] | None = None
 
 
 class Drafted(_Strict):
@@ -207,6 +213,8 @@ def create_app(node: Node) -> FastAPI:
             status = 503  # a restored store not yet reconciled with its peers (node.restore)
         if isinstance(exc, KeyConflict):
             status = 409  # the key made another message: a retry must not become a new one
+        if isinstance(exc, LateNotice):
+            status = 409  # the sender has not confirmed it is late: nothing is signed
         if isinstance(exc, KeysExhausted):
             status = 429
         # A refused format message explains itself in the operator's language.
@@ -281,17 +289,21 @@ def create_app(node: Node) -> FastAPI:
         is kept as a draft by the caller instead (202), signed only when released."""
         content = _content(req)
         [keyed] = _keyed(request, key, "message", [req])
-        done = await node.submit(req.to, req.precedence, content, by=person.name, ref=req.ref, keyed=keyed)
+        done = await node.submit(
+            req.to, req.precedence, content, by=person.name, ref=req.ref, keyed=keyed, late_ok=req.late_ok
+        )
         if isinstance(done, Draft):
             return JSONResponse(_drafted(done).model_dump(), status_code=202)
         signed = done
         entry = parse_as(Message, signed.body)
         receipted = await node.wait_receipted(entry.id, wait) if wait else False
+        lead = node.formats.lead_time(entry.content, entry.created)
         return Sent(
             id=entry.id,
             hash=signed.hash,
             state="receipted" if receipted else "queued",
             receipted=receipted,
+            lead_time=lead.as_json() if lead is not None else None,
         )
 
     @app.post(
@@ -319,11 +331,13 @@ def create_app(node: Node) -> FastAPI:
         makes only the messages the first attempt did not store."""
         contents = [_content(r) for r in reqs]
         for r, c in zip(reqs, contents, strict=True):
-            node.check_content(node.check_recipients(r.to), c)
+            node.check_lead_time(
+                node.check_content(node.check_recipients(r.to), c), node.clock.now(), r.late_ok
+            )
         keys = _keyed(request, key, "batch", reqs)
         done = await asyncio.gather(
             *(
-                node.submit(r.to, r.precedence, c, by=person.name, ref=r.ref, keyed=k)
+                node.submit(r.to, r.precedence, c, by=person.name, ref=r.ref, keyed=k, late_ok=r.late_ok)
                 for r, c, k in zip(reqs, contents, keys, strict=True)
             )
         )

@@ -661,7 +661,47 @@ STRINGS: dict[str, dict[str, str]] = {
     "event_at": {"en": "When (UTC)", "ru": "Когда (UTC)", "uk": "Коли (UTC)"},
     "event_kind": {"en": "Kind", "ru": "Тип", "uk": "Тип"},
     "event_detail": {"en": "Detail", "ru": "Подробности", "uk": "Подробиці"},
+    # lead-time rules (issue 14.4): a notice given later than its agreed minimum
+    "late_notice": {
+        "en": "LATE NOTICE: given {ahead} before the start; the agreed minimum is {required} h. Late by {late}.",
+        "ru": "УВЕДОМЛЕНИЕ С НАРУШЕНИЕМ СРОКА: направлено за {ahead} до начала; установленный срок — не менее {required} ч. Опоздание: {late}.",
+        "uk": "ПОВІДОМЛЕННЯ З ПОРУШЕННЯМ СТРОКУ: надіслано за {ahead} до початку; встановлений строк — не менше {required} год. Запізнення: {late}.",
+    },
+    "late_short": {"en": "LATE by {late}", "ru": "С ОПОЗДАНИЕМ на {late}", "uk": "ІЗ ЗАПІЗНЕННЯМ на {late}"},
+    "late_confirm": {
+        "en": "I confirm this notice is sent late, and that it will be marked late for the recipient.",
+        "ru": "Подтверждаю отправку уведомления с нарушением срока; получатель увидит отметку об опоздании.",
+        "uk": "Підтверджую надсилання повідомлення з порушенням строку; одержувач побачить позначку про запізнення.",
+    },
+    "late_confirm_needed": {
+        "en": "This notice is late. Nothing was signed: confirm that it is sent late, then send again.",
+        "ru": "Уведомление направляется с нарушением срока. Ничего не подписано: подтвердите отправку с опозданием и отправьте снова.",
+        "uk": "Повідомлення надсилається з порушенням строку. Нічого не підписано: підтвердьте надсилання із запізненням і надішліть знову.",
+    },
+    "span_hm": {"en": "{h} h {m:02d} min", "ru": "{h} ч {m:02d} мин", "uk": "{h} год {m:02d} хв"},
 }
+
+
+def span(lang: str, seconds: int) -> str:
+    """A duration in hours and minutes in ``lang``; a negative one (already begun) signed."""
+    sign = "-" if seconds < 0 else ""
+    minutes = abs(seconds) // 60
+    return sign + t(lang, "span_hm", h=minutes // 60, m=minutes % 60)
+
+
+def late_notice(lang: str, lead: dict[str, Any], short: bool = False) -> str:
+    """A late notice's mark in ``lang``, from the lead time its signed fields give
+    (``LeadTime.as_json``)."""
+    late = span(lang, int(lead["late_by_seconds"]))
+    if short:
+        return t(lang, "late_short", late=late)
+    return t(
+        lang,
+        "late_notice",
+        ahead=span(lang, int(lead["ahead_seconds"])),
+        required=lead["required_hours"],
+        late=late,
+    )
 
 
 def t(lang: str, key: str, /, **kw: Any) -> str:
