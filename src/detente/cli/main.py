@@ -19,7 +19,7 @@ from detente.cli.client import Unanswered, _api, _load
 from detente.core import visible
 from detente.core.entries import timestamp
 from detente.core.formats.notice import hours_minutes
-from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES
+from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES, Lang
 
 
 def _out(data: Any, as_json: bool, human: str) -> None:
@@ -601,10 +601,26 @@ def bench(messages: int, burst: int, db: str | None, as_json: bool) -> None:
     "pdf_out",
     default=None,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write a printable transcript (English/Russian) of the bundle to this PDF file.",
+    help="Also write a printable transcript of the bundle to this PDF file, in two languages side by side.",
+)
+@click.option(
+    "--lang", type=click.Choice(LANGS), default="en", show_default=True, help="The reader's language."
+)
+@click.option(
+    "--other-lang",
+    type=click.Choice(LANGS),
+    default=None,
+    help="The other party's language, printed beside the reader's [default: ru, or en for a Russian reader].",
 )
 def export_cmd(
-    home: Path, peer: str | None, start: str | None, end: str | None, out: Path, pdf_out: Path | None
+    home: Path,
+    peer: str | None,
+    start: str | None,
+    end: str | None,
+    out: Path,
+    pdf_out: Path | None,
+    lang: Lang,
+    other_lang: Lang | None,
 ) -> None:
     """Write a self-contained bundle of the record that anyone can verify offline."""
     from detente.export.bundle import ExportError, export_bundle
@@ -619,13 +635,16 @@ def export_cmd(
         f"logged entries of this party), {counts['bytes']} bytes"
     )
     if pdf_out is not None:
-        from detente.export.pdf import PdfError, transcript_pdf
+        from detente.export.pdf import DEFAULT_OTHER, PdfError, transcript_pdf
+        from detente.node.catalog import load_catalog
 
+        other = other_lang or DEFAULT_OTHER[lang]
         try:
-            pdf_out.write_bytes(transcript_pdf(data))
-        except PdfError as exc:
+            catalog, _ = load_catalog(_load(home))  # the node's own formats too
+            pdf_out.write_bytes(transcript_pdf(data, lang=lang, other=other, catalog=catalog))
+        except (PdfError, cfgmod.ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"wrote {pdf_out}: transcript in English and Russian")
+        click.echo(f"wrote {pdf_out}: transcript in {lang} and {other}, side by side")
 
 
 class _VerifyCommand(click.Command):
