@@ -481,6 +481,23 @@ def linktest(home: Path, party: str, as_json: bool) -> None:
 
 @main.command()
 @home_arg
+@click.argument("exchange_ref")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True)
+@json_opt
+def reconcile(home: Path, exchange_ref: str, lang: str, as_json: bool) -> None:
+    """Every signed account of an exchange side by side (EXCHANGE_REF: its list number, e.g.
+    UA-GS/KSHPV/2026-018); differing figures are marked MISMATCH and never corrected."""
+    data = _api(home, "GET", "/v1/exchanges/accounts", params={"ref": exchange_ref})
+    if not data["accounts"]:
+        human = f"no signed account of exchange {exchange_ref} is held here"
+    else:
+        human = f"exchange {exchange_ref}: {len(data['accounts'])} signed accounts, "
+        human += f"{data['mismatches']} mismatched figures\n" + data["text"][lang].rstrip("\n")
+    _out(data, as_json, human)
+
+
+@main.command()
+@home_arg
 @json_opt
 def status(home: Path, as_json: bool) -> None:
     """Each link's state, last heartbeat, queue depth; refused connections; alarms."""

@@ -13,6 +13,9 @@ in two columns side by side, one per language:
   message they answer; a notice later than its lead-time rule marked LATE, by how much, from
   its signed fields (``core.formats.notice.signed_lead_time``);
 - its hash, sender, time, its position in its signer's log and the checkpoints that cover it;
+- at the end, every signed account of each exchange in the bundle (``exchange-reconciliation``
+  messages, any signer and capacity) side by side, differing figures marked MISMATCH and never
+  corrected (``core.formats.exchange.reconcile_accounts``).
 
 Hook: ``KIND_TEXT`` maps an entry kind to its text in one language. Kinds added later (presence
 checks, escalations) register there and are printed in both columns like the rest; a kind not
@@ -36,6 +39,7 @@ from detente.core import visible
 from detente.core.bundle import read_document, verify_bundle
 from detente.core.checkpoint import parse_checkpoint, parse_note
 from detente.core.formats import Catalog, FormatError, builtin_catalog
+from detente.core.formats.exchange import RECONCILIATION, Account, reconcile_accounts, render_accounts
 from detente.core.formats.notice import signed_lead_time
 from detente.core.ledger import party_of
 from detente.core.terms import LANGS, Lang
@@ -70,6 +74,11 @@ L: dict[str, dict[str, str]] = {
     "none": {"en": "none: signature only", "ru": "нет: только подпись", "uk": "немає: лише підпис"},
     "cosigned": {"en": "cosigned by", "ru": "заверена", "uk": "засвідчено"},
     "size": {"en": "size", "ru": "размер", "uk": "розмір"},
+    "accounts": {
+        "en": "Exchange {ref}: every signed account side by side (nothing corrected)",
+        "ru": "Обмен {ref}: все подписанные данные рядом (ничего не исправлено)",
+        "uk": "Обмін {ref}: усі підписані дані поруч (нічого не виправлено)",
+    },
     "hidden": {
         "en": "Hidden characters, shown as ⟨…⟩; the signed text is unchanged",
         "ru": "Скрытые символы, показаны как ⟨…⟩; подписанный текст не изменён",
@@ -486,4 +495,31 @@ def transcript_pdf(
             if size > index
         ]
         field(label("covered"), "; ".join(covering) or label("none"))
+    for ref, accounts in _accounts(objs).items():
+        pdf.ln(3)
+        line(label("accounts", ref=ref), 11, bold=True)
+        rows = reconcile_accounts(accounts)
+        columns([render_accounts(accounts, rows, s) for s in sides])
     return bytes(pdf.output())
+
+
+def _accounts(objs: list[Any]) -> dict[str, list[Account]]:
+    """The signed accounts in the bundle by exchange, in the bundle's order."""
+    out: dict[str, list[Account]] = {}
+    for obj in objs:
+        c = obj.get("content") if isinstance(obj, dict) and obj.get("kind") == "message" else None
+        if (
+            not isinstance(c, dict)
+            or c.get("format") != RECONCILIATION
+            or not isinstance(c.get("fields"), dict)
+        ):
+            continue
+        ref, version, to = c["fields"].get("list_ref"), c.get("version"), obj.get("to")
+        if not isinstance(ref, str) or type(version) is not int or not isinstance(to, list):
+            continue
+        account = Account.from_message(
+            str(obj.get("sender")), str(obj.get("id")), str(obj.get("created")), to, version, c["fields"]
+        )
+        if account is not None:
+            out.setdefault(ref, []).append(account)
+    return dict(sorted(out.items()))

@@ -19,6 +19,7 @@ from detente.core.entries import (
     LINK_TEST_TEXT,
     Ack,
     Content,
+    FormatContent,
     LinkTest,
     MachineMaker,
     Message,
@@ -31,9 +32,11 @@ from detente.core.entries import (
     sign,
     timestamp,
 )
+from detente.core.formats.exchange import RECONCILIATION, Account
 from detente.core.formats.notice import describe as describe_lead
 from detente.core.protocol.txns import Priority, StreamEntry
 from detente.node.catalog import FormatRefusal
+from detente.store import queries
 from detente.store import txns as store_txns
 
 if TYPE_CHECKING:
@@ -53,6 +56,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("detente.node")
 
 Build = Callable[[str, dict[str, int], str], StreamEntry]
+
+
+ACCOUNT_SCAN = 20_000  # newest messages searched for an exchange's accounts
 
 
 class NodeError(ValueError):
@@ -148,6 +154,26 @@ class Operator:
                 lead,
             )
         return lead
+
+    async def exchange_accounts(self, ref: str) -> list[Account]:
+        """Every signed account of exchange ``ref`` this node holds (its own and its peers'),
+        in the order stored; among the newest ``ACCOUNT_SCAN`` messages."""
+        needle = f'"format":"{RECONCILIATION}"'.encode()
+        held = await self.store.read(lambda c: queries.message_bodies_with(c, needle, ACCOUNT_SCAN))
+        out = []
+        for msg_id, body in held:
+            msg = parse_as(Message, body)
+            c = msg.content
+            if (
+                not isinstance(c, FormatContent)
+                or c.format != RECONCILIATION
+                or c.fields.get("list_ref") != ref
+            ):
+                continue
+            account = Account.from_message(msg.sender, msg_id, msg.created, msg.to, c.version, c.fields)
+            if account is not None:
+                out.append(account)
+        return out
 
     def check_recipients(self, to: list[str]) -> list[str]:
         recipients = sorted(set(to))

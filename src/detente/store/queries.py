@@ -210,6 +210,19 @@ def merged_alarms(conn: Connection, kinds: Sequence[str]) -> list[tuple[AnyRow, 
     return [(r, counts[r.id]) for r in rows]
 
 
+def message_bodies_with(conn: Connection, needle: bytes, limit: int) -> list[tuple[str, bytes]]:
+    """(id, signed body) of the messages among the newest ``limit`` whose body holds ``needle``,
+    oldest first. The bodies are filtered here, not in SQL, so SQLite and PostgreSQL agree."""
+    q = (
+        select(entries.c.id, entries.c.body)
+        .where(entries.c.kind == "message")
+        .order_by(desc(entries.c.held_since), desc(entries.c.id))
+        .limit(limit)
+    )
+    found = [(str(r.id), bytes(r.body)) for r in conn.execute(q) if needle in bytes(r.body)]
+    return found[::-1]
+
+
 def answers_received(conn: Connection, limit: int) -> list[bytes]:
     """The signed bodies of the newest ``limit`` acknowledgements peers sent us, newest first."""
     q = (

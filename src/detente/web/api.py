@@ -40,6 +40,7 @@ from detente.core.entries import (
     parse_as,
     timestamp,
 )
+from detente.core.formats.exchange import Account, reconcile_accounts, render_accounts
 from detente.core.lifecycle import ALERTING_ANSWERS, Lifecycle, inbound, outbound
 from detente.core.release import (
     Draft,
@@ -50,7 +51,7 @@ from detente.core.release import (
     ReleaseRefused,
     UnknownDraft,
 )
-from detente.core.terms import RANK, Answer
+from detente.core.terms import LANGS, RANK, Answer
 from detente.node import (
     AlreadyAcknowledged,
     DiskFull,
@@ -446,6 +447,14 @@ def create_app(node: Node) -> FastAPI:
     async def status() -> dict[str, Any]:
         return await node_status(node)
 
+    @app.get("/v1/exchanges/accounts", dependencies=deps)
+    async def exchange_accounts(
+        ref: Annotated[str, Query(min_length=1, max_length=100, pattern=EXCHANGE_REF)],
+    ) -> dict[str, Any]:
+        """Every signed account of exchange ``ref`` this node holds, side by side; differing
+        figures are marked, never corrected."""
+        return accounts_view(ref, await node.exchange_accounts(ref))
+
     @app.get("/v1/events", dependencies=[role_in(may.AUDIT, "read the node's events")])
     async def list_events(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -680,6 +689,45 @@ def _lifecycle(node: Node, row: Any, dels: Sequence[Any], acks: list[Ack], now: 
     if row.mine:
         return outbound([(d.peer, d.state) for d in dels], answers, row.ack_due, now)
     return inbound(node.party, answers.get(node.party), row.ack_due, now)
+
+
+# An exchange's reference as its list names it (``list_ref``: the format's reference type).
+EXCHANGE_REF = r"^[A-Z0-9]+(?:[-/.][A-Z0-9]+)*$"
+
+
+def accounts_view(ref: str, accounts: list[Account]) -> dict[str, Any]:
+    """Accounts and their rows as the API, the CLI and the console show them."""
+    rows = reconcile_accounts(accounts)
+    return {
+        "ref": ref,
+        "accounts": [
+            {
+                "signer": a.signer,
+                "id": a.entry,
+                "created": a.created,
+                "capacity": a.capacity,
+                "stated_by": a.stated_by,
+                "source": a.source,
+                "figures": [
+                    {"from": k[0], "to": k[1], "category": k[2], "persons": n} for k, n in a.figures.items()
+                ],
+            }
+            for a in accounts
+        ],
+        "rows": [
+            {
+                "from": r.src,
+                "to": r.dst,
+                "category": r.category,
+                "cells": [{"value": c.value, "derived": c.derived} for c in r.cells],
+                "mismatch": r.mismatch,
+            }
+            for r in rows
+        ],
+        "mismatches": sum(1 for r in rows if r.mismatch),
+        "derived": any(c.derived for r in rows for c in r.cells),
+        "text": {lang: render_accounts(accounts, rows, lang) for lang in LANGS},
+    }
 
 
 STATUS_ANSWERS = 10  # answers received that a status report lists, newest first

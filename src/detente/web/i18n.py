@@ -678,6 +678,57 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Уведомление направляется с нарушением срока. Ничего не подписано: подтвердите отправку с опозданием и отправьте снова.",
         "uk": "Повідомлення надсилається з порушенням строку. Нічого не підписано: підтвердьте надсилання із запізненням і надішліть знову.",
     },
+    # an exchange's accounts side by side (issue 14.5)
+    "reconcile_title": {
+        "en": "Exchange accounts side by side",
+        "ru": "Сверка данных обмена по всем сторонам",
+        "uk": "Звірка даних обміну за всіма сторонами",
+    },
+    "exchange_ref": {
+        "en": "Exchange (list number)",
+        "ru": "Обмен (номер списка)",
+        "uk": "Обмін (номер списку)",
+    },
+    "exchange_ref_bad": {
+        "en": "Not a list number (e.g. UA-GS/KSHPV/2026-018).",
+        "ru": "Это не номер списка (пример: UA-GS/KSHPV/2026-018).",
+        "uk": "Це не номер списку (приклад: UA-GS/KSHPV/2026-018).",
+    },
+    "reconcile_show": {"en": "Show", "ru": "Показать", "uk": "Показати"},
+    "no_accounts": {
+        "en": "No signed account of exchange {ref} is held here.",
+        "ru": "Подписанных данных по обмену {ref} на узле нет.",
+        "uk": "Підписаних даних щодо обміну {ref} на вузлі немає.",
+    },
+    "accounts_summary": {
+        "en": "{n} signed accounts; {m} figures differ. Nothing is corrected: each figure is as its signer stated it.",
+        "ru": "Подписанных данных: {n}; расхождений: {m}. Ничего не исправляется: каждая цифра приведена так, как её подписал автор.",
+        "uk": "Підписаних даних: {n}; розбіжностей: {m}. Нічого не виправляється: кожну цифру наведено так, як її підписав автор.",
+    },
+    "accounts_signed": {"en": "Signed accounts", "ru": "Подписанные данные", "uk": "Підписані дані"},
+    "quoted_statement": {
+        "en": "quoted public statement of {who}, relayed (not the signer's own count)",
+        "ru": "цитируемое публичное заявление: {who}; передано (не собственный подсчёт подписавшего)",
+        "uk": "цитована публічна заява: {who}; передано (не власний підрахунок підписанта)",
+    },
+    "accounts_caption": {
+        "en": "Persons transferred, as each account states them",
+        "ru": "Переданные лица по данным каждой стороны",
+        "uk": "Передані особи за даними кожної сторони",
+    },
+    "direction": {"en": "Direction", "ru": "Направление", "uk": "Напрямок"},
+    "category": {"en": "Category", "ru": "Категория", "uk": "Категорія"},
+    "verdict": {"en": "Comparison", "ru": "Сравнение", "uk": "Порівняння"},
+    "derived_note": {
+        "en": "N: the sum of that account's own figures, not stated by it as such.",
+        "ru": "N: сумма собственных цифр этой стороны, ею отдельно не заявленная.",
+        "uk": "N: сума власних цифр цієї сторони, нею окремо не заявлена.",
+    },
+    "compare_accounts": {
+        "en": "Compare every signed account of exchange {ref}",
+        "ru": "Сравнить все подписанные данные по обмену {ref}",
+        "uk": "Порівняти всі підписані дані щодо обміну {ref}",
+    },
     "span_hm": {"en": "{h} h {m:02d} min", "ru": "{h} ч {m:02d} мин", "uk": "{h} год {m:02d} хв"},
 }
 
