@@ -58,7 +58,7 @@ logger = logging.getLogger("detente.node")
 Build = Callable[[str, dict[str, int], str], StreamEntry]
 
 
-ACCOUNT_SCAN = 20_000  # newest messages searched for an exchange's accounts
+ACCOUNT_SCAN = 1_000  # newest signed accounts (of any exchange) read for one exchange
 
 
 class NodeError(ValueError):
@@ -157,7 +157,7 @@ class Operator:
 
     async def exchange_accounts(self, ref: str) -> list[Account]:
         """Every signed account of exchange ``ref`` this node holds (its own and its peers'),
-        in the order stored; among the newest ``ACCOUNT_SCAN`` messages."""
+        in the order stored; among the newest ``ACCOUNT_SCAN`` accounts of any exchange."""
         needle = f'"format":"{RECONCILIATION}"'.encode()
         held = await self.store.read(lambda c: queries.message_bodies_with(c, needle, ACCOUNT_SCAN))
         out = []

@@ -211,16 +211,22 @@ def merged_alarms(conn: Connection, kinds: Sequence[str]) -> list[tuple[AnyRow, 
 
 
 def message_bodies_with(conn: Connection, needle: bytes, limit: int) -> list[tuple[str, bytes]]:
-    """(id, signed body) of the messages among the newest ``limit`` whose body holds ``needle``,
-    oldest first. The bodies are filtered here, not in SQL, so SQLite and PostgreSQL agree."""
+    """(id, signed body) of the newest ``limit`` messages whose body holds ``needle``, oldest
+    first. The database filters on the bytes (SQLite ``instr``, PostgreSQL ``LIKE`` on bytea),
+    so only matches are read; ``needle`` must hold no ``%``, ``_`` or backslash."""
+    if any(c in needle for c in b"%_\\"):
+        raise ValueError("the needle holds a LIKE wildcard")
+    if conn.dialect.name == "sqlite":
+        holds = func.instr(entries.c.body, needle) > 0
+    else:
+        holds = entries.c.body.op("LIKE")(b"%" + needle + b"%")
     q = (
         select(entries.c.id, entries.c.body)
-        .where(entries.c.kind == "message")
+        .where(entries.c.kind == "message", holds)
         .order_by(desc(entries.c.held_since), desc(entries.c.id))
         .limit(limit)
     )
-    found = [(str(r.id), bytes(r.body)) for r in conn.execute(q) if needle in bytes(r.body)]
-    return found[::-1]
+    return [(str(r.id), bytes(r.body)) for r in conn.execute(q)][::-1]
 
 
 def answers_received(conn: Connection, limit: int) -> list[bytes]:
