@@ -492,7 +492,10 @@ def reconcile(home: Path, exchange_ref: str, lang: str, as_json: bool) -> None:
         human = f"no signed account of exchange {exchange_ref} is held here"
     else:
         human = f"exchange {exchange_ref}: {len(data['accounts'])} signed accounts, "
-        human += f"{data['mismatches']} mismatched figures\n" + data["text"][lang].rstrip("\n")
+        # A quoted author or source is a peer's text: hidden characters shown as tokens.
+        human += f"{data['mismatches']} mismatched figures\n" + visible.reveal(
+            data["text"][lang].rstrip("\n")
+        )
     _out(data, as_json, human)
 
 

@@ -499,7 +499,7 @@ def transcript_pdf(
         pdf.ln(3)
         line(label("accounts", ref=ref), 11, bold=True)
         rows = reconcile_accounts(accounts)
-        columns([render_accounts(accounts, rows, s) for s in sides])
+        columns([visible.reveal(render_accounts(accounts, rows, s)) for s in sides])
     return bytes(pdf.output())
 
 
