@@ -168,7 +168,9 @@ def free_text_hostile(spec: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
     Free text accepts any characters, so these pass validation and render in full.
     """
     sample = next(
-        samples.sample(n) for n in samples.sample_names() if samples.sample(n).format_id == spec["id"]
+        s
+        for s in map(samples.sample, samples.sample_names())
+        if (s.format_id, s.version) == (spec["id"], spec["version"])  # a format may have two versions
     )
     fields = dict(sample.fields)
     for f in spec["fields"]:
@@ -495,7 +497,7 @@ class Observer:
             parts = urlsplit(full)
             here = f"{parts.scheme}://{parts.netloc}" == self.origin
             ours = (
-                parts.path in self.pages
+                parts.path in {urlsplit(p).path for p in self.pages}  # a page opened with a query too
                 or parts.path.startswith("/static/")
                 or parts.path
                 in (
@@ -544,6 +546,8 @@ def browse(browser: Browser) -> Iterator[Browse]:
 
 
 PAGES = ["/inbox", "/outbox", "/map", "/drafts", "/links", "/compose", "/compose/format"]
+# The exchange's accounts side by side: a hostile account's quoted author and source among them.
+PAGES += ["/reconcile?ref=UA-GS/KSHPV/2026-018"]
 
 
 def view_everything(browse: Browse, v: Victim) -> list[Observer]:

@@ -137,6 +137,10 @@ def test_a_newcomer_signs_in_to_each_printed_console_and_finds_traffic_to_answer
         assert {lang for _, _, lang, _ in consoles.values()} == {"en", "ru", "uk"}
         for role in ("operator", "releaser", "translator", "auditor", "admin"):
             assert any(line.rstrip().endswith(role) for line in demo.lines), role
+        # The four accounts of 5 Feb 2026, each signed, side by side and never corrected.
+        demo.wait_for("the four accounts as signed")
+        assert any("quoting UAE Ministry of Foreign Affairs, mediator" in line for line in demo.lines)
+        assert any("total: [1] =317; [2] —; [3] =314; [4] 314 — MISMATCH" in line for line in demo.lines)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
             try:

@@ -109,5 +109,5 @@ def test_a_release_is_printed_with_its_drafter_and_releaser(monkeypatch):
     a.log(sign(a.key, release))
     transcript_pdf(bundle_of(a, b))
     assert any(
-        "release of US-EUCOM/1 (flash): drafted by Lt. Adams, released by Col. Hart" in t for t in printed
+        "Release of US-EUCOM/1 (flash): drafted by Lt. Adams, released by Col. Hart" in t for t in printed
     )

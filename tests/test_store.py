@@ -126,3 +126,29 @@ async def test_a_flash_write_overtakes_routine_writes_waiting_in_the_queue(tmp_p
         assert order[:2] == ["first", "flash"]
     finally:
         await store.close()
+
+
+def test_messages_holding_a_needle_are_found_by_the_database_newest_kept_oldest_first(store_url: str):
+    from detente.store import queries
+    from detente.store.schema import entries
+
+    store = Store(store_url)
+
+    def add(c, n: int, body: bytes) -> None:
+        c.execute(
+            entries.insert().values(
+                hash=f"{n:064d}", id=f"US-EUCOM/{n}", kind="message", author="US-EUCOM", body=body,
+                sig=b"s", mine=True, created="x", held_since=float(n),
+            )
+        )  # fmt: skip
+
+    needle = b'"format":"exchange-reconciliation"'
+    for n in range(1, 8):
+        body = b'{"content":{' + (needle if n % 2 else b'"format":"incident-report"') + b"}}"
+        store.run(lambda c, n=n, body=body: add(c, n, body))
+    found = store.run(lambda c: queries.message_bodies_with(c, needle, 3))
+    assert [i for i, _ in found] == ["US-EUCOM/3", "US-EUCOM/5", "US-EUCOM/7"]
+    assert all(needle in body for _, body in found)
+    with pytest.raises(ValueError):
+        store.run(lambda c: queries.message_bodies_with(c, b"a_b", 3))
+    store.engine.dispose()

@@ -18,7 +18,8 @@ from detente import config as cfgmod
 from detente.cli.client import Unanswered, _api, _load
 from detente.core import visible
 from detente.core.entries import timestamp
-from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES
+from detente.core.formats.notice import hours_minutes
+from detente.core.terms import ANSWERS, GRADES, LANGS, PRECEDENCES, Lang
 
 
 def _out(data: Any, as_json: bool, human: str) -> None:
@@ -234,6 +235,12 @@ def serve(home: Path, verbose: bool, log_json: bool) -> None:
     default=None,
     help="The format's fields, from a .toml or .json file.",
 )
+@click.option(
+    "--late-ok",
+    is_flag=True,
+    help="Send a notice later than its format's lead-time rule (e.g. 24 h for a missile launch): "
+    "it is sent as usual and marked late for every reader; without this it is refused.",
+)
 @json_opt
 def send(
     home: Path,
@@ -248,6 +255,7 @@ def send(
     format_id: str | None,
     format_version: int,
     fields_file: Path | None,
+    late_ok: bool,
     as_json: bool,
 ) -> None:
     """Sign, store and send a message: free text, or a format with its fields.
@@ -260,6 +268,8 @@ def send(
         "lang": lang,
         "ref": ref,
     }
+    if late_ok:
+        body["late_ok"] = True
     if format_id is not None:
         if text is not None:
             raise click.ClickException("give either --text or --format with --fields, not both")
@@ -293,6 +303,8 @@ def send(
             f"{exc.message} (idempotency key {key}: send again with --key {key} within 24 h "
             "to send it at most once)"
         ) from exc
+    except click.ClickException as exc:  # a late notice names the flag that confirms it
+        raise click.ClickException(exc.message.replace("(late_ok)", "(detente send --late-ok)")) from exc
     if "draft" in data:  # a FLASH (or a format message, if so configured) waits for its release
         _out(
             data,
@@ -301,12 +313,28 @@ def send(
             f"(console, or POST /v1/drafts/{data['draft']}/release)",
         )
         return
-    _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}")
+    lead = data.get("lead_time")
+    late = f"\nLATE NOTICE: {_late(lead)}" if lead and lead["late"] else ""
+    _out(data, as_json, f"{data['id']} {data['state']} {data['hash']}{late}")
+
+
+def _late(lead: dict[str, Any]) -> str:
+    """A late notice in words, from the lead time its signed fields give."""
+    return (
+        f"late by {hours_minutes(dt.timedelta(seconds=lead['late_by_seconds']))}: its rule asks for "
+        f"{lead['required_hours']} h notice and it was given "
+        f"{hours_minutes(dt.timedelta(seconds=lead['ahead_seconds']))} ahead"
+    )
 
 
 # A person's answer in words; refusals and "unable" in capitals with a mark, so that in a list
 # they never read like agreement.
-ANSWER_WORDS = {"understood": "understood", "unable": "!! UNABLE TO COMPLY", "refused": "!! REFUSED"}
+ANSWER_WORDS = {
+    "understood": "understood",
+    "will_comply": "will comply",
+    "unable": "!! UNABLE TO COMPLY",
+    "refused": "!! REFUSED",
+}
 
 
 def _answered(m: dict[str, Any]) -> str:
@@ -322,6 +350,8 @@ def _line(m: dict[str, Any]) -> str:
     text = c.get("text") or f"[{c.get('format')} v{c.get('version')}]"
     who = m["sender"] if m["direction"] == "in" else "→ " + ",".join(m["to"])
     flag = " OVERDUE" if m["overdue"] else ""
+    if (m.get("lead_time") or {}).get("late"):
+        flag += " LATE"
     state = _answered(m) or ("unanswered" if m["direction"] == "in" else m["state"])
     return f"{m['id']:<16} {m['precedence'].upper():<9} {state:<12}{flag} {who:<18} {text[:60]}"
 
@@ -387,6 +417,7 @@ def show(home: Path, message_id: str, lang: str, personal: bool, as_json: bool) 
         + (f" ({_answered(m)})" if _answered(m) else "")
         + ("  OVERDUE" if m["overdue"] else ""),
         f"hash {m['hash']}" + (f"  ref {m['ref']}" if m.get("ref") else ""),
+        *([f"LATE NOTICE: {_late(m['lead_time'])}"] if (m.get("lead_time") or {}).get("late") else []),
         "",
         rendered.rstrip("\n"),
         "",
@@ -488,6 +519,26 @@ def linktest(home: Path, party: str, as_json: bool) -> None:
 
 @main.command()
 @home_arg
+@click.argument("exchange_ref")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True)
+@json_opt
+def reconcile(home: Path, exchange_ref: str, lang: str, as_json: bool) -> None:
+    """Every signed account of an exchange side by side (EXCHANGE_REF: its list number, e.g.
+    UA-GS/KSHPV/2026-018); differing figures are marked MISMATCH and never corrected."""
+    data = _api(home, "GET", "/v1/exchanges/accounts", params={"ref": exchange_ref})
+    if not data["accounts"]:
+        human = f"no signed account of exchange {exchange_ref} is held here"
+    else:
+        human = f"exchange {exchange_ref}: {len(data['accounts'])} signed accounts, "
+        # A quoted author or source is a peer's text: hidden characters shown as tokens.
+        human += f"{data['mismatches']} mismatched figures\n" + visible.reveal(
+            data["text"][lang].rstrip("\n")
+        )
+    _out(data, as_json, human)
+
+
+@main.command()
+@home_arg
 @json_opt
 def status(home: Path, as_json: bool) -> None:
     """Each link's state, last heartbeat, queue depth; refused connections; alarms."""
@@ -526,6 +577,11 @@ def status(home: Path, as_json: bool) -> None:
     lines.append(f"  refused connections: {s['refused_connections']['total']}")
     if s["overdue"]:
         lines.append(f"  OVERDUE: {', '.join(s['overdue'])}")
+    for a in s.get("answers", []):
+        note = f" — {a['text']}" if a.get("text") else ""
+        lines.append(
+            f"  answer {a['at']} {a['msg']} from {a['from']} by {a['by']}: {ANSWER_WORDS[a['answer']]}{note}"
+        )
     # One line per kind and peer (merged by the node): a flood of one never hides another.
     for a in s["alarms"]:
         times = f" (x{a['count']})" if a.get("count", 1) > 1 else ""
@@ -610,10 +666,26 @@ def bench(messages: int, burst: int, db: str | None, ha: bool, as_json: bool) ->
     "pdf_out",
     default=None,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write a printable transcript (English/Russian) of the bundle to this PDF file.",
+    help="Also write a printable transcript of the bundle to this PDF file, in two languages side by side.",
+)
+@click.option(
+    "--lang", type=click.Choice(LANGS), default="en", show_default=True, help="The reader's language."
+)
+@click.option(
+    "--other-lang",
+    type=click.Choice(LANGS),
+    default=None,
+    help="The other party's language, printed beside the reader's [default: ru, or en for a Russian reader].",
 )
 def export_cmd(
-    home: Path, peer: str | None, start: str | None, end: str | None, out: Path, pdf_out: Path | None
+    home: Path,
+    peer: str | None,
+    start: str | None,
+    end: str | None,
+    out: Path,
+    pdf_out: Path | None,
+    lang: Lang,
+    other_lang: Lang | None,
 ) -> None:
     """Write a self-contained bundle of the record that anyone can verify offline."""
     from detente.export.bundle import ExportError, export_bundle
@@ -628,13 +700,16 @@ def export_cmd(
         f"logged entries of this party), {counts['bytes']} bytes"
     )
     if pdf_out is not None:
-        from detente.export.pdf import PdfError, transcript_pdf
+        from detente.export.pdf import DEFAULT_OTHER, PdfError, transcript_pdf
+        from detente.node.catalog import load_catalog
 
+        other = other_lang or DEFAULT_OTHER[lang]
         try:
-            pdf_out.write_bytes(transcript_pdf(data))
-        except PdfError as exc:
+            catalog, _ = load_catalog(_load(home))  # the node's own formats too
+            pdf_out.write_bytes(transcript_pdf(data, lang=lang, other=other, catalog=catalog))
+        except (PdfError, cfgmod.ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"wrote {pdf_out}: transcript in English and Russian")
+        click.echo(f"wrote {pdf_out}: transcript in {lang} and {other}, side by side")
 
 
 class _VerifyCommand(click.Command):

@@ -148,7 +148,7 @@ class Message(_StreamEntry):
 
 
 class Ack(_StreamEntry):
-    """A person's acknowledgement of a message: understood, unable to comply, or refused."""
+    """A person's acknowledgement of a message: understood, will comply, unable to comply, or refused."""
 
     kind: Literal["ack"]
     msg: EntryId

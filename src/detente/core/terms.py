@@ -26,9 +26,11 @@ DEFAULT_DEADLINES: Final[dict[str, float]] = {  # one per precedence
 Lang = Literal["en", "ru", "uk"]
 LANGS: Final[tuple[Lang, ...]] = ("en", "ru", "uk")
 
-# A person's answer to a message: understood, unable to comply, or refused.
-Answer = Literal["understood", "unable", "refused"]
-ANSWERS: Final[tuple[Answer, ...]] = ("understood", "unable", "refused")
+# A person's answer to a message: understood, will comply, unable to comply, or refused.
+# "will_comply" came last to the protocol; an ack signed before it names one of the others and
+# stays valid (the set only grew).
+Answer = Literal["understood", "will_comply", "unable", "refused"]
+ANSWERS: Final[tuple[Answer, ...]] = ("understood", "will_comply", "unable", "refused")
 
 # How far a translation may be relied on: a quick reading, checked for use, agreed wording.
 Grade = Literal["sight", "working", "official"]

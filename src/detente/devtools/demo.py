@@ -28,7 +28,6 @@ import httpx2
 from detente import config as cfgmod
 from detente.core.encoding import unb64
 from detente.core.entries import Signed, open_signed
-from detente.core.formats import PartyTotals, compare_totals, mismatches, render_totals
 from detente.core.formats.samples import sample
 from detente.core.keys import VerifyKey
 from detente.core.terms import ROLES
@@ -139,23 +138,43 @@ def _format(name: str) -> dict[str, Any]:
     return {"format": s.format_id, "version": s.version, "lang": s.lang, "fields": s.fields}
 
 
-def _exchange(ua: LocalNode, ru: LocalNode, send: Callable[..., str], failures: list[str]) -> None:
-    """Prisoner exchange: UA-GS's list, each side's reconciliation, final counts compared."""
+def _exchange(
+    ua: LocalNode, ru: LocalNode, us: LocalNode, send: Callable[..., str], failures: list[str]
+) -> None:
+    """Prisoner exchange of 5 Feb 2026: UA-GS's list, then its four accounts, each signed.
+
+    RU-MOD and UA-GS sign their own accounts as parties. The demo has no mediator's node, so
+    the UAE mediator's "157 each" and the US envoy's "314" are relayed by US-EUCOM as quoted
+    public statements, each marked with who made it and where (``stated_by``, ``source``):
+    signed by US-EUCOM, never passed off as its own count. A mediator running its own node
+    signs the same format in its own name (tests/test_reconcile.py).
+    """
     lst = send(ua, to=["RU-MOD"], precedence="priority", **_format("prisoner-exchange-list"))
-    ru_rec = send(ru, to=["UA-GS"], precedence="priority", ref=lst, **_format("exchange-reconciliation-ru"))
-    ua_rec = send(ua, to=["RU-MOD"], precedence="priority", ref=lst, **_format("exchange-reconciliation-ua"))
-    if not (lst and ru_rec and ua_rec):
+    ref = str(sample("exchange-account-ru").fields["list_ref"])
+    ru_acc = send(
+        ru, to=["UA-GS", "US-EUCOM"], precedence="priority", ref=lst, **_format("exchange-account-ru")
+    )
+    ua_acc = send(
+        ua, to=["RU-MOD", "US-EUCOM"], precedence="priority", ref=lst, **_format("exchange-account-ua")
+    )
+    mediator = _format("exchange-account-mediator")
+    mediator["fields"]["capacity"] = "mediator"
+    mediator["fields"]["stated_by"] = {"lang": "en", "text": "UAE Ministry of Foreign Affairs, mediator"}
+    mediator["fields"]["source"] = {"lang": "en", "text": "WAM, 5 Feb 2026: 314 released, 157 each"}
+    ae_acc = send(us, to=["RU-MOD", "UA-GS"], precedence="priority", ref=lst, **mediator)
+    us_acc = send(
+        us, to=["RU-MOD", "UA-GS"], precedence="priority", ref=lst, **_format("exchange-account-quoted")
+    )
+    if not (lst and ru_acc and ua_acc and ae_acc and us_acc):
         return
-    # UA-GS compares both signed statements from its own store; nothing is corrected.
-    said = {}
-    for msg_id in (ru_rec, ua_rec):
-        view = ua.api("GET", f"/v1/messages/{msg_id}?personal=1")
-        said[view["sender"]] = PartyTotals.from_fields(view["sender"], view["content"]["fields"])
-    lines = compare_totals(said["UA-GS"], said["RU-MOD"])
-    _say("  prisoner exchange, final counts as each side signed them:")
-    _say("    " + "\n    ".join(render_totals(lines, "en").rstrip("\n").splitlines()))
-    if not mismatches(lines):
-        failures.append("the exchange counts were expected to differ (157+3 vs 150+7)")
+    # UA-GS shows every signed account from its own store; nothing is corrected.
+    view = ua.api("GET", "/v1/exchanges/accounts", params={"ref": ref})
+    _say(f"  prisoner exchange {ref}: the four accounts as signed (detente reconcile {ua.home} {ref}):")
+    _say("    " + "\n    ".join(view["text"]["en"].rstrip("\n").splitlines()))
+    if len(view["accounts"]) != 4:
+        failures.append(f"expected the four accounts of 5 Feb 2026, UA-GS holds {len(view['accounts'])}")
+    if not view["mismatches"]:
+        failures.append("the exchange accounts were expected to differ (157+3 vs 150+7, 317 vs 314)")
 
 
 def run_demo(duration: float | None, keep: bool = False) -> bool:
@@ -239,7 +258,7 @@ def _scenario(
         _say("  RU-MOD's response as US-EUCOM reads it (rendered in English from the signed fields):")
         _say("    " + "\n    ".join(view["rendered"].splitlines()[:6]) + "\n    …")
     send(ua, to=["RU-MOD", "US-EUCOM"], precedence="priority", text=EXCHANGE, lang="uk")
-    _exchange(ua, ru, send, failures)
+    _exchange(ua, ru, us, send, failures)
     for n in nodes:
         for peer in nodes:
             if peer is not n:

@@ -1,12 +1,28 @@
-"""A printable transcript of a bundle, in English and Russian: ``detente export … --pdf FILE``.
+"""A printable transcript of a bundle that both sides can read: ``detente export … --pdf FILE``.
 
 Made from the bundle's own bytes (what a court or a commission would hold), with fpdf2 and
-DejaVu Sans (Debian package ``fonts-dejavu-core``) for Latin and Cyrillic alike. For each entry:
-its hash, sender, time, content (free text exactly as written, format fields as signed), its
-position in its signer's log and the checkpoints that cover it (with who cosigned them).
+DejaVu Sans (Debian package ``fonts-dejavu-core``) for Latin and Cyrillic alike. Every label is
+printed in the reader's language and the other party's (EN, RU, UK), and each entry's content
+in two columns side by side, one per language:
+
+- a format message rendered from its signed fields in each language (never raw JSON; a format
+  this catalog lacks is printed as signed, and says so);
+- free text as written, beside the signed translations the bundle holds into the other
+  language, each with its provenance (who made it, the grade, who signed it);
+- answers as themselves ("REFUSED" and "UNABLE TO COMPLY" marked), also summed up under the
+  message they answer; a notice later than its lead-time rule marked LATE, by how much, from
+  its signed fields (``core.formats.notice.signed_lead_time``);
+- its hash, sender, time, its position in its signer's log and the checkpoints that cover it;
+- at the end, every signed account of each exchange in the bundle (``exchange-reconciliation``
+  messages, any signer and capacity) side by side, differing figures marked MISMATCH and never
+  corrected (``core.formats.exchange.reconcile_accounts``).
+
+Hook: ``KIND_TEXT`` maps an entry kind to its text in one language. Kinds added later (presence
+checks, escalations) register there and are printed in both columns like the rest; a kind not
+registered is printed as its signed JSON.
 
 Deterministic: the creation date is the time on the exporter's card in the bundle, and
-nothing else varies, so one bundle always gives the same bytes.
+nothing else varies, so one bundle (and one pair of languages) always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -17,37 +33,141 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from detente.core import visible
 from detente.core.bundle import read_document, verify_bundle
 from detente.core.checkpoint import parse_checkpoint, parse_note
+from detente.core.formats import Catalog, FormatError, builtin_catalog
+from detente.core.formats.exchange import RECONCILIATION, Account, reconcile_accounts, render_accounts
+from detente.core.formats.notice import signed_lead_time
 from detente.core.ledger import party_of
+from detente.core.terms import LANGS, Lang
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 FONT_PACKAGE = "fonts-dejavu-core"
 
-H = {
-    "title": "Transcript of the record / Стенограмма записи",
-    "exporter": "Exported by / Экспортировано",
-    "verdict": "Offline verification / Автономная проверка",
-    "checkpoints": "Checkpoints / Контрольные точки",
-    "entry": "Entry / Запись",
-    "kind": "Kind / Тип",
-    "hash": "Hash (SHA-256) / Хеш (SHA-256)",
-    "sender": "Sender / Отправитель",
-    "to": "To / Получатели",
-    "time": "Time / Время",
-    "content": "Content / Содержание",
-    "log": "Log position / Позиция в журнале",
-    "covered": "Covered by checkpoints / Покрыта контрольными точками",
-    "none": "none: signature only / нет: только подпись",
-    "cosigned": "cosigned by / заверена",
-    "hidden": (
-        "Hidden characters, shown as ⟨…⟩; the signed text is unchanged / "
-        "Скрытые символы, показаны как ⟨…⟩; подписанный текст не изменён"
-    ),
+# The other party's language when the reader names none: a Russian reader's counterpart
+# writes English, everyone else's Russian (the three-party demo's pairs).
+DEFAULT_OTHER: dict[str, Lang] = {"en": "ru", "ru": "en", "uk": "ru"}
+
+L: dict[str, dict[str, str]] = {
+    "title": {"en": "Transcript of the record", "ru": "Стенограмма записи", "uk": "Стенограма запису"},
+    "exporter": {"en": "Exported by", "ru": "Экспортировано", "uk": "Експортовано"},
+    "verdict": {"en": "Offline verification", "ru": "Автономная проверка", "uk": "Автономна перевірка"},
+    "checkpoints": {"en": "Checkpoints", "ru": "Контрольные точки", "uk": "Контрольні точки"},
+    "entry": {"en": "Entry", "ru": "Запись", "uk": "Запис"},
+    "kind": {"en": "Kind", "ru": "Тип", "uk": "Тип"},
+    "hash": {"en": "Hash (SHA-256)", "ru": "Хеш (SHA-256)", "uk": "Геш (SHA-256)"},
+    "sender": {"en": "Sender", "ru": "Отправитель", "uk": "Відправник"},
+    "to": {"en": "To", "ru": "Получатели", "uk": "Одержувачі"},
+    "time": {"en": "Time", "ru": "Время", "uk": "Час"},
+    "precedence": {"en": "Precedence", "ru": "Срочность", "uk": "Терміновість"},
+    "content": {"en": "Content", "ru": "Содержание", "uk": "Зміст"},
+    "log": {"en": "Log position", "ru": "Позиция в журнале", "uk": "Позиція в журналі"},
+    "covered": {
+        "en": "Covered by checkpoints",
+        "ru": "Покрыта контрольными точками",
+        "uk": "Охоплено контрольними точками",
+    },
+    "none": {"en": "none: signature only", "ru": "нет: только подпись", "uk": "немає: лише підпис"},
+    "cosigned": {"en": "cosigned by", "ru": "заверена", "uk": "засвідчено"},
+    "size": {"en": "size", "ru": "размер", "uk": "розмір"},
+    "accounts": {
+        "en": "Exchange {ref}: every signed account side by side (nothing corrected)",
+        "ru": "Обмен {ref}: все подписанные данные рядом (ничего не исправлено)",
+        "uk": "Обмін {ref}: усі підписані дані поруч (нічого не виправлено)",
+    },
+    "hidden": {
+        "en": "Hidden characters, shown as ⟨…⟩; the signed text is unchanged",
+        "ru": "Скрытые символы, показаны как ⟨…⟩; подписанный текст не изменён",
+        "uk": "Приховані символи, показано як ⟨…⟩; підписаний текст не змінено",
+    },
+    "original": {
+        "en": "Original, as signed ({lang}):",
+        "ru": "Оригинал, как подписан ({lang}):",
+        "uk": "Оригінал, як підписано ({lang}):",
+    },
+    "translation": {
+        "en": "Translation into {lang}, {grade}, by {who}; signed by {signer} ({id}):",
+        "ru": "Перевод на {lang}, {grade}, выполнил {who}; подписан {signer} ({id}):",
+        "uk": "Переклад {lang}, {grade}, виконав {who}; підписано {signer} ({id}):",
+    },
+    "no_translation": {
+        "en": "No signed translation into {lang} in this record; the original follows.",
+        "ru": "Подписанного перевода на {lang} в записи нет; ниже оригинал.",
+        "uk": "Підписаного перекладу {lang} у записі немає; нижче оригінал.",
+    },
+    "format_not_held": {
+        "en": "Format {ref} is not in this catalog; its fields as signed:",
+        "ru": "Формата {ref} нет в каталоге; поля как подписаны:",
+        "uk": "Формату {ref} немає в каталозі; поля як підписано:",
+    },
+    "format_invalid": {
+        "en": "Format {ref}: the signed fields break its rules ({why}); as signed:",
+        "ru": "Формат {ref}: подписанные поля нарушают правила ({why}); как подписаны:",
+        "uk": "Формат {ref}: підписані поля порушують правила ({why}); як підписано:",
+    },
+    "answer": {
+        "en": "Answer of {party} to {msg}, given by {by}: {answer}",
+        "ru": "Ответ {party} на {msg}, дал {by}: {answer}",
+        "uk": "Відповідь {party} на {msg}, надав {by}: {answer}",
+    },
+    "answers": {"en": "Answers", "ru": "Ответы", "uk": "Відповіді"},
+    "note": {"en": "Note", "ru": "Примечание", "uk": "Примітка"},
+    "late": {
+        "en": "LATE NOTICE: given {ahead} before the start; the agreed minimum is {required} h. Late by {late}.",
+        "ru": "УВЕДОМЛЕНИЕ С НАРУШЕНИЕМ СРОКА: направлено за {ahead} до начала; "
+        "установленный срок — не менее {required} ч. Опоздание: {late}.",
+        "uk": "ПОВІДОМЛЕННЯ З ПОРУШЕННЯМ СТРОКУ: надіслано за {ahead} до початку; "
+        "встановлений строк — не менше {required} год. Запізнення: {late}.",
+    },
+    "span": {"en": "{h} h {m:02d} min", "ru": "{h} ч {m:02d} мин", "uk": "{h} год {m:02d} хв"},
+    "receipt": {
+        "en": "Receipt: holds {entry} ({hash}…) at log index {index} since {stored}",
+        "ru": "Квитанция: хранит {entry} ({hash}…) в журнале под номером {index} с {stored}",
+        "uk": "Квитанція: зберігає {entry} ({hash}…) у журналі під номером {index} з {stored}",
+    },
+    "linktest": {
+        "en": "Link test: {text}",
+        "ru": "Проверка связи: {text}",
+        "uk": "Перевірка зв’язку: {text}",
+    },
+    "keyevent": {
+        "en": "Key {event}: {key}",
+        "ru": "Ключ, событие {event}: {key}",
+        "uk": "Ключ, подія {event}: {key}",
+    },
+    "release": {
+        "en": "Release of {msg} ({reason}): drafted by {drafted}, released by {released}",
+        "ru": "Разрешение на отправку {msg} ({reason}): подготовил {drafted}, разрешил {released}",
+        "uk": "Дозвіл на відправлення {msg} ({reason}): підготував {drafted}, дозволив {released}",
+    },
+    "translation_entry": {
+        "en": "Translation of {msg} into {lang} ({grade}, by {who})",
+        "ru": "Перевод {msg} на {lang} ({grade}, выполнил {who})",
+        "uk": "Переклад {msg} {lang} ({grade}, виконав {who})",
+    },
+    "understood": {"en": "Understood", "ru": "Понято", "uk": "Зрозуміло"},
+    "will_comply": {"en": "Will comply", "ru": "Будет выполнено", "uk": "Буде виконано"},
+    "unable": {"en": "!! UNABLE TO COMPLY", "ru": "!! НЕ МОГУ ВЫПОЛНИТЬ", "uk": "!! НЕ МОЖУ ВИКОНАТИ"},
+    "refused": {"en": "!! REFUSED", "ru": "!! ОТКАЗАНО", "uk": "!! ВІДМОВЛЕНО"},
+    "sight": {"en": "sight translation", "ru": "беглый перевод", "uk": "побіжний переклад"},
+    "working": {"en": "working translation", "ru": "рабочий перевод", "uk": "робочий переклад"},
+    "official": {"en": "official translation", "ru": "официальный перевод", "uk": "офіційний переклад"},
+    "machine": {
+        "en": "machine {model} {version}",
+        "ru": "машина {model} {version}",
+        "uk": "машина {model} {version}",
+    },
+    "lang_en": {"en": "English", "ru": "английский", "uk": "англійською"},
+    "lang_ru": {"en": "Russian", "ru": "русский", "uk": "російською"},
+    "lang_uk": {"en": "Ukrainian", "ru": "украинский", "uk": "українською"},
+    "flash": {"en": "FLASH", "ru": "МОЛНИЯ", "uk": "БЛИСКАВКА"},
+    "immediate": {"en": "IMMEDIATE", "ru": "НЕМЕДЛЕННО", "uk": "НЕГАЙНО"},
+    "priority": {"en": "PRIORITY", "ru": "СРОЧНО", "uk": "ТЕРМІНОВО"},
+    "routine": {"en": "ROUTINE", "ru": "ОБЫЧНАЯ", "uk": "ЗВИЧАЙНА"},
 }
 
 
@@ -58,62 +178,240 @@ class PdfError(RuntimeError):
 Redact = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _content(obj: dict[str, Any], redact: Redact | None = None) -> str:
-    kind = obj.get("kind")
-    if kind == "message":
-        c = obj.get("content") or {}
-        if redact is not None and isinstance(c, dict):
-            c = redact(c)
-        if c.get("type") == "text":
-            return f"[{c.get('lang')}] {c.get('text')}"
-        fields = json.dumps(c.get("fields"), ensure_ascii=False, sort_keys=True, indent=1)
-        return f"format {c.get('format')} v{c.get('version')} [{c.get('lang')}]\n{fields}"
-    if kind == "ack":
-        text = f" — {obj['text']}" if obj.get("text") else ""
-        return f"acknowledges {obj.get('msg')}: {obj.get('answer')} (by {obj.get('by')}){text}"
-    if kind == "receipt":
-        return (
-            f"receipt: holds {obj.get('entry')} ({str(obj.get('entry_hash'))[:16]}…) "
-            f"at log index {obj.get('log_index')} since {obj.get('stored')}"
-        )
-    if kind == "linktest":
-        return f"link test: {obj.get('text')}"
-    if kind == "keyevent":
-        new = f" → {obj.get('new_key')}" if obj.get("new_key") else ""
-        return f"key {obj.get('event')}: {obj.get('key')}{new}; {obj.get('reason') or ''}"
-    if kind == "release":
-        return (
-            f"release of {obj.get('msg')} ({obj.get('reason')}): drafted by {obj.get('drafted_by')}, "
-            f"released by {obj.get('released_by')}"
-        )
-    if kind == "translation":
-        return (
-            f"translation of {obj.get('msg')} into {obj.get('lang')} ({obj.get('grade')}): {obj.get('text')}"
-        )
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+def w(lang: Lang, key: str, /, **kw: Any) -> str:
+    """The word ``key`` in ``lang``."""
+    text = L[key][lang]
+    return text.format(**kw) if kw else text
+
+
+def span(lang: Lang, seconds: int) -> str:
+    sign = "-" if seconds < 0 else ""
+    minutes = abs(seconds) // 60
+    return sign + w(lang, "span", h=minutes // 60, m=minutes % 60)
+
+
+class Reader:
+    """What one transcript knows besides the entry it prints: the catalog, the translations
+    and answers by message, the personal-data rule."""
+
+    def __init__(self, catalog: Catalog, entries: list[dict[str, Any]], redact: Redact | None) -> None:
+        self.catalog = catalog
+        self.redact = redact
+        self.translations: dict[str, list[dict[str, Any]]] = {}
+        self.answers: dict[str, list[dict[str, Any]]] = {}
+        for obj in entries:
+            if obj.get("kind") == "translation":
+                self.translations.setdefault(str(obj.get("msg")), []).append(obj)
+            elif obj.get("kind") == "ack":
+                self.answers.setdefault(str(obj.get("msg")), []).append(obj)
+
+    def text(self, obj: dict[str, Any], lang: Lang) -> str:
+        kind = str(obj.get("kind") or "keyevent")
+        render = KIND_TEXT.get(kind)
+        if render is None:
+            return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+        return render(self, obj, lang)
+
+
+KindText = Callable[[Reader, dict[str, Any], Lang], str]
+
+
+def _who(made_by: Any, lang: Lang) -> str:
+    if not isinstance(made_by, dict):
+        return "?"
+    if made_by.get("type") == "machine":
+        return w(lang, "machine", model=made_by.get("model"), version=made_by.get("version"))
+    return f"{made_by.get('name')}, {made_by.get('role')}"
+
+
+def _grade(grade: Any, lang: Lang) -> str:
+    return w(lang, str(grade)) if grade in ("sight", "working", "official") else str(grade)
+
+
+def _lang_name(code: Any, lang: Lang) -> str:
+    return w(lang, f"lang_{code}") if code in LANGS else str(code)
+
+
+def _answer_word(answer: Any, lang: Lang) -> str:
+    return (
+        w(lang, str(answer)) if answer in ("understood", "will_comply", "unable", "refused") else str(answer)
+    )
+
+
+def _message(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    c = obj.get("content") or {}
+    if not isinstance(c, dict):
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+    redacted = r.redact is not None
+    if redacted and r.redact is not None:
+        c = r.redact(c)
+    parts: list[str] = []
+    if c.get("type") == "text":
+        parts += _free_text(r, obj, c, lang)
+    else:
+        parts += _format_text(r, c, lang, redacted)
+        lead = None
+        if (
+            isinstance(c.get("format"), str)
+            and type(c.get("version")) is int
+            and isinstance(c.get("fields"), dict)
+        ):
+            lead = signed_lead_time(
+                r.catalog, c["format"], c["version"], c["fields"], str(obj.get("created"))
+            )
+        if lead is not None and lead.late:
+            j = lead.as_json()
+            ahead, late = span(lang, int(str(j["ahead_seconds"]))), span(lang, int(str(j["late_by_seconds"])))
+            parts.insert(0, w(lang, "late", ahead=ahead, required=j["required_hours"], late=late))
+    answers = r.answers.get(str(obj.get("id")), [])
+    if answers:
+        parts.append(w(lang, "answers") + ":")
+        for a in answers:
+            note = f" — {a['text']}" if a.get("text") else ""
+            parts.append(f"  {a.get('sender')}: {_answer_word(a.get('answer'), lang)} ({a.get('by')}){note}")
+    return "\n".join(parts)
+
+
+def _free_text(r: Reader, obj: dict[str, Any], c: dict[str, Any], lang: Lang) -> list[str]:
+    original = [w(lang, "original", lang=_lang_name(c.get("lang"), lang)), str(c.get("text"))]
+    if c.get("lang") == lang:
+        return original
+    # Official before working before sight; among equals the later signed one.
+    rank = {"official": 0, "working": 1, "sight": 2}
+    into = [t for t in r.translations.get(str(obj.get("id")), []) if t.get("lang") == lang]
+    into.sort(key=lambda t: (rank.get(str(t.get("grade")), 3), str(t.get("created"))))
+    if not into:
+        return [w(lang, "no_translation", lang=_lang_name(lang, lang)), *original]
+    out = []
+    for t in into:
+        out += [
+            w(
+                lang,
+                "translation",
+                lang=_lang_name(lang, lang),
+                grade=_grade(t.get("grade"), lang),
+                who=_who(t.get("made_by"), lang),
+                signer=t.get("sender"),
+                id=t.get("id"),
+            ),
+            str(t.get("text")),
+        ]
+    return out + original
+
+
+def _format_text(r: Reader, c: dict[str, Any], lang: Lang, redacted: bool) -> list[str]:
+    fid, version = c.get("format"), c.get("version")
+    ref = f"{fid} v{version}"
+    as_signed = json.dumps(c.get("fields"), ensure_ascii=False, sort_keys=True, indent=1)
+    if not isinstance(fid, str) or type(version) is not int or not r.catalog.has(fid, version):
+        return [w(lang, "format_not_held", ref=ref), as_signed]
+    try:
+        return [
+            r.catalog.render(fid, version, c.get("fields"), lang, withhold_personal=redacted).rstrip("\n")
+        ]
+    except FormatError as exc:
+        return [w(lang, "format_invalid", ref=ref, why=exc.message(lang)), as_signed]
+
+
+def _ack(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    text = f"\n{w(lang, 'note')}: {obj['text']}" if obj.get("text") else ""
+    answer = _answer_word(obj.get("answer"), lang)
+    return (
+        w(lang, "answer", party=obj.get("sender"), msg=obj.get("msg"), by=obj.get("by"), answer=answer) + text
+    )
+
+
+def _receipt(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    return w(
+        lang,
+        "receipt",
+        entry=obj.get("entry"),
+        hash=str(obj.get("entry_hash"))[:16],
+        index=obj.get("log_index"),
+        stored=obj.get("stored"),
+    )
+
+
+def _linktest(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    return w(lang, "linktest", text=obj.get("text"))
+
+
+def _keyevent(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    new = f" → {obj.get('new_key')}" if obj.get("new_key") else ""
+    return (
+        w(lang, "keyevent", event=obj.get("event"), key=obj.get("key")) + f"{new}; {obj.get('reason') or ''}"
+    )
+
+
+def _release(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    return w(
+        lang,
+        "release",
+        msg=obj.get("msg"),
+        reason=obj.get("reason"),
+        drafted=obj.get("drafted_by"),
+        released=obj.get("released_by"),
+    )
+
+
+def _translation(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    head = w(
+        lang,
+        "translation_entry",
+        msg=obj.get("msg"),
+        lang=_lang_name(obj.get("lang"), lang),
+        grade=_grade(obj.get("grade"), lang),
+        who=_who(obj.get("made_by"), lang),
+    )
+    return f"{head}:\n{obj.get('text')}"
+
+
+# The hook: an entry kind and its text in one language (see the module's docstring).
+KIND_TEXT: dict[str, KindText] = {
+    "message": _message,
+    "ack": _ack,
+    "receipt": _receipt,
+    "linktest": _linktest,
+    "keyevent": _keyevent,
+    "release": _release,
+    "translation": _translation,
+}
 
 
 def _time(obj: dict[str, Any]) -> str:
     return str(obj.get("created") or obj.get("stored") or "")
 
 
-def transcript_pdf(bundle: bytes, redact: Redact | None = None) -> bytes:
-    """The transcript of ``bundle`` as PDF bytes; with ``redact``, each message's content is
-    printed as ``redact`` returns it (personal fields withheld, for a role the personal-data
-    rule, ``core.authority``, does not allow them)."""
+def transcript_pdf(
+    bundle: bytes,
+    redact: Redact | None = None,
+    lang: Lang = "en",
+    other: Lang | None = None,
+    catalog: Catalog | None = None,
+) -> bytes:
+    """The transcript of ``bundle`` as PDF bytes, in ``lang`` beside ``other`` (the other
+    party's language; by default ``DEFAULT_OTHER``). ``catalog`` renders format messages (by
+    default the built-in one). With ``redact``, each message's content is printed as ``redact``
+    returns it (personal fields withheld, for a role the personal-data rule,
+    ``core.authority``, does not allow them)."""
     if not FONT.is_file() or not FONT_BOLD.is_file():
         raise PdfError(f"the PDF needs DejaVu Sans ({FONT}): install Debian's package {FONT_PACKAGE}")
     from fpdf import FPDF
 
+    second: Lang = other if other is not None else DEFAULT_OTHER[lang]
+    sides: tuple[Lang, ...] = (lang,) if second == lang else (lang, second)
     try:
         doc = read_document(bundle)
         exporter = doc["header"]["exporter"]
         cards = [json.loads(base64.b64decode(c["body"])) for c in doc["cards"]]
         card = next(c for c in cards if c.get("party") == exporter)
         created = dt.datetime.fromisoformat(str(card["created"]).replace("Z", "+00:00"))
+        records = [(rec, base64.b64decode(rec["body"])) for rec in [*doc["keyevents"], *doc["entries"]]]
+        objs = [json.loads(body) for _, body in records]
     except (ValueError, KeyError, TypeError, StopIteration) as exc:
         raise PdfError(f"the bundle cannot be read for a transcript: {exc}") from exc
     verdict = verify_bundle(bundle)
+    reader = Reader(catalog or builtin_catalog(), [o for o in objs if isinstance(o, dict)], redact)
 
     # Checkpoints per party: (size, origin text line, cosigners).
     logs: dict[str, list[tuple[int, str, list[str]]]] = {}
@@ -134,56 +432,111 @@ def transcript_pdf(bundle: bytes, redact: Redact | None = None) -> bytes:
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     width = pdf.epw
+    gap = 4.0
+    column = (width - gap) / len(sides)
+
+    def label(key: str, **kw: Any) -> str:
+        return " / ".join(w(s, key, **kw) for s in sides)
 
     def line(text: str, size: float = 9, bold: bool = False) -> None:
         pdf.set_font("DejaVu", "B" if bold else "", size)
         pdf.multi_cell(width, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
 
-    def field(label: str, value: str) -> None:
+    def field(name: str, value: str) -> None:
         pdf.set_font("DejaVu", "B", 8)
-        pdf.multi_cell(width, 4, label, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 4, name, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 9)
         pdf.multi_cell(width, 4.5, value or "—", new_x="LMARGIN", new_y="NEXT")
 
-    line(H["title"], 15, bold=True)
+    marks = tuple(w(s, "late").split(":")[0] for s in LANGS)  # a late notice's first line, in bold
+
+    def columns(texts: list[str]) -> None:
+        """Texts side by side, one line of each at a time, so page breaks fall between lines."""
+        pdf.set_font("DejaVu", "", 9)
+        split = [
+            cast(list[str], pdf.multi_cell(column, 4.5, t or "—", dry_run=True, output="LINES"))
+            for t in texts
+        ]
+        for i in range(max(len(s) for s in split)):
+            if pdf.will_page_break(4.5):
+                pdf.add_page()
+            x = pdf.l_margin
+            for part in split:
+                bold = i < len(part) and ("!!" in part[i] or part[i].startswith(marks))
+                pdf.set_font("DejaVu", "B" if bold else "", 9)
+                pdf.set_xy(x, pdf.get_y())
+                pdf.cell(column, 4.5, part[i] if i < len(part) else "")
+                x += column + gap
+            pdf.ln(4.5)
+
+    line(label("title"), 15, bold=True)
     pdf.ln(2)
-    field(H["exporter"], f"{exporter} — {card.get('name', '')} — {card['created']}")
-    field(H["verdict"], verdict.report())
+    field(label("exporter"), f"{exporter} — {card.get('name', '')} — {card['created']}")
+    field(label("verdict"), verdict.report())
     pdf.ln(2)
-    line(H["checkpoints"], 12, bold=True)
+    line(label("checkpoints"), 12, bold=True)
     for party, cps in logs.items():
         for size, root, cosigners in cps:
-            by = f"; {H['cosigned']} {', '.join(cosigners)}" if cosigners else ""
-            field(f"{party} — size {size}", f"root {root}{by}")
-    for pos, rec in enumerate([*doc["keyevents"], *doc["entries"]]):
-        body = base64.b64decode(rec["body"])
-        obj = json.loads(body)
+            by = f"; {label('cosigned')} {', '.join(cosigners)}" if cosigners else ""
+            field(f"{party} — {label('size')} {size}", f"root {root}{by}")
+    for pos, ((rec, body), obj) in enumerate(zip(records, objs, strict=True)):
         digest = hashlib.sha256(body).hexdigest()
         sender = obj.get("sender") or obj.get("party") or "?"
         pdf.ln(3)
         kind = rec.get("kind", "keyevent")
-        line(f"{H['entry']} {pos}: {obj.get('id') or kind}", 11, bold=True)
-        field(H["kind"], str(kind))
-        field(H["hash"], digest)
-        field(H["sender"], str(sender))
+        line(f"{label('entry')} {pos}: {obj.get('id') or kind}", 11, bold=True)
+        field(label("kind"), str(kind))
+        field(label("hash"), digest)
+        field(label("sender"), str(sender))
         to = obj.get("to")
         if to:
-            field(H["to"], ", ".join(to) if isinstance(to, list) else str(to))
-        field(H["time"], _time(obj))
-        content = _content(obj, redact)
-        field(H["content"], visible.reveal(content))
-        hidden = visible.find_hidden(content)
+            field(label("to"), ", ".join(to) if isinstance(to, list) else str(to))
+        if obj.get("precedence") in ("flash", "immediate", "priority", "routine"):
+            field(label("precedence"), label(str(obj["precedence"])))
+        field(label("time"), _time(obj))
+        texts = [reader.text(obj, s) for s in sides]
+        pdf.set_font("DejaVu", "B", 8)
+        pdf.multi_cell(width, 4, label("content"), new_x="LMARGIN", new_y="NEXT")
+        columns([visible.reveal(t) for t in texts])
+        hidden = visible.find_hidden(texts[0])  # each side holds the original: count it once
         if hidden:
-            field(H["hidden"], ", ".join(f"{h.token} ×{h.count}" for h in hidden))
+            field(label("hidden"), ", ".join(f"{h.token} ×{h.count}" for h in hidden))
         index = rec["log"]["index"] if rec.get("log") else None
         if index is None:
-            field(H["log"], H["none"])
+            field(label("log"), label("none"))
             continue
-        field(H["log"], f"{sender} #{index}")
+        field(label("log"), f"{sender} #{index}")
         covering = [
-            f"size {size}" + (f" ({H['cosigned']} {', '.join(c)})" if c else "")
+            f"{label('size')} {size}" + (f" ({label('cosigned')} {', '.join(c)})" if c else "")
             for size, _, c in logs.get(str(sender), [])
             if size > index
         ]
-        field(H["covered"], "; ".join(covering) or H["none"])
+        field(label("covered"), "; ".join(covering) or label("none"))
+    for ref, accounts in _accounts(objs).items():
+        pdf.ln(3)
+        line(label("accounts", ref=ref), 11, bold=True)
+        rows = reconcile_accounts(accounts)
+        columns([visible.reveal(render_accounts(accounts, rows, s)) for s in sides])
     return bytes(pdf.output())
+
+
+def _accounts(objs: list[Any]) -> dict[str, list[Account]]:
+    """The signed accounts in the bundle by exchange, in the bundle's order."""
+    out: dict[str, list[Account]] = {}
+    for obj in objs:
+        c = obj.get("content") if isinstance(obj, dict) and obj.get("kind") == "message" else None
+        if (
+            not isinstance(c, dict)
+            or c.get("format") != RECONCILIATION
+            or not isinstance(c.get("fields"), dict)
+        ):
+            continue
+        ref, version, to = c["fields"].get("list_ref"), c.get("version"), obj.get("to")
+        if not isinstance(ref, str) or type(version) is not int or not isinstance(to, list):
+            continue
+        account = Account.from_message(
+            str(obj.get("sender")), str(obj.get("id")), str(obj.get("created")), to, version, c["fields"]
+        )
+        if account is not None:
+            out.setdefault(ref, []).append(account)
+    return dict(sorted(out.items()))

@@ -33,6 +33,7 @@ from detente.core.entries import Content, FormatContent, TextContent
 from detente.core.formats import Catalog, CatalogError, FieldError, FormatError, Lang
 from detente.core.formats.catalog import builtin_files
 from detente.core.formats.lang import AS_WRITTEN
+from detente.core.formats.notice import LeadTime, signed_lead_time
 from detente.core.terms import LANGS
 
 PEER_FILE = "peer-formats.json"
@@ -190,6 +191,17 @@ class NodeFormats:
             lang=checked.lang,
             fields=checked.fields,
         )
+
+    def lead_time(self, content: Content | Mapping[str, Any], created: str) -> LeadTime | None:
+        """A notice's lead time against its format's rule, from signed values only (the same
+        verdict before signing, at the recipient and in a bundle); None without a rule."""
+        if isinstance(content, TextContent):
+            return None
+        raw = content.model_dump() if isinstance(content, FormatContent) else content
+        fmt, version, fields = raw.get("format"), raw.get("version"), raw.get("fields")
+        if not isinstance(fmt, str) or type(version) is not int or not isinstance(fields, dict):
+            return None
+        return signed_lead_time(self.catalog, fmt, version, fields, created)
 
     # -- receiving and showing ----------------------------------------------------------
 

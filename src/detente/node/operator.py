@@ -19,6 +19,7 @@ from detente.core.entries import (
     LINK_TEST_TEXT,
     Ack,
     Content,
+    FormatContent,
     LinkTest,
     MachineMaker,
     Message,
@@ -31,13 +32,17 @@ from detente.core.entries import (
     sign,
     timestamp,
 )
+from detente.core.formats.exchange import RECONCILIATION, Account
+from detente.core.formats.notice import describe as describe_lead
 from detente.core.protocol.txns import Priority, StreamEntry
 from detente.node.catalog import FormatRefusal
+from detente.store import queries
 from detente.store import txns as store_txns
 
 if TYPE_CHECKING:
     from detente.config import Config
     from detente.core.delivery import Deadlines
+    from detente.core.formats.notice import LeadTime
     from detente.core.keys import Signer
     from detente.core.protocol.session import PeerSession
     from detente.node.catalog import NodeFormats
@@ -51,6 +56,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("detente.node")
 
 Build = Callable[[str, dict[str, int], str], StreamEntry]
+
+
+ACCOUNT_SCAN = 1_000  # newest signed accounts (of any exchange) read for one exchange
 
 
 class NodeError(ValueError):
@@ -77,6 +85,16 @@ class KeyConflict(NodeError):
 
 class KeysExhausted(NodeError):
     """The node keeps as many idempotency keys as it may: nothing is signed (the API answers 429)."""
+
+
+class LateNotice(NodeError):
+    """A notice later than its format's lead-time rule, sent without ``late_ok``: nothing is
+    signed (the API answers 409). Sent with ``late_ok`` it goes as usual, and every reader of
+    it computes the same lateness from its signed fields."""
+
+    def __init__(self, msg: str, lead: LeadTime) -> None:
+        super().__init__(msg)
+        self.lead = lead
 
 
 class AlreadyAcknowledged(NodeError):
@@ -125,6 +143,38 @@ class Operator:
                 "signed; free space on the store's disk, then send again."
             )
 
+    def check_lead_time(self, content: Content, now: float, late_ok: bool) -> LeadTime | None:
+        """Refuse a late notice unless the sender confirmed it (``late_ok``). Judged at the
+        ``created`` the message will be signed with, so the verdict is the one its readers reach."""
+        lead = self.formats.lead_time(content, timestamp(now))
+        if lead is not None and lead.late and not late_ok:
+            raise LateNotice(
+                f"this notice is {describe_lead(lead)}; nothing was signed. Send it again "
+                "confirming it is late (late_ok) to send it marked late.",
+                lead,
+            )
+        return lead
+
+    async def exchange_accounts(self, ref: str) -> list[Account]:
+        """Every signed account of exchange ``ref`` this node holds (its own and its peers'),
+        in the order stored; among the newest ``ACCOUNT_SCAN`` accounts of any exchange."""
+        needle = f'"format":"{RECONCILIATION}"'.encode()
+        held = await self.store.read(lambda c: queries.message_bodies_with(c, needle, ACCOUNT_SCAN))
+        out = []
+        for msg_id, body in held:
+            msg = parse_as(Message, body)
+            c = msg.content
+            if (
+                not isinstance(c, FormatContent)
+                or c.format != RECONCILIATION
+                or c.fields.get("list_ref") != ref
+            ):
+                continue
+            account = Account.from_message(msg.sender, msg_id, msg.created, msg.to, c.version, c.fields)
+            if account is not None:
+                out.append(account)
+        return out
+
     def check_recipients(self, to: list[str]) -> list[str]:
         recipients = sorted(set(to))
         if not recipients:
@@ -153,16 +203,20 @@ class Operator:
         *,
         then: Callable[[Connection, str], object] | None = None,
         keyed: store_txns.Keyed | None = None,
+        late_ok: bool = False,
     ) -> Signed:
         """Sign and queue a message; ``then`` runs in its transaction (see ``create``).
 
         ``keyed``: the client's idempotency key; if that key already made this message, the
         message made then is returned and nothing new is signed, queued or watched.
+        ``late_ok``: a notice later than its lead-time rule is sent (marked late by its own
+        signed fields) instead of refused.
         """
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
         self.check_space()
         now = self.clock.now()
+        self.check_lead_time(content, now, late_ok)
         due = now + self.cfg.deadlines[precedence]
 
         def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:

@@ -63,16 +63,24 @@ class Releases(Operator):
         by: str,
         ref: str | None = None,
         keyed: store_txns.Keyed | None = None,
+        late_ok: bool = False,
     ) -> Signed | Draft:
         """Send the message now, or keep it as a draft if it needs a second person's release.
         ``keyed`` (a client's idempotency key) applies to a message sent now; a draft is not an
         entry, and its release is a person's act, not a retry."""
         if self.release_reason(precedence, content) is not None:
-            return await self.draft(to, precedence, content, by=by, ref=ref)
-        return await self.send_message(to, precedence, content, ref, keyed=keyed)
+            return await self.draft(to, precedence, content, by=by, ref=ref, late_ok=late_ok)
+        return await self.send_message(to, precedence, content, ref, keyed=keyed, late_ok=late_ok)
 
     async def draft(
-        self, to: list[str], precedence: Precedence, content: Content, *, by: str, ref: str | None = None
+        self,
+        to: list[str],
+        precedence: Precedence,
+        content: Content,
+        *,
+        by: str,
+        ref: str | None = None,
+        late_ok: bool = False,
     ) -> Draft:
         """Keep a message that needs release as an unsigned draft by ``by``.
 
@@ -85,6 +93,9 @@ class Releases(Operator):
         recipients = self.check_recipients(to)
         self.check_content(recipients, content)
         now = self.clock.now()
+        # Already late when drafted: its author confirms that now. Its release signs it later
+        # still; the lateness is then shown from the signed message, not asked again.
+        self.check_lead_time(content, now, late_ok)
         made = await self.store.write(
             lambda c: stored.add(
                 c,
@@ -137,8 +148,10 @@ class Releases(Operator):
                 c, self.store.counters, self.party, signed_release, message_id, created, now
             )
 
+        # late_ok: a release is never refused for lateness (the author confirmed it when
+        # drafting, or it turned late while waiting); the signed message shows how late it is.
         signed = await self.send_message(
-            list(draft.recipients), precedence, draft.message_content(), draft.ref, then=mark
+            list(draft.recipients), precedence, draft.message_content(), draft.ref, then=mark, late_ok=True
         )
         released = Released(done[-1], signed)  # the last run: a batch retried alone runs it again
         await self.record(

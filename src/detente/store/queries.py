@@ -210,6 +210,36 @@ def merged_alarms(conn: Connection, kinds: Sequence[str]) -> list[tuple[AnyRow, 
     return [(r, counts[r.id]) for r in rows]
 
 
+def message_bodies_with(conn: Connection, needle: bytes, limit: int) -> list[tuple[str, bytes]]:
+    """(id, signed body) of the newest ``limit`` messages whose body holds ``needle``, oldest
+    first. The database filters on the bytes (SQLite ``instr``, PostgreSQL ``LIKE`` on bytea),
+    so only matches are read; ``needle`` must hold no ``%``, ``_`` or backslash."""
+    if any(c in needle for c in b"%_\\"):
+        raise ValueError("the needle holds a LIKE wildcard")
+    if conn.dialect.name == "sqlite":
+        holds = func.instr(entries.c.body, needle) > 0
+    else:
+        holds = entries.c.body.op("LIKE")(b"%" + needle + b"%")
+    q = (
+        select(entries.c.id, entries.c.body)
+        .where(entries.c.kind == "message", holds)
+        .order_by(desc(entries.c.held_since), desc(entries.c.id))
+        .limit(limit)
+    )
+    return [(str(r.id), bytes(r.body)) for r in conn.execute(q)][::-1]
+
+
+def answers_received(conn: Connection, limit: int) -> list[bytes]:
+    """The signed bodies of the newest ``limit`` acknowledgements peers sent us, newest first."""
+    q = (
+        select(entries.c.body)
+        .where(entries.c.kind == "ack", ~entries.c.mine)
+        .order_by(desc(entries.c.held_since), desc(entries.c.created))
+        .limit(limit)
+    )
+    return [bytes(r.body) for r in conn.execute(q)]
+
+
 def event_counts(conn: Connection) -> dict[str, int]:
     """How many events of each kind the store holds."""
     return {k: v for k, v in conn.execute(select(events.c.kind, func.count()).group_by(events.c.kind)).all()}

@@ -40,7 +40,8 @@ from detente.core.entries import (
     parse_as,
     timestamp,
 )
-from detente.core.lifecycle import Lifecycle, inbound, outbound
+from detente.core.formats.exchange import Account, reconcile_accounts, render_accounts
+from detente.core.lifecycle import ALERTING_ANSWERS, Lifecycle, inbound, outbound
 from detente.core.release import (
     Draft,
     DraftNotWaiting,
@@ -50,12 +51,13 @@ from detente.core.release import (
     ReleaseRefused,
     UnknownDraft,
 )
-from detente.core.terms import RANK, Answer
+from detente.core.terms import LANGS, RANK, Answer
 from detente.node import (
     AlreadyAcknowledged,
     DiskFull,
     KeyConflict,
     KeysExhausted,
+    LateNotice,
     Node,
     NodeError,
     NumberingHeld,
@@ -92,6 +94,9 @@ class SendRequest(_Strict):
     version: int | None = None
     fields: dict[str, Any] | None = None
     ref: EntryId | None = None  # checked here: an invalid one used to fail inside signing (500)
+    # A notice later than its format's lead-time rule is refused (409) unless this says the
+    # sender knows: then it is signed as usual and every reader sees it late.
+    late_ok: bool = False
 
 
 # A client's idempotency key (e.g. a UUID): the same key with the same request within a day is
@@ -125,6 +130,8 @@ class Sent(_Strict):
     hash: str
     state: str
     receipted: bool
+    # A notice with a lead-time rule: how far ahead it was given, from its signed fields.
+    lead_time: dict[str, Any] | None = None
 
 
 class Drafted(_Strict):
@@ -213,6 +220,8 @@ def create_app(node: Node) -> FastAPI:
             status = 503  # a restored store not yet reconciled with its peers (node.restore)
         if isinstance(exc, KeyConflict):
             status = 409  # the key made another message: a retry must not become a new one
+        if isinstance(exc, LateNotice):
+            status = 409  # the sender has not confirmed it is late: nothing is signed
         if isinstance(exc, KeysExhausted):
             status = 429
         # A refused format message explains itself in the operator's language.
@@ -288,17 +297,21 @@ def create_app(node: Node) -> FastAPI:
         is kept as a draft by the caller instead (202), signed only when released."""
         content = _content(req)
         [keyed] = _keyed(request, key, "message", [req])
-        done = await node.submit(req.to, req.precedence, content, by=person.name, ref=req.ref, keyed=keyed)
+        done = await node.submit(
+            req.to, req.precedence, content, by=person.name, ref=req.ref, keyed=keyed, late_ok=req.late_ok
+        )
         if isinstance(done, Draft):
             return JSONResponse(_drafted(done).model_dump(), status_code=202)
         signed = done
         entry = parse_as(Message, signed.body)
         receipted = await node.wait_receipted(entry.id, wait) if wait else False
+        lead = node.formats.lead_time(entry.content, entry.created)
         return Sent(
             id=entry.id,
             hash=signed.hash,
             state="receipted" if receipted else "queued",
             receipted=receipted,
+            lead_time=lead.as_json() if lead is not None else None,
         )
 
     @app.post(
@@ -326,11 +339,13 @@ def create_app(node: Node) -> FastAPI:
         makes only the messages the first attempt did not store."""
         contents = [_content(r) for r in reqs]
         for r, c in zip(reqs, contents, strict=True):
-            node.check_content(node.check_recipients(r.to), c)
+            node.check_lead_time(
+                node.check_content(node.check_recipients(r.to), c), node.clock.now(), r.late_ok
+            )
         keys = _keyed(request, key, "batch", reqs)
         done = await asyncio.gather(
             *(
-                node.submit(r.to, r.precedence, c, by=person.name, ref=r.ref, keyed=k)
+                node.submit(r.to, r.precedence, c, by=person.name, ref=r.ref, keyed=k, late_ok=r.late_ok)
                 for r, c, k in zip(reqs, contents, keys, strict=True)
             )
         )
@@ -440,6 +455,14 @@ def create_app(node: Node) -> FastAPI:
     @app.get("/v1/status", dependencies=deps)
     async def status() -> dict[str, Any]:
         return await node_status(node)
+
+    @app.get("/v1/exchanges/accounts", dependencies=deps)
+    async def exchange_accounts(
+        ref: Annotated[str, Query(min_length=1, max_length=100, pattern=EXCHANGE_REF)],
+    ) -> dict[str, Any]:
+        """Every signed account of exchange ``ref`` this node holds, side by side; differing
+        figures are marked, never corrected."""
+        return accounts_view(ref, await node.exchange_accounts(ref))
 
     @app.get("/v1/events", dependencies=[role_in(may.AUDIT, "read the node's events")])
     async def list_events(
@@ -677,6 +700,48 @@ def _lifecycle(node: Node, row: Any, dels: Sequence[Any], acks: list[Ack], now: 
     return inbound(node.party, answers.get(node.party), row.ack_due, now)
 
 
+# An exchange's reference as its list names it (``list_ref``: the format's reference type).
+EXCHANGE_REF = r"^[A-Z0-9]+(?:[-/.][A-Z0-9]+)*$"
+
+
+def accounts_view(ref: str, accounts: list[Account]) -> dict[str, Any]:
+    """Accounts and their rows as the API, the CLI and the console show them."""
+    rows = reconcile_accounts(accounts)
+    return {
+        "ref": ref,
+        "accounts": [
+            {
+                "signer": a.signer,
+                "id": a.entry,
+                "created": a.created,
+                "capacity": a.capacity,
+                "stated_by": a.stated_by,
+                "source": a.source,
+                "figures": [
+                    {"from": k[0], "to": k[1], "category": k[2], "persons": n} for k, n in a.figures.items()
+                ],
+            }
+            for a in accounts
+        ],
+        "rows": [
+            {
+                "from": r.src,
+                "to": r.dst,
+                "category": r.category,
+                "cells": [{"value": c.value, "derived": c.derived} for c in r.cells],
+                "mismatch": r.mismatch,
+            }
+            for r in rows
+        ],
+        "mismatches": sum(1 for r in rows if r.mismatch),
+        "derived": any(c.derived for r in rows for c in r.cells),
+        "text": {lang: render_accounts(accounts, rows, lang) for lang in LANGS},
+    }
+
+
+STATUS_ANSWERS = 10  # answers received that a status report lists, newest first
+
+
 async def node_status(node: Node) -> dict[str, Any]:
     now = node.clock.now()
 
@@ -685,7 +750,23 @@ async def node_status(node: Node) -> dict[str, Any]:
         alarms = [
             {**r._asdict(), "at": timestamp(r.at), "count": n} for r, n in q.merged_alarms(c, q.ALARM_KINDS)
         ]
-        return {"overdue": overdue, "alarms": alarms, "event_counts": q.event_counts(c)}
+        # The newest answers to our messages, each as itself: a refusal in the status report
+        # reads as a refusal, never folded into "acknowledged".
+        answers = []
+        for body in q.answers_received(c, STATUS_ANSWERS):
+            a = parse_as(Ack, body)
+            answers.append(
+                {
+                    "msg": a.msg,
+                    "from": a.sender,
+                    "by": a.by,
+                    "answer": a.answer,
+                    "alerting": a.answer in ALERTING_ANSWERS,
+                    "text": a.text,
+                    "at": a.created,
+                }
+            )
+        return {"overdue": overdue, "alarms": alarms, "answers": answers, "event_counts": q.event_counts(c)}
 
     stored = await node.store.read(go)
     proofs = await node.store.read(lambda c: proof_counts(c, list(node.peers)))

@@ -87,6 +87,10 @@ def finish_view(
             raise FieldProblem(*problem)
         if content is not None:
             out["format_held"] = formats.holds(content)
+            # From signed values only: the sender's and the recipient's views say the same.
+            lead = formats.lead_time(content, str(view.get("created") or ""))
+            if lead is not None:
+                out["lead_time"] = lead.as_json()
         if lang is not None and content is not None:
             rendered = formats.render(content, lang, personal=personal)
             out["rendered"] = None if rendered is None else visible.reveal(rendered)

@@ -224,6 +224,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "acknowledge": {"en": "Acknowledge", "ru": "Подтвердить получение", "uk": "Підтвердити отримання"},
     "answer_understood": {"en": "Understood", "ru": "Понято", "uk": "Зрозуміло"},
+    "answer_will_comply": {"en": "Will comply", "ru": "Будет выполнено", "uk": "Буде виконано"},
     "answer_unable": {"en": "Unable to comply", "ru": "Не могу выполнить", "uk": "Не можу виконати"},
     "answer_refused": {"en": "Refused", "ru": "Отказано", "uk": "Відмовлено"},
     "answered_meanwhile": {
@@ -681,7 +682,98 @@ STRINGS: dict[str, dict[str, str]] = {
     "event_at": {"en": "When (UTC)", "ru": "Когда (UTC)", "uk": "Коли (UTC)"},
     "event_kind": {"en": "Kind", "ru": "Тип", "uk": "Тип"},
     "event_detail": {"en": "Detail", "ru": "Подробности", "uk": "Подробиці"},
+    # lead-time rules (issue 14.4): a notice given later than its agreed minimum
+    "late_notice": {
+        "en": "LATE NOTICE: given {ahead} before the start; the agreed minimum is {required} h. Late by {late}.",
+        "ru": "УВЕДОМЛЕНИЕ С НАРУШЕНИЕМ СРОКА: направлено за {ahead} до начала; установленный срок — не менее {required} ч. Опоздание: {late}.",
+        "uk": "ПОВІДОМЛЕННЯ З ПОРУШЕННЯМ СТРОКУ: надіслано за {ahead} до початку; встановлений строк — не менше {required} год. Запізнення: {late}.",
+    },
+    "late_short": {"en": "LATE by {late}", "ru": "С ОПОЗДАНИЕМ на {late}", "uk": "ІЗ ЗАПІЗНЕННЯМ на {late}"},
+    "late_confirm": {
+        "en": "I confirm this notice is sent late, and that it will be marked late for the recipient.",
+        "ru": "Подтверждаю отправку уведомления с нарушением срока; получатель увидит отметку об опоздании.",
+        "uk": "Підтверджую надсилання повідомлення з порушенням строку; одержувач побачить позначку про запізнення.",
+    },
+    "late_confirm_needed": {
+        "en": "This notice is late. Nothing was signed: confirm that it is sent late, then send again.",
+        "ru": "Уведомление направляется с нарушением срока. Ничего не подписано: подтвердите отправку с опозданием и отправьте снова.",
+        "uk": "Повідомлення надсилається з порушенням строку. Нічого не підписано: підтвердьте надсилання із запізненням і надішліть знову.",
+    },
+    # an exchange's accounts side by side (issue 14.5)
+    "reconcile_title": {
+        "en": "Exchange accounts side by side",
+        "ru": "Сверка данных обмена по всем сторонам",
+        "uk": "Звірка даних обміну за всіма сторонами",
+    },
+    "exchange_ref": {
+        "en": "Exchange (list number)",
+        "ru": "Обмен (номер списка)",
+        "uk": "Обмін (номер списку)",
+    },
+    "exchange_ref_bad": {
+        "en": "Not a list number (e.g. UA-GS/KSHPV/2026-018).",
+        "ru": "Это не номер списка (пример: UA-GS/KSHPV/2026-018).",
+        "uk": "Це не номер списку (приклад: UA-GS/KSHPV/2026-018).",
+    },
+    "reconcile_show": {"en": "Show", "ru": "Показать", "uk": "Показати"},
+    "no_accounts": {
+        "en": "No signed account of exchange {ref} is held here.",
+        "ru": "Подписанных данных по обмену {ref} на узле нет.",
+        "uk": "Підписаних даних щодо обміну {ref} на вузлі немає.",
+    },
+    "accounts_summary": {
+        "en": "{n} signed accounts; {m} figures differ. Nothing is corrected: each figure is as its signer stated it.",
+        "ru": "Подписанных данных: {n}; расхождений: {m}. Ничего не исправляется: каждая цифра приведена так, как её подписал автор.",
+        "uk": "Підписаних даних: {n}; розбіжностей: {m}. Нічого не виправляється: кожну цифру наведено так, як її підписав автор.",
+    },
+    "accounts_signed": {"en": "Signed accounts", "ru": "Подписанные данные", "uk": "Підписані дані"},
+    "quoted_statement": {
+        "en": "quoted public statement of {who}, relayed (not the signer's own count)",
+        "ru": "цитируемое публичное заявление: {who}; передано (не собственный подсчёт подписавшего)",
+        "uk": "цитована публічна заява: {who}; передано (не власний підрахунок підписанта)",
+    },
+    "accounts_caption": {
+        "en": "Persons transferred, as each account states them",
+        "ru": "Переданные лица по данным каждой стороны",
+        "uk": "Передані особи за даними кожної сторони",
+    },
+    "direction": {"en": "Direction", "ru": "Направление", "uk": "Напрямок"},
+    "category": {"en": "Category", "ru": "Категория", "uk": "Категорія"},
+    "verdict": {"en": "Comparison", "ru": "Сравнение", "uk": "Порівняння"},
+    "derived_note": {
+        "en": "N: the sum of that account's own figures, not stated by it as such.",
+        "ru": "N: сумма собственных цифр этой стороны, ею отдельно не заявленная.",
+        "uk": "N: сума власних цифр цієї сторони, нею окремо не заявлена.",
+    },
+    "compare_accounts": {
+        "en": "Compare every signed account of exchange {ref}",
+        "ru": "Сравнить все подписанные данные по обмену {ref}",
+        "uk": "Порівняти всі підписані дані щодо обміну {ref}",
+    },
+    "span_hm": {"en": "{h} h {m:02d} min", "ru": "{h} ч {m:02d} мин", "uk": "{h} год {m:02d} хв"},
 }
+
+
+def span(lang: str, seconds: int) -> str:
+    """A duration in hours and minutes in ``lang``; a negative one (already begun) signed."""
+    sign = "-" if seconds < 0 else ""
+    minutes = abs(seconds) // 60
+    return sign + t(lang, "span_hm", h=minutes // 60, m=minutes % 60)
+
+
+def late_notice(lang: str, lead: dict[str, Any], short: bool = False) -> str:
+    """A late notice's mark in ``lang``, from the lead time its signed fields give
+    (``LeadTime.as_json``)."""
+    late = span(lang, int(lead["late_by_seconds"]))
+    if short:
+        return t(lang, "late_short", late=late)
+    return t(
+        lang,
+        "late_notice",
+        ahead=span(lang, int(lead["ahead_seconds"])),
+        required=lead["required_hours"],
+        late=late,
+    )
 
 
 def t(lang: str, key: str, /, **kw: Any) -> str:

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from detente.core import authority
-from detente.core.entries import Content, FormatContent, Message, Precedence, TextContent, parse_as
+from detente.core.entries import Content, FormatContent, Message, Precedence, TextContent, parse_as, timestamp
 from detente.core.formats.catalog import Format
 from detente.core.release import Draft
 from detente.core.terms import PRECEDENCES
-from detente.node import NodeError
+from detente.node import LateNotice, NodeError
 from detente.node.catalog import FormatRefusal
 from detente.web import auth
 from detente.web.console import forms
@@ -29,10 +29,15 @@ router = APIRouter(include_in_schema=False)
 
 
 async def submit(
-    con: Console, s: auth.Session, to: list[str], precedence: Precedence, content: Content
+    con: Console,
+    s: auth.Session,
+    to: list[str],
+    precedence: Precedence,
+    content: Content,
+    late_ok: bool = False,
 ) -> Response:
     """Hand the message to the node; the page it leads to: the draft, or the message sent."""
-    made = await con.node.submit(to, precedence, content, by=s.user.name)
+    made = await con.node.submit(to, precedence, content, by=s.user.name, late_ok=late_ok)
     if isinstance(made, Draft):
         return RedirectResponse(f"/drafts/{made.id}", status_code=303)
     return RedirectResponse(f"/m/{parse_as(Message, made.body).id}", status_code=303)
@@ -104,6 +109,7 @@ def format_page(
     errors: dict[str, str],
     previews: list[tuple[str, str]],
     status: int = 200,
+    late_lead: dict[str, Any] | None = None,
 ) -> Response:
     lang = s.user.lang
     catalog = con.node.formats.catalog
@@ -123,6 +129,7 @@ def format_page(
             peers=sorted(con.node.peers),
             precedences=PRECEDENCES,
             previews=previews,
+            late_lead=late_lead,
             banner=None,
         ),
         status,
@@ -154,6 +161,7 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
         precedence = str(data.get("precedence") or "routine")
         action = str(data.get("action") or "preview")
         chosen = str(data.get("format") or "")
+        late_ok = data.get("late_ok") == "yes"
         values = {k[2:]: str(v) for k, v in data.multi_items() if k.startswith("f.") and isinstance(v, str)}
     node = con.node
     lang = s.user.lang
@@ -178,8 +186,12 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
         for code in ("en", "ru", "uk")
         if code != lang
     ]
+    # Judged as the node will judge it when signing; shown with the preview, so the officer
+    # confirms a late notice before anything is signed.
+    lead = node.formats.lead_time(content, timestamp(node.clock.now()))
+    late = lead.as_json() if lead is not None and lead.late else None
     if action != "send":
-        return format_page(con, s, fmt, form, values, {}, previews)
+        return format_page(con, s, fmt, form, values, {}, previews, late_lead=late)
     try:
         recipients = node.check_recipients(sorted(set(to)))
         node.formats.prepare(content, recipients)
@@ -192,7 +204,10 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
         )
         return format_page(con, s, fmt, form, values, {"_form": t(lang, "refused", why=why)}, previews, 400)
     try:
-        return await submit(con, s, recipients, prec, content)
+        return await submit(con, s, recipients, prec, content, late_ok)
+    except LateNotice as exc:
+        error = {"_form": t(lang, "late_confirm_needed")}
+        return format_page(con, s, fmt, form, values, error, previews, 409, exc.lead.as_json())
     except (NodeError, ValueError) as exc:
         detail = refusal_detail(exc, lang)
         why = t(lang, "refused", why=detail[0] if detail else str(exc))

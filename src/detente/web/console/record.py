@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,7 @@ from detente.web import auth
 from detente.web.console import views
 from detente.web.console.deps import Auditor, Con, check_csrf
 from detente.web.console.render import SECURITY_HEADERS, Console, utc
-from detente.web.i18n import t
+from detente.web.i18n import lang_or_default, t
 
 router = APIRouter(include_in_schema=False)
 
@@ -132,7 +133,11 @@ async def record_pdf(con: Con, s: Auditor, peer: Party = "", start: Stamp = "", 
     redact = None if personal else con.node.formats.redact
     try:
         data = await make_bundle(con, peer, start, end)
-        pdf = await asyncio.get_running_loop().run_in_executor(None, transcript_pdf, data, redact)
+        # In the reader's language beside the other party's, with this node's own formats.
+        make = functools.partial(
+            transcript_pdf, data, redact, lang_or_default(s.user.lang), catalog=con.node.formats.catalog
+        )
+        pdf = await asyncio.get_running_loop().run_in_executor(None, make)
     except (ValueError, PdfError) as exc:
         raise HTTPException(400, t(s.user.lang, "refused", why=str(exc))) from None
     if personal:

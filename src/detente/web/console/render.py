@@ -30,7 +30,7 @@ from detente.web.api import _view, node_status
 from detente.web.console import views
 from detente.web.console.queue import PAGE_SIZE, STORE_BOX, BoxQuery, page_links, pages_for
 from detente.web.formats import finish_view
-from detente.web.i18n import LANG_NAMES, lang_or_default, t
+from detente.web.i18n import LANG_NAMES, lang_or_default, late_notice, t
 
 HERE = Path(__file__).parent.parent
 STATIC = HERE / "static"
@@ -104,8 +104,12 @@ class Console:
         def tr(key: str, **args: Any) -> str:
             return t(lang, key, **args)
 
+        def late(lead: dict[str, Any], short: bool = False) -> str:
+            return late_notice(lang, lead, short)
+
         return {
             "t": tr,
+            "late": late,
             "lang": lang,
             "langs": LANG_NAMES,
             "party": self.node.party,
