@@ -54,8 +54,6 @@ def compose_page(
             error=error,
             peers=sorted(con.node.peers),
             precedences=PRECEDENCES,
-            banner=None,
-            live=None,
         ),
         status,
     )

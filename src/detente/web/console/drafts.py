@@ -40,7 +40,7 @@ async def drafts_page(con: Con, s: SignedIn) -> Response:
     rows = [draft_view(con, d, lang) for d in await con.node.drafts()]
     return con.render(
         "drafts.html",
-        con.ctx(s, lang, active="drafts", back="/drafts", rows=rows, banner=await con.banner(lang)),
+        con.ctx(s, lang, active="drafts", back="/drafts", rows=rows, banner=await con.banner(lang, s)),
     )
 
 
@@ -69,7 +69,7 @@ async def draft_page(
             d=draft_view(con, d, lang, personal),
             may_release=rules.may_release(d, s.user.name, roles),
             error=error,
-            banner=await con.banner(lang),
+            banner=await con.banner(lang, s),
         ),
         status,
     )
