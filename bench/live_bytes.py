@@ -1,10 +1,11 @@
-"""Bytes a live inbox costs: one open inbox's stream, idle, plain and gzip-compressed.
+"""Bytes a live inbox costs: one open inbox's stream, idle and busy, plain and gzip-compressed.
 
-    uv run python bench/live_bytes.py [--seconds 60]
+    uv run python bench/live_bytes.py [--seconds 60] [--every 2]
 
 Two real nodes on loopback (devtools.cluster). An operator signed in to RU-MOD's console opens
 two inbox streams at once, one asking for gzip and one not, and counts the bytes on the wire
-(undecoded) for ``--seconds`` on an idle inbox. Figures are per hour (the count times 3600 / seconds). See docs/benchmarks.md.
+(undecoded) for ``--seconds``: first idle, then while US-EUCOM sends a ROUTINE message every
+``--every`` seconds. Figures are per hour (the count times 3600 / seconds). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ def phase(base: str, seconds: float, name: str, out: dict[str, int]) -> None:
 
 @click.command()
 @click.option("--seconds", default=60.0, show_default=True)
-def main(seconds: float) -> None:
+@click.option("--every", default=2.0, show_default=True, help="seconds between messages when busy")
+def main(seconds: float, every: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cluster = Cluster(Path(tmp), [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD")])
-        ru = cluster["RU-MOD"]
+        ru, us = cluster["RU-MOD"], cluster["US-EUCOM"]
         auth.add_user(ru.cfg.db, "duty", "operator", PASSWORD, "en", time.time())
         cluster.start()
         try:
@@ -77,10 +79,28 @@ def main(seconds: float) -> None:
             base = f"http://{ru.cfg.api}"
             got: dict[str, int] = {}
             phase(base, seconds, "idle", got)
+            stop = threading.Event()
+
+            def traffic() -> None:
+                n = 0
+                while not stop.wait(every):
+                    n += 1
+                    text = f"Routine report {n}: all quiet on the line."
+                    us.api(
+                        "POST", "/v1/messages", json={"to": ["RU-MOD"], "precedence": "routine", "text": text}
+                    )
+
+            sender = threading.Thread(target=traffic)
+            sender.start()
+            try:
+                phase(base, seconds, "busy", got)
+            finally:
+                stop.set()
+                sender.join(30)
         finally:
             cluster.stop()
     per_hour = {k: round(v * 3600 / seconds) for k, v in got.items()}
-    print(json.dumps({"seconds": seconds, "bytes_per_hour": per_hour}, indent=2))
+    print(json.dumps({"seconds": seconds, "message_every_s": every, "bytes_per_hour": per_hour}, indent=2))
 
 
 if __name__ == "__main__":

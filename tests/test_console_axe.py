@@ -1,7 +1,6 @@
 """axe-core (vendored in tests/vendor/axe-core) finds no serious or critical accessibility
 violation on any console page state: every page of an operator and an auditor, with a FLASH in
-the banner, an alarm raised, and the wall display. Not yet /map: axe finds "nested-interactive"
-(serious) in Leaflet's map container there; it is left for a fix of map.html.
+the banner, an alarm raised, and the wall display.
 
 Real nodes on an injected clock (test_console_clock's fixture), Debian's Chromium.
 """
@@ -56,6 +55,7 @@ def test_no_console_page_has_a_serious_or_critical_accessibility_violation(
             "/compose/format",
             "/drafts",
             "/links",
+            "/map",
             "/wall",
             f"/m/{msg_id}",
             "/m/NO-SUCH/1",

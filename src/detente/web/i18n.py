@@ -762,6 +762,32 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "wall": {"en": "Wall display", "ru": "Настенное табло", "uk": "Настінне табло"},
     "wall_queue": {"en": "Work queue", "ru": "Очередь на обработку", "uk": "Черга на опрацювання"},
+    "draft_state_returned": {
+        "en": "returned to its author",
+        "ru": "возвращено составителю",
+        "uk": "повернуто укладачеві",
+    },
+    "returned_by": {"en": "by {name} at {at} UTC", "ru": "{name}, {at} UTC", "uk": "{name}, {at} UTC"},
+    "return_comment": {
+        "en": "Comment for the author",
+        "ru": "Замечание составителю",
+        "uk": "Зауваження укладачеві",
+    },
+    "return_draft": {
+        "en": "Return to the author (not sent)",
+        "ru": "Вернуть составителю (не отправлять)",
+        "uk": "Повернути укладачеві (не відправляти)",
+    },
+    "return_needs_comment": {
+        "en": "Say what the author should change: a returned draft needs a comment.",
+        "ru": "Укажите, что исправить: возврат без замечания невозможен.",
+        "uk": "Вкажіть, що виправити: повернення без зауваження неможливе.",
+    },
+    "drafted_released": {
+        "en": "Drafted by {author}; released by {releaser} at {at} UTC.",
+        "ru": "Составил: {author}; разрешение на отправку дал: {releaser}, {at} UTC.",
+        "uk": "Уклав: {author}; дозвіл на відправлення надав: {releaser}, {at} UTC.",
+    },
     "recipient_link": {"en": "link: {state}", "ru": "связь: {state}", "uk": "зв’язок: {state}"},
 }
 

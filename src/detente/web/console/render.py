@@ -293,6 +293,13 @@ class Console:
             )
 
         out["thread"], out["proof"] = await self.node.store.read(extra)
+        # Who drafted and who released it (ours only; the signed message names neither).
+        d = await self.node.draft_released_as(msg_id) if view.get("direction") == "out" else None
+        out["released_from"] = (
+            None
+            if d is None
+            else {"draft": d.id, "author": d.author, "releaser": d.released_by, "at": d.released_at}
+        )
         return out
 
     # -- live parts (read-only HTML only: never a form) ---------------------------------
