@@ -788,6 +788,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Составил: {author}; разрешение на отправку дал: {releaser}, {at} UTC.",
         "uk": "Уклав: {author}; дозвіл на відправлення надав: {releaser}, {at} UTC.",
     },
+    "reply": {"en": "Reply", "ru": "Ответить", "uk": "Відповісти"},
+    "respond_format": {
+        "en": "Respond in a format",
+        "ru": "Ответить по формату",
+        "uk": "Відповісти за формою",
+    },
+    "replying_to": {"en": "In reply to", "ru": "В ответ на", "uk": "У відповідь на"},
+    "reply_unknown": {
+        "en": "No message {id} is held here: a reply must name a message this node holds.",
+        "ru": "Сообщения {id} здесь нет: ответ должен ссылаться на имеющееся сообщение.",
+        "uk": "Повідомлення {id} тут немає: відповідь має посилатися на наявне повідомлення.",
+    },
     "recipient_link": {"en": "link: {state}", "ru": "связь: {state}", "uk": "зв’язок: {state}"},
 }
 
