@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from detente.core.entries import TextContent
 from detente.web import auth
 from test_console import PASSWORD, VIEWPORT, browser  # noqa: F401 (the fixture, same Chromium flags)
 from test_console_clock import LIVE, Nodes, nodes, sign_in  # noqa: F401 (the fixture)
@@ -37,6 +38,9 @@ def test_no_console_page_has_a_serious_or_critical_accessibility_violation(
 ):
     ru = nodes.nodes["RU-MOD"]
     auth.add_user(ru.cfg.db, "audit", "auditor", PASSWORD, "ru", nodes.clock.now())
+    auth.add_user(ru.cfg.db, "chief", "releaser", PASSWORD, "uk", nodes.clock.now())
+    content = TextContent(type="text", lang="ru", text="Проверка: окно пуска перенесено на 1600Z.")
+    draft = nodes.run(ru.draft(["US-EUCOM"], "flash", content, by="duty")).id
     msg_id = send(nodes, "flash", "Aircraft crossing the line. Confirm.")
     nodes.run(ru.record("clock-skew", "US-EUCOM clock 40 s ahead", peer="US-EUCOM"))
     found: dict[str, list[str]] = {}
@@ -57,6 +61,7 @@ def test_no_console_page_has_a_serious_or_critical_accessibility_violation(
             "/links",
             "/map",
             "/wall",
+            f"/drafts/{draft}",
             f"/m/{msg_id}",
             "/m/NO-SUCH/1",
         ]:
@@ -72,6 +77,15 @@ def test_no_console_page_has_a_serious_or_critical_accessibility_violation(
             page.goto(nodes.url("RU-MOD", path))
             expect(page.locator("#banner [data-flash]")).to_be_visible(timeout=LIVE)
             found[path] = violations(page)
+        # A releasing officer (in Ukrainian): the draft waiting in the banner, the return form.
+        page.get_by_role("button", name="Выйти").click()
+        page.locator("#name").fill("chief")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        page.goto(nodes.url("RU-MOD", f"/drafts/{draft}"))
+        expect(page.locator(f"#banner [data-draft='{draft}']")).to_be_visible(timeout=LIVE)
+        expect(page.locator("#return-text")).to_be_visible()
+        found[f"/drafts/{draft} (releaser)"] = violations(page)
     finally:
         ctx.close()
     assert {p: v for p, v in found.items() if v} == {}
