@@ -407,7 +407,7 @@ def test_after_a_poll_the_supervisor_never_asks_to_be_woken_at_once(steps: list[
         if what == "up":
             sup.on_connected(now)
         elif what == "down":
-            sup.on_disconnected()
+            sup.on_disconnected(now)
         else:
             sup.on_frame(now)
         sup.poll(now)

@@ -106,6 +106,8 @@ def test_any_sequence_of_releases_and_withdrawals_moves_a_draft_at_most_once(ste
         try:
             if step == "release":
                 after = rules.check_release(current, who, roles)
+            elif step == "return":
+                after = rules.check_return(current, who, roles)
             else:
                 after = rules.check_withdraw(current, who)
         except rules.ReleaseRefused as refused:
@@ -117,12 +119,14 @@ def test_any_sequence_of_releases_and_withdrawals_moves_a_draft_at_most_once(ste
         assert current.state == "waiting"
         if step == "release":
             assert who != AUTHOR and "releaser" in roles and after == "released"
+        elif step == "return":
+            assert who != AUTHOR and "releaser" in roles and after == "returned"
         else:
             assert who == AUTHOR and after == "withdrawn"
         current = dataclasses.replace(current, state=after)
         moves += 1
     assert moves <= 1
-    assert current.state in ("waiting", "released", "withdrawn")
+    assert current.state in ("waiting", "released", "withdrawn", "returned")
 
 
 def test_every_transition_starts_from_waiting_and_ends_in_a_final_state():

@@ -230,13 +230,19 @@ class Supervisor:
         self.next_link_test = now + policy.link_test_every
         self.awaiting_test: dict[str, float] = {}
         self.last_test_ok: float | None = None
+        # Since when the link has been down (silence or closed; at start, since start): what an
+        # operator at shift change needs instead of "connected since: never".
+        self.down_since: float | None = now
 
     def on_connected(self, now: float) -> None:
         self.connected = True
         self.last_heard = now
+        self.down_since = None
 
-    def on_disconnected(self) -> None:
+    def on_disconnected(self, now: float) -> None:
         self.connected = False
+        if self.down_since is None:
+            self.down_since = now
 
     def on_frame(self, now: float) -> None:
         self.last_heard = now
@@ -265,6 +271,7 @@ class Supervisor:
                 tick.link_lost = True
                 tick.alarms.append(Alarm.LINK_LOST)
                 self.connected = False
+                self.down_since = now
         # The schedule runs whether or not the link is up: a test that cannot be sent is a
         # test that will be missed, and that is exactly what must raise an alarm.
         if now >= self.next_link_test:

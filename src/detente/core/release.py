@@ -31,16 +31,18 @@ REASONS: Final[tuple[Reason, ...]] = ("flash", "format")
 # draft released in one transaction. An earlier version claimed a draft first and could crash
 # before sending; such a draft is left as it is (neither released nor withdrawn here) for an
 # officer to check against the outbox.
-DraftState = Literal["waiting", "releasing", "released", "withdrawn"]
-DRAFT_STATES: Final[tuple[DraftState, ...]] = ("waiting", "releasing", "released", "withdrawn")
+DraftState = Literal["waiting", "releasing", "released", "withdrawn", "returned"]
+DRAFT_STATES: Final[tuple[DraftState, ...]] = ("waiting", "releasing", "released", "withdrawn", "returned")
 
-Step = Literal["release", "withdraw"]
-STEPS: Final[tuple[Step, ...]] = ("release", "withdraw")
+# ``return``: a releasing officer gives the draft back to its author with a comment, unsigned.
+Step = Literal["release", "withdraw", "return"]
+STEPS: Final[tuple[Step, ...]] = ("release", "withdraw", "return")
 
 # The one table of transitions: (state, step) -> next state. Anything else is refused.
 TRANSITIONS: Final[dict[tuple[DraftState, Step], DraftState]] = {
     ("waiting", "release"): "released",
     ("waiting", "withdraw"): "withdrawn",
+    ("waiting", "return"): "returned",
 }
 
 # Roles whose holders may release another person's draft.
@@ -78,6 +80,9 @@ class Draft:
     released_by: str | None = None
     released_at: float | None = None
     message_id: str | None = None
+    returned_by: str | None = None
+    returned_at: float | None = None
+    return_comment: str | None = None
 
     def message_content(self) -> Content:
         """The content as the message will carry it."""
@@ -137,7 +142,7 @@ class DraftNotWaiting(ReleaseRefused):
 
     def __init__(self, draft: Draft, step: Step) -> None:
         done = f" by {draft.released_by} as {draft.message_id}" if draft.state == "released" else ""
-        verb = {"release": "released", "withdraw": "withdrawn"}[step]
+        verb = {"release": "released", "withdraw": "withdrawn", "return": "returned"}[step]
         super().__init__(f"draft {draft.id} is {draft.state}{done}, no longer waiting: it cannot be {verb}")
         self.draft = draft
         self.step = step
@@ -171,6 +176,16 @@ def may_release(draft: Draft, by: str, roles: Collection[str]) -> bool:
     except ReleaseRefused:
         return False
     return True
+
+
+def check_return(draft: Draft, by: str, roles: Collection[str]) -> DraftState:
+    """The state a return by ``by`` takes the draft to, or why not: whoever may release it may
+    give it back instead (a releaser, not its author; the author withdraws)."""
+    if not RELEASERS.intersection(roles):
+        raise NotAReleaser(draft.id, by)
+    if by == draft.author:
+        raise OwnDraft(draft.id, by)
+    return next_state(draft, "return")
 
 
 def check_withdraw(draft: Draft, by: str) -> DraftState:

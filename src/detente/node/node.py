@@ -246,11 +246,14 @@ class Node(Releases, Notices, RestoreGate):
         sup = session.sup
         return {
             "peer": session.party,
-            "state": "up" if session.up else "down",
+            "state": "up" if session.heard else "down",
             "address": session.card.link,
             "path": self._path_status(session),
             "dials": session.dialer,
             "connected_since": timestamp(session.connected_since) if session.connected_since else None,
+            "down_since": timestamp(sup.down_since)
+            if sup.down_since is not None and not session.heard
+            else None,
             "last_heartbeat": timestamp(sup.last_heard) if sup.last_heard else None,
             "clock_offset": round(session.clock_offset, 3) if session.clock_offset is not None else None,
             "last_link_test_ok": timestamp(sup.last_test_ok) if sup.last_test_ok else None,

@@ -161,6 +161,20 @@ class Releases(Operator):
         )
         return released
 
+    async def give_back(self, draft_id: int, *, by: str, roles: Collection[str], comment: str) -> Draft:
+        """Return a waiting draft to its author, unsigned, with ``comment`` (a releaser who is not
+        its author; refused as a release would be). Recorded as the event ``draft-returned``."""
+        now = self.clock.now()
+        returned = await self.store.write(lambda c: stored.give_back(c, draft_id, by, roles, now, comment))
+        await self.record(
+            "draft-returned", f"{by} returned draft {draft_id} by {returned.author} to its author"
+        )
+        return returned
+
+    async def draft_released_as(self, message_id: str) -> Draft | None:
+        """The draft a message was released from (who drafted it, who released it), or None."""
+        return await self.store.read(lambda c: stored.by_message(c, message_id))
+
     async def withdraw(self, draft_id: int, *, by: str) -> Draft:
         """Withdraw a waiting draft; only its author may."""
         return await self.store.write(lambda c: stored.withdraw(c, draft_id, by))

@@ -34,6 +34,9 @@ def _draft(r: Any) -> Draft:
         released_by=r.released_by,
         released_at=r.released_at,
         message_id=r.message_id,
+        returned_by=r.returned_by,
+        returned_at=r.returned_at,
+        return_comment=r.return_comment,
     )
 
 
@@ -68,6 +71,12 @@ def add(
 def get(conn: Connection, draft_id: int) -> Draft | None:
     """The draft ``draft_id``, or None."""
     r = conn.execute(select(web_drafts).where(web_drafts.c.id == draft_id)).first()
+    return None if r is None else _draft(r)
+
+
+def by_message(conn: Connection, message_id: str) -> Draft | None:
+    """The draft released as ``message_id``, or None (the message was not drafted)."""
+    r = conn.execute(select(web_drafts).where(web_drafts.c.message_id == message_id)).first()
     return None if r is None else _draft(r)
 
 
@@ -128,3 +137,13 @@ def withdraw(conn: Connection, draft_id: int, by: str) -> Draft:
     draft = _load(conn, draft_id)
     state = rules.check_withdraw(draft, by)
     return _move(conn, draft, "withdraw", {"state": state})
+
+
+def give_back(
+    conn: Connection, draft_id: int, by: str, roles: Collection[str], now: float, comment: str
+) -> Draft:
+    """Return the draft to its author with ``comment``, if the core allows ``by`` to as stored now."""
+    draft = _load(conn, draft_id)
+    state = rules.check_return(draft, by, roles)
+    values = {"state": state, "returned_by": by, "returned_at": now, "return_comment": comment}
+    return _move(conn, draft, "return", values)

@@ -261,10 +261,14 @@ web_drafts = Table(
     Column("content", Text, nullable=False),  # JSON: the content as it will be signed
     Column("ref", String(64), nullable=True),
     Column("reason", String(32), nullable=False),  # why it needs release: flash | format
-    Column("state", String(16), nullable=False),  # waiting | released | withdrawn
+    Column("state", String(16), nullable=False),  # waiting | released | withdrawn | returned
     Column("released_by", String(64), nullable=True),
     Column("released_at", Float, nullable=True),
     Column("message_id", String(64), nullable=True),  # the signed message, once released
+    # A releasing officer gave it back unsigned, with a comment for its author (issue 10.8).
+    Column("returned_by", String(64), nullable=True),
+    Column("returned_at", Float, nullable=True),
+    Column("return_comment", Text, nullable=True),
 )
 Index("web_drafts_state", web_drafts.c.state)
 

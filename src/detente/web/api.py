@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -97,6 +97,11 @@ class SendRequest(_Strict):
     # A notice later than its format's lead-time rule is refused (409) unless this says the
     # sender knows: then it is signed as usual and every reader sees it late.
     late_ok: bool = False
+
+
+# A draft's number as the store can hold it (SQLite and PostgreSQL integers): a larger one is a
+# 422, never an overflow inside the store.
+DraftId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # A client's idempotency key (e.g. a UUID): the same key with the same request within a day is
@@ -405,14 +410,14 @@ def create_app(node: Node) -> FastAPI:
     @app.get("/v1/drafts")
     async def list_drafts(
         person: Reader,
-        state: Literal["waiting", "releasing", "released", "withdrawn"] | None = None,
+        state: Literal["waiting", "releasing", "released", "withdrawn", "returned"] | None = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 100,
     ) -> list[dict[str, Any]]:
         """The newest drafts (in ``state``, if given), newest first."""
         return [await draft_out(person, d, "GET /v1/drafts") for d in await node.drafts(state, limit)]
 
     @app.get("/v1/drafts/{draft_id}", responses={404: {}})
-    async def one_draft(draft_id: int, person: Reader) -> dict[str, Any]:
+    async def one_draft(draft_id: DraftId, person: Reader) -> dict[str, Any]:
         d = await node.draft_of(draft_id)
         if d is None:
             raise UnknownDraft(draft_id)
@@ -420,14 +425,14 @@ def create_app(node: Node) -> FastAPI:
 
     @app.post("/v1/drafts/{draft_id}/release", status_code=201, responses={400: {}, 404: {}, 409: {}})
     async def release(
-        draft_id: int, person: Annotated[Person, role_in(may.RELEASE, "release drafts")]
+        draft_id: DraftId, person: Annotated[Person, role_in(may.RELEASE, "release drafts")]
     ) -> Sent:
         """Sign and queue the draft's message: only a releaser who did not draft it (the core's rule)."""
         done = await node.release(draft_id, by=person.name, roles={person.role})
         return Sent(id=done.message_id, hash=done.signed.hash, state="queued", receipted=False)
 
     @app.post("/v1/drafts/{draft_id}/withdraw", responses={404: {}, 409: {}})
-    async def withdraw(draft_id: int, person: Reader) -> dict[str, Any]:
+    async def withdraw(draft_id: DraftId, person: Reader) -> dict[str, Any]:
         """Withdraw a waiting draft: only its author may."""
         d = await node.withdraw(draft_id, by=person.name)
         return {"draft": d.id, "state": d.state}

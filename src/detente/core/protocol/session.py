@@ -228,6 +228,12 @@ class PeerSession:
     def up(self) -> bool:
         return self.link is not None
 
+    @property
+    def heard(self) -> bool:
+        """The link is up *and* the peer is heard: a hung peer is down for the operator from the
+        moment the supervisor raises link-lost, not when its connection finally closes."""
+        return self.link is not None and self.sup.connected
+
     def count(self, what: str, n: int = 1) -> None:
         self.counters[what] = self.counters.get(what, 0) + n
 
@@ -288,7 +294,7 @@ class PeerSession:
         if self.sup.connected and not stopping:
             self.count("link-lost")
             actions += self._record("link-lost", f"link to {self.party} closed", now)
-        self.sup.on_disconnected()
+        self.sup.on_disconnected(now)
         actions.append(Publish({"type": "link", "peer": self.party, "up": False}))
         return actions
 

@@ -9,7 +9,8 @@ the banner, a message's state and the link panel current. One router per group o
 - ``drafts``: the two-person release (the node decides; ``core.release`` holds the rules);
 - ``record``: record search, bundle and PDF downloads, the bundle verifier;
 - ``maps``: areas and positions, the borders setting;
-- ``links`` and ``stream``: the links page and the live updates.
+- ``links`` and ``stream``: the links page and the live updates;
+- ``wall``: the wall display (no interaction, live).
 
 ``deps`` gives the routes their session, CSRF check and role as FastAPI dependencies;
 ``render`` the templates' shared context; ``views`` the data behind the message, record and map
@@ -25,7 +26,8 @@ from fastapi.staticfiles import StaticFiles
 
 from detente.node import Node
 from detente.store import StoreError, StoreFull
-from detente.web.console import accounts, compose, drafts, links, maps, messages, record, signin, stream
+from detente.web.compress import StreamGzip
+from detente.web.console import accounts, compose, drafts, links, maps, messages, record, signin, stream, wall
 from detente.web.console.deps import SignInFirst
 from detente.web.console.render import STATIC, TEMPLATES, Console
 from detente.web.formats import accept_language
@@ -33,13 +35,14 @@ from detente.web.i18n import t
 
 __all__ = ["TEMPLATES", "Console", "add_console"]
 
-ROUTERS = (signin, messages, compose, drafts, record, maps, links, stream, accounts)
+ROUTERS = (signin, messages, compose, drafts, record, maps, links, stream, accounts, wall)
 
 
 def add_console(app: FastAPI, node: Node) -> None:
     """Mount the console at ``/`` on the node's app (the JSON API stays under ``/v1``)."""
     con = Console(node)
     app.state.console = con
+    app.add_middleware(StreamGzip)  # the live stream only: see detente.web.compress
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in ROUTERS:
         app.include_router(module.router)
@@ -70,6 +73,6 @@ def add_console(app: FastAPI, node: Node) -> None:
         lang = s.user.lang if s else "en"
         return con.render(
             "error.html",
-            con.ctx(s, lang, detail=exc.detail, banner=None, live=None),
+            con.ctx(s, lang, detail=exc.detail, banner=None),
             exc.status_code,
         )

@@ -6,6 +6,7 @@ draft when it needs a second person's release (then the page goes to the draft).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,11 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 from detente.core import authority
 from detente.core.entries import Content, FormatContent, Message, Precedence, TextContent, parse_as, timestamp
 from detente.core.formats.catalog import Format
+from detente.core.formats.incident import PAIRS, REPORT, RESPONSE
 from detente.core.release import Draft
 from detente.core.terms import PRECEDENCES
 from detente.node import LateNotice, NodeError
 from detente.node.catalog import FormatRefusal
 from detente.web import auth
+from detente.web.api import _view
 from detente.web.console import forms
 from detente.web.console.deps import Con, PostedBySender, Sender, SignedIn, check_csrf, check_role
 from detente.web.console.render import Console
@@ -35,12 +38,67 @@ async def submit(
     precedence: Precedence,
     content: Content,
     late_ok: bool = False,
+    ref: str | None = None,
 ) -> Response:
     """Hand the message to the node; the page it leads to: the draft, or the message sent."""
-    made = await con.node.submit(to, precedence, content, by=s.user.name, late_ok=late_ok)
+    made = await con.node.submit(to, precedence, content, by=s.user.name, late_ok=late_ok, ref=ref)
     if isinstance(made, Draft):
         return RedirectResponse(f"/drafts/{made.id}", status_code=303)
     return RedirectResponse(f"/m/{parse_as(Message, made.body).id}", status_code=303)
+
+
+# -- replying to a message (issue 10.6, 14.8) ----------------------------------------------------
+
+# Which format answers which (a report is responded to in its response format); any other
+# format message is answered in its own format.
+RESPONDS_WITH: dict[tuple[str, int], tuple[str, int]] = {REPORT: RESPONSE}
+# A response is filled only from the report's fields that speak about the same thing (the core's
+# PAIRS: the report's "our platforms" are the responder's "their platforms"), and names the
+# report's incident. Any other answer is filled from the fields of the same name.
+FILLED_FROM: dict[tuple[str, int], dict[str, str]] = {
+    RESPONSE: {"incident_ref": "incident_id", **{response: report for report, response in PAIRS}},
+}
+
+
+async def reply_basis(con: Console, ref: str) -> dict[str, Any] | None:
+    """What a reply to ``ref`` starts from: whom it goes to (the other parties of the message,
+    those this node has pinned), its precedence, and the message's format and fields (personal
+    fields withheld: a reply never copies personal data by itself). None if no such message."""
+    if not ref or len(ref) > 64:
+        return None
+    view = await con.node.store.read(lambda c: _view(con.node, c, ref, brief=True))
+    if view is None:
+        return None
+    others = [view["sender"]] if view["direction"] == "in" else list(view.get("to", []))
+    content = view.get("content") or {}
+    fmt = None
+    fields: dict[str, Any] = {}
+    if content.get("type") == "format" and isinstance(content.get("fields"), dict):
+        fmt = (str(content.get("format")), int(content.get("version") or 1))
+        shown = con.node.formats.redact(content) if con.node.formats.has_personal(content) else content
+        fields = dict(shown.get("fields") or {})
+    return {
+        "id": view["id"],
+        "to": [p for p in others if p in con.node.peers],
+        "precedence": view["precedence"],
+        "format": fmt,
+        "fields": fields,
+    }
+
+
+def prefilled(fmt: Format, basis: dict[str, Any]) -> dict[str, str]:
+    """The form's values for ``fmt`` filled from the message answered: each field of the same
+    name (or as ``FILLED_FROM`` says), as the form shows it (JSON for a structured value)."""
+    source: dict[str, Any] = basis["fields"]
+    mapped = FILLED_FROM.get((fmt.id, fmt.version))
+    out: dict[str, str] = {}
+    for f in fmt.fields:
+        name = f.name if mapped is None else mapped.get(f.name)
+        if name is None or name not in source:
+            continue
+        value = source[name]
+        out[f.name] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+    return out
 
 
 def as_precedence(value: str) -> Precedence | None:
@@ -60,16 +118,20 @@ def compose_page(
             error=error,
             peers=sorted(con.node.peers),
             precedences=PRECEDENCES,
-            banner=None,
-            live=None,
         ),
         status,
     )
 
 
 @router.get("/compose")
-async def compose(con: Con, s: Sender) -> Response:
-    return compose_page(con, s, {"to": [], "precedence": "routine", "lang": s.user.lang, "text": ""})
+async def compose(con: Con, s: Sender, ref: Annotated[str, Query(max_length=64)] = "") -> Response:
+    form: dict[str, Any] = {"to": [], "precedence": "routine", "lang": s.user.lang, "text": "", "ref": ""}
+    if ref:
+        basis = await reply_basis(con, ref)
+        if basis is None:
+            return con.not_found(s)
+        form.update(to=basis["to"], precedence=basis["precedence"], ref=basis["id"])
+    return compose_page(con, s, form)
 
 
 @router.post("/compose")
@@ -80,9 +142,12 @@ async def send(
     precedence: Annotated[str, Form(max_length=16)] = "routine",
     text_lang: Annotated[str, Form(max_length=2)] = "en",
     text: Annotated[str, Form(max_length=100_000)] = "",
+    ref: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     lang = s.user.lang
-    form = {"to": to or [], "precedence": precedence, "lang": text_lang, "text": text}
+    form = {"to": to or [], "precedence": precedence, "lang": text_lang, "text": text, "ref": ref}
+    if ref and await reply_basis(con, ref) is None:
+        return compose_page(con, s, form, t(lang, "reply_unknown", id=ref), 400)
     if not to:
         return compose_page(con, s, form, t(lang, "need_recipient"), 400)
     if not text.strip():
@@ -92,7 +157,7 @@ async def send(
     try:
         content = TextContent(type="text", lang=lang_or_default(text_lang), text=text)
         recipients = con.node.check_recipients(sorted(set(to)))
-        return await submit(con, s, recipients, precedence, content)
+        return await submit(con, s, recipients, precedence, content, ref=ref or None)
     except (NodeError, ValueError) as exc:
         return compose_page(con, s, form, t(lang, "refused", why=str(exc).splitlines()[0]), 400)
 
@@ -145,10 +210,27 @@ def pick_format(con: Console, name: str) -> Format | None:
 
 
 @router.get("/compose/format")
-async def compose_format(con: Con, s: Sender, format: Annotated[str, Query(max_length=80)] = "") -> Response:
+async def compose_format(
+    con: Con,
+    s: Sender,
+    format: Annotated[str, Query(max_length=80)] = "",
+    ref: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    values: dict[str, str] = {}
+    form: dict[str, Any] = {"to": [], "precedence": "routine", "format": format, "ref": ""}
+    basis = await reply_basis(con, ref) if ref else None
+    if ref and basis is None:
+        return con.not_found(s)
+    if basis is not None and not format and basis["format"] is not None:
+        # Answer a report in its response format, any other format message in its own.
+        fid, ver = RESPONDS_WITH.get(basis["format"], basis["format"])
+        format = f"{fid}@{ver}"
     fmt = pick_format(con, format) if format else None
-    form = {"to": [], "precedence": "routine", "format": format}
-    return format_page(con, s, fmt, form, {}, {}, [])
+    if basis is not None:
+        form.update(to=basis["to"], precedence=basis["precedence"], ref=basis["id"], format=format)
+        if fmt is not None:
+            values = prefilled(fmt, basis)
+    return format_page(con, s, fmt, form, values, {}, [])
 
 
 @router.post("/compose/format")
@@ -162,11 +244,14 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
         action = str(data.get("action") or "preview")
         chosen = str(data.get("format") or "")
         late_ok = data.get("late_ok") == "yes"
+        ref = str(data.get("ref") or "")[:65]
         values = {k[2:]: str(v) for k, v in data.multi_items() if k.startswith("f.") and isinstance(v, str)}
     node = con.node
     lang = s.user.lang
     fmt = pick_format(con, chosen)
-    form = {"to": to, "precedence": precedence, "format": chosen}
+    form = {"to": to, "precedence": precedence, "format": chosen, "ref": ref}
+    if ref and await reply_basis(con, ref) is None:
+        return format_page(con, s, fmt, form, values, {"_form": t(lang, "reply_unknown", id=ref)}, [], 400)
     if fmt is None:
         return format_page(con, s, None, form, values, {"_form": t(lang, "pick_format")}, [], 400)
     fields, errors = forms.parse(fmt, lang, values)
@@ -204,7 +289,7 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
         )
         return format_page(con, s, fmt, form, values, {"_form": t(lang, "refused", why=why)}, previews, 400)
     try:
-        return await submit(con, s, recipients, prec, content, late_ok)
+        return await submit(con, s, recipients, prec, content, late_ok, ref or None)
     except LateNotice as exc:
         error = {"_form": t(lang, "late_confirm_needed")}
         return format_page(con, s, fmt, form, values, error, previews, 409, exc.lead.as_json())

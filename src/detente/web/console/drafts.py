@@ -7,9 +7,9 @@ routes pass it the signed-in person and their role, and show its refusals in the
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
 from detente.core import release as rules
@@ -17,6 +17,7 @@ from detente.core.authority import sees_personal
 from detente.core.formats.lang import Lang
 from detente.node import NodeError
 from detente.web import auth
+from detente.web.api import DraftId
 from detente.web.console.deps import Con, Posted, PostedByReleaser, SignedIn
 from detente.web.console.render import Console
 from detente.web.formats import refusal_detail
@@ -40,7 +41,7 @@ async def drafts_page(con: Con, s: SignedIn) -> Response:
     rows = [draft_view(con, d, lang) for d in await con.node.drafts()]
     return con.render(
         "drafts.html",
-        con.ctx(s, lang, active="drafts", back="/drafts", rows=rows, banner=await con.banner(lang)),
+        con.ctx(s, lang, active="drafts", back="/drafts", rows=rows, banner=await con.banner(lang, s)),
     )
 
 
@@ -69,14 +70,14 @@ async def draft_page(
             d=draft_view(con, d, lang, personal),
             may_release=rules.may_release(d, s.user.name, roles),
             error=error,
-            banner=await con.banner(lang),
+            banner=await con.banner(lang, s),
         ),
         status,
     )
 
 
 @router.get("/drafts/{draft_id}")
-async def show_draft(con: Con, s: SignedIn, draft_id: int) -> Response:
+async def show_draft(con: Con, s: SignedIn, draft_id: DraftId) -> Response:
     return await draft_page(con, s, draft_id)
 
 
@@ -93,7 +94,7 @@ def refused(s: auth.Session, exc: rules.ReleaseRefused) -> tuple[str, int]:
 
 
 @router.post("/drafts/{draft_id}/release")
-async def release_draft(con: Con, s: PostedByReleaser, draft_id: int) -> Response:
+async def release_draft(con: Con, s: PostedByReleaser, draft_id: DraftId) -> Response:
     lang = s.user.lang
     try:
         released = await con.node.release(draft_id, by=s.user.name, roles={s.user.role})
@@ -109,8 +110,31 @@ async def release_draft(con: Con, s: PostedByReleaser, draft_id: int) -> Respons
     return RedirectResponse(f"/m/{released.message_id}", status_code=303)
 
 
+RETURN_COMMENT_MAX = 2000  # characters: a comment for the author, not a message
+
+
+@router.post("/drafts/{draft_id}/return")
+async def return_draft(
+    con: Con,
+    s: PostedByReleaser,
+    draft_id: DraftId,
+    comment: Annotated[str, Form(max_length=RETURN_COMMENT_MAX)] = "",
+) -> Response:
+    """Give the draft back to its author, unsigned, with a comment saying what to change."""
+    comment = comment.strip()
+    if not comment:
+        return await draft_page(con, s, draft_id, t(s.user.lang, "return_needs_comment"), 400)
+    try:
+        await con.node.give_back(draft_id, by=s.user.name, roles={s.user.role}, comment=comment)
+    except rules.UnknownDraft:
+        return con.not_found(s)
+    except rules.ReleaseRefused as exc:
+        return await draft_page(con, s, draft_id, *refused(s, exc))
+    return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
+
+
 @router.post("/drafts/{draft_id}/withdraw")
-async def withdraw_draft(con: Con, s: Posted, draft_id: int) -> Response:
+async def withdraw_draft(con: Con, s: Posted, draft_id: DraftId) -> Response:
     try:
         await con.node.withdraw(draft_id, by=s.user.name)
     except rules.UnknownDraft:

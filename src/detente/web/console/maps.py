@@ -30,7 +30,7 @@ async def map_page(con: Con, s: SignedIn) -> Response:
             shapes=shapes,
             drawn=views.map_shapes(shapes),
             borders=borders,
-            banner=await con.banner(lang),
+            banner=await con.banner(lang, s),
         ),
     )
 

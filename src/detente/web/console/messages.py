@@ -124,7 +124,7 @@ async def message_page(
     lang = s.user.lang
     m = await con.message(msg_id, lang, personal=sees_personal(s.user.role))
     if m is None:
-        return con.not_found(s, await con.banner(lang))
+        return con.not_found(s, await con.banner(lang, s))
     if m["personal_shown"]:
         await con.node.record(
             "personal-data",

@@ -81,7 +81,7 @@ async def record(
             parties=sorted({node.party, *node.peers}),
             formats=sorted({f.id for f in node.formats.catalog.formats()}),
             precedences=PRECEDENCES,
-            banner=await con.banner(lang),
+            banner=await con.banner(lang, s),
         ),
     )
 

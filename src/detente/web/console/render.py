@@ -26,15 +26,18 @@ from detente.core.terms import PRECEDENCES
 from detente.node import Node
 from detente.store import Connection, queries
 from detente.web import auth, live
-from detente.web.api import _view, node_status
+from detente.web.api import _overdue, _view, node_status
 from detente.web.console import views
+from detente.web.console.alarms import BANNER_OWN_LINE, alarm_view
 from detente.web.console.queue import PAGE_SIZE, STORE_BOX, BoxQuery, page_links, pages_for
 from detente.web.formats import finish_view
-from detente.web.i18n import LANG_NAMES, lang_or_default, late_notice, t
+from detente.web.i18n import LANG_NAMES, STRINGS, lang_or_default, late_notice, t
 
 HERE = Path(__file__).parent.parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
+
+AUTO_LIVE = "auto"  # a page's ``live`` unless it says: its banner, live (``Console.render``)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -107,9 +110,18 @@ class Console:
         def late(lead: dict[str, Any], short: bool = False) -> str:
             return late_notice(lang, lead, short)
 
+        def alarm_name(kind: str) -> str:
+            # A kind the node adds before the console names it shows as the node names it.
+            key = "alarmkind_" + kind
+            return t(lang, key) if key in STRINGS else kind
+
         return {
             "t": tr,
             "late": late,
+            "alarm_name": alarm_name,
+            # Each peer's link as the node holds it now (beside each recipient when composing).
+            "link_states": {p.party: "up" if p.heard else "down" for p in self.node.peers.values()},
+            "wall": False,
             "lang": lang,
             "langs": LANG_NAMES,
             "party": self.node.party,
@@ -126,7 +138,7 @@ class Console:
             "notice": None,
             "active": "",
             "back": "/inbox",
-            "live": None,
+            "live": AUTO_LIVE,
             "banner": None,
             "banner_html": None,
             "error": None,
@@ -134,6 +146,11 @@ class Console:
         }
 
     def render(self, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+        if context.get("live") == AUTO_LIVE:
+            # Every signed-in page is live, at least for its banner: a FLASH, a lost link or a
+            # draft waiting must reach the officer on whatever page they are.
+            user = context.get("user")
+            context["live"] = self.open_page_banner(user.name) if user is not None else None
         html = self.env.get_template(name).render(context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
@@ -141,7 +158,7 @@ class Console:
         return self.env.get_template(name).render(context)
 
     def not_found(self, s: auth.Session, banner: dict[str, Any] | None = None) -> HTMLResponse:
-        return self.render("notfound.html", self.ctx(s, s.user.lang, banner=banner, live=None), 404)
+        return self.render("notfound.html", self.ctx(s, s.user.lang, banner=banner), 404)
 
     # -- data ---------------------------------------------------------------------------
 
@@ -206,17 +223,59 @@ class Console:
         rows = await self.node.store.read(queries.flash_unanswered)
         return [{"id": msg_id, "sender": sender} for msg_id, sender in rows]
 
-    def links_down(self) -> list[str]:
-        return sorted(p.party for p in self.node.peers.values() if not p.up)
+    def links_down(self) -> list[dict[str, Any]]:
+        """Peers the node does not hear now (closed, or silent past its heartbeat rule), and since
+        when: the node's own state, at once, not when a hung connection finally closes."""
+        return [
+            {"peer": p.party, "since": p.sup.down_since}
+            for p in sorted(self.node.peers.values(), key=lambda p: p.party)
+            if not p.heard
+        ]
 
-    async def banner(self, lang: str) -> dict[str, Any]:
-        """What the banner shows (base.html and the live stream render it with _banner.html)."""
-        return {"flash": await self.flash_pending(), "down": self.links_down()}
+    async def alarms(self) -> dict[str, Any]:
+        """The node's alarm list (``queries.ALARM_KINDS``, merged per kind and peer), each with
+        whether it is *active* now (``alarms.active``) and what it concerns; and the messages
+        overdue now. Kinds are not listed here: a kind the node adds shows as it is named."""
+        node = self.node
+        now = node.clock.now()
 
-    async def banner_html(self, lang: str) -> Markup:
+        def go(c: Connection) -> tuple[list[Any], list[str]]:
+            return queries.merged_alarms(c, queries.ALARM_KINDS), _overdue(node, c, now)
+
+        rows, overdue = await node.store.read(go)
+        out = [alarm_view(r._asdict(), n, node, overdue, now) for r, n in rows]
+        return {
+            "active": [a for a in out if a["active"]],
+            "cleared": [a for a in out if not a["active"]],
+            "overdue": overdue,
+        }
+
+    async def banner(self, lang: str, session: auth.Session | None = None) -> dict[str, Any]:
+        """What the banner shows on every page (base.html and the live stream render it with
+        _banner.html): unanswered FLASH messages, peers not heard, messages overdue, every other
+        active alarm, and to a releaser the drafts waiting for a second person."""
+        alarms = await self.alarms()
+        drafts: list[dict[str, Any]] = []
+        if session is not None and session.user.may(authority.RELEASE):
+            waiting = await self.node.drafts("waiting")
+            drafts = [
+                {"id": d.id, "author": d.author, "precedence": d.precedence}
+                for d in waiting
+                if d.author != session.user.name
+            ]
+        return {
+            "flash": await self.flash_pending(),
+            "down": self.links_down(),
+            "overdue": alarms["overdue"],
+            "alarms": [a for a in alarms["active"] if a["kind"] not in BANNER_OWN_LINE],
+            "drafts": drafts,
+        }
+
+    async def banner_html(self, lang: str, session: auth.Session | None = None) -> Markup:
         """The banner as the live stream sends it and a page shows it first: the output of
         _banner.html, autoescaped (so marked safe to insert as it is)."""
-        return Markup(self.fragment("_banner.html", self.ctx(None, lang, banner=await self.banner(lang))))
+        ctx = self.ctx(None, lang, banner=await self.banner(lang, session))
+        return Markup(self.fragment("_banner.html", ctx))
 
     async def message(self, msg_id: str, lang: str, personal: bool = False) -> dict[str, Any] | None:
         """A message as its page shows it. Its original content ("Show original") carries
@@ -238,6 +297,13 @@ class Console:
             )
 
         out["thread"], out["proof"] = await self.node.store.read(extra)
+        # Who drafted and who released it (ours only; the signed message names neither).
+        d = await self.node.draft_released_as(msg_id) if view.get("direction") == "out" else None
+        out["released_from"] = (
+            None
+            if d is None
+            else {"draft": d.id, "author": d.author, "releaser": d.released_by, "at": d.released_at}
+        )
         return out
 
     # -- live parts (read-only HTML only: never a form) ---------------------------------
@@ -255,7 +321,7 @@ class Console:
         if not out:
             out.append((live.EMPTY_ROW, template.render(ctx)))
         parts = {
-            "banner": await self.banner_html(lang),
+            "banner": await self.banner_html(lang, s),
             "boxcounts": self.fragment("_box_counts.html", ctx),
             "pager": self.fragment("_pager.html", ctx),
         }
@@ -269,7 +335,7 @@ class Console:
         lang = s.user.lang
         ctx = self.ctx(s, lang, m=m)
         parts = {
-            "banner": await self.banner_html(lang),
+            "banner": await self.banner_html(lang, s),
             "msgstate": self.fragment("_message_state.html", ctx),
         }
         if self.answerable(s, m):
@@ -278,8 +344,19 @@ class Console:
 
     async def links_view(self, s: auth.Session, status: dict[str, Any]) -> live.View:
         lang = s.user.lang
-        panel = self.fragment("_links.html", self.ctx(s, lang, status=status))
-        return live.View({"banner": await self.banner_html(lang), "linkpanel": panel})
+        panel = self.fragment("_links.html", self.ctx(s, lang, status=status, alarms=await self.alarms()))
+        return live.View({"banner": await self.banner_html(lang, s), "linkpanel": panel})
+
+    async def wall_view(self, s: auth.Session) -> live.View:
+        """The wall display's live parts: the banner and one panel."""
+        lang = s.user.lang
+        now = self.node.clock.now()
+        counts = await self.node.store.read(lambda c: queries.queue_counts(c, now))
+        ctx = self.ctx(
+            s, lang, status=await node_status(self.node), counts=counts, alarms=await self.alarms()
+        )
+        panel = self.fragment("_wall.html", ctx)
+        return live.View({"banner": await self.banner_html(lang, s), "wallpanel": panel})
 
     async def live_view(self, s: auth.Session, view: str, msg_id: str | None, q: str = "") -> live.View:
         if view in ("inbox", "answered", "outbox"):
@@ -290,7 +367,9 @@ class Console:
                 return await self.message_view(s, m)
         if view == "links":
             return await self.links_view(s, await node_status(self.node))
-        return live.View({"banner": await self.banner_html(s.user.lang)})
+        if view == "wall":
+            return await self.wall_view(s)
+        return live.View({"banner": await self.banner_html(s.user.lang, s)})
 
     def open_page(self, s: auth.Session, view: str, msg_id: str | None, shows: live.View, q: str = "") -> str:
         """Remember what a page being rendered shows; returns the URL of its live updates.
@@ -299,6 +378,12 @@ class Console:
         self.pages.put(token, live.Page(s.user.name, view, msg_id, shows.shown(), q=q))
         query = {"view": view, **({"id": msg_id} if msg_id else {}), **({"q": q} if q else {}), "page": token}
         return "/live?" + urlencode(query)
+
+    def open_page_banner(self, user: str) -> str:
+        """A page whose only live part is the banner: the first update sends it whole."""
+        token = secrets.token_urlsafe(16)
+        self.pages.put(token, live.Page(user, "page", None, live.Shown({})))
+        return "/live?" + urlencode({"view": "page", "page": token})
 
     def live_parts(self, shows: live.View) -> dict[str, Any]:
         """A live page's first parts as the template takes them: the output of autoescaped

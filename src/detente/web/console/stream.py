@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from detente.web import live
@@ -19,6 +20,14 @@ from detente.web.console.render import utc
 router = APIRouter(include_in_schema=False)
 
 LIVE_TICK = 5.0  # seconds between refreshes when nothing happens (heartbeat times, overdue)
+
+
+@router.get("/live/session")
+async def live_session_check(con: Con, request: Request) -> Response:
+    """Whether the page's session still holds: a page whose stream failed asks, and goes to the
+    sign-in page on 401 (expired, or signed out elsewhere) instead of freezing."""
+    s = await con.accounts.session(request)
+    return Response(status_code=204 if s is not None else 401, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/live", response_class=EventSourceResponse)
