@@ -19,8 +19,8 @@ import jinja2
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from detente.core import visible
-from detente.core.entries import epoch
+from detente.core import presence, visible
+from detente.core.entries import EntryError, Message, epoch, parse_as
 from detente.core.lifecycle import ALERTING_ANSWERS
 from detente.core.terms import PRECEDENCES
 from detente.node import Node
@@ -202,12 +202,30 @@ class Console:
         rows = await self.node.store.read(queries.flash_unanswered)
         return [{"id": msg_id, "sender": sender} for msg_id, sender in rows]
 
+    async def presence_pending(self) -> list[dict[str, Any]]:
+        """Inbound presence checks no person here has answered yet: each is asked on every page
+        until someone answers it (the automatic receipt is not an answer)."""
+        rows = await self.node.store.read(queries.presence_unanswered)
+        out = []
+        for msg_id, sender, body, due in rows:
+            try:
+                msg = parse_as(Message, body)
+            except EntryError:
+                continue
+            if presence.is_check(msg.content):
+                out.append({"id": msg_id, "sender": sender, "due": due})
+        return out
+
     def links_down(self) -> list[str]:
         return sorted(p.party for p in self.node.peers.values() if not p.up)
 
     async def banner(self, lang: str) -> dict[str, Any]:
         """What the banner shows (base.html and the live stream render it with _banner.html)."""
-        return {"flash": await self.flash_pending(), "down": self.links_down()}
+        return {
+            "presence": await self.presence_pending(),
+            "flash": await self.flash_pending(),
+            "down": self.links_down(),
+        }
 
     async def banner_html(self, lang: str) -> Markup:
         """The banner as the live stream sends it and a page shows it first: the output of

@@ -1,0 +1,104 @@
+"""The console's presence check and escalation against real nodes on an injected clock.
+
+US-EUCOM's duty officer asks from the links page whether RU-MOD's duty officer is at the line;
+RU-MOD's console asks loudly, on every page, until a person answers (the receipt its node sent
+at once is not an answer); unanswered, US-EUCOM's links page shows the check climbing its
+escalation ladder, live. Same set-up as test_console_clock.py (Debian Chromium, loopback TLS).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from detente.core.entries import Message, epoch, parse_as
+from detente.store import queries
+from detente.web.api import node_status
+from test_console import VIEWPORT, browser  # noqa: F401 (the fixture, same Chromium flags)
+from test_console_clock import LIVE, WAIT, Nodes, nodes, sign_in  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_presence_check_sent_from_the_console_is_asked_on_every_page_until_a_person_answers(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    us = nodes.nodes["US-EUCOM"]
+    ru_ctx, us_ctx = browser.new_context(viewport=VIEWPORT), browser.new_context(viewport=VIEWPORT)
+    ru_page, us_page = ru_ctx.new_page(), us_ctx.new_page()
+    try:
+        sign_in(ru_page, nodes, "RU-MOD")
+        sign_in(us_page, nodes, "US-EUCOM")
+
+        us_page.goto(nodes.url("US-EUCOM", "/links"))
+        us_page.locator("form.presence-form select[name=peer]").select_option("RU-MOD")
+        us_page.get_by_role("button", name="Send presence check").click()
+        expect(us_page).to_have_url(re.compile(r"/m/US-EUCOM/\d+$"))
+        msg_id = us_page.url.split("/m/", 1)[1]
+        expect(us_page.locator("main")).to_contain_text("Is the duty officer at the line?")
+        assert nodes.run(us.wait_receipted(msg_id, WAIT), WAIT + 5)
+
+        # RU-MOD's inbox asks at once, live, in Russian; so does every other page it opens.
+        banner = ru_page.locator(f"#banner [data-presence='{msg_id}']")
+        expect(banner).to_be_visible(timeout=LIVE)
+        expect(banner).to_contain_text("находится ли дежурный офицер на линии")
+        ru_page.goto(nodes.url("RU-MOD", "/links"))
+        expect(ru_page.locator(f"#banner [data-presence='{msg_id}']")).to_be_visible()
+        ru_page.goto(nodes.url("RU-MOD", "/outbox"))
+        banner = ru_page.locator(f"#banner [data-presence='{msg_id}']")
+        expect(banner).to_be_visible()
+
+        # A person answers from the banner's link: the question leaves every page.
+        banner.get_by_role("link", name="Ответить: на линии").click()
+        expect(ru_page).to_have_url(re.compile(re.escape(msg_id) + "$"))
+        ru_page.get_by_label("Понято").check()
+        ru_page.get_by_role("button", name="Подтвердить получение").click()
+        expect(ru_page.locator("#msg-state")).to_have_text("подтверждено")
+        expect(ru_page.locator("#banner [data-presence]")).to_have_count(0)
+        ru_page.goto(nodes.url("RU-MOD", "/inbox"))
+        expect(ru_page.locator("#banner [data-presence]")).to_have_count(0)
+        # The sender holds the signed answer: the check's page says so, live.
+        expect(us_page.locator("#msg-state")).to_have_text("acknowledged", timeout=LIVE)
+    finally:
+        ru_ctx.close()
+        us_ctx.close()
+
+
+def test_an_unanswered_presence_check_shows_its_escalation_level_on_the_links_page(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    us, ru, clock = nodes.nodes["US-EUCOM"], nodes.nodes["RU-MOD"], nodes.clock
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    try:
+        sign_in(page, nodes, "US-EUCOM")
+        page.goto(nodes.url("US-EUCOM", "/links"))
+        expect(page.locator("#live [data-live=on]")).to_be_visible(timeout=LIVE)
+        signed = nodes.run(us.send_presence(["RU-MOD"], 60))
+        msg_id = parse_as(Message, signed.body).id
+        assert nodes.run(us.wait_receipted(msg_id, WAIT), WAIT + 5)
+        body = nodes.run(us.store.read(lambda c: queries.message_body(c, msg_id)))
+        due = epoch(parse_as(Message, body or b"").ack_due or "")
+
+        clock.t = due + 1
+        nodes.run(us.tick())
+        row = page.locator(f"table.escalations tr[data-escalation='{msg_id}']")
+        expect(row).to_have_attribute("data-level", "1", timeout=LIVE)
+        expect(row).to_contain_text("presence check")
+        expect(row).to_contain_text("role shift-lead")
+
+        clock.t = due + 301
+        nodes.run(us.tick())
+        expect(row).to_have_attribute("data-level", "2", timeout=LIVE)
+        expect(row).to_contain_text("last level reached")
+        assert "presence-unanswered" in {a["kind"] for a in nodes.run(node_status(us))["alarms"]}
+        # RU-MOD's officer answers late: the ladder stops and the row goes.
+        nodes.run(ru.acknowledge(msg_id, "understood", "duty", None))
+        nodes.run(us.tick())
+        expect(row).to_have_count(0, timeout=LIVE)
+    finally:
+        ctx.close()
