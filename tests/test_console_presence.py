@@ -8,11 +8,14 @@ escalation ladder, live. Same set-up as test_console_clock.py (Debian Chromium, 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, expect
 
+from detente.cli.main import main
 from detente.core.entries import Message, epoch, parse_as
 from detente.store import queries
 from detente.web.api import node_status
@@ -100,5 +103,58 @@ def test_an_unanswered_presence_check_shows_its_escalation_level_on_the_links_pa
         nodes.run(ru.acknowledge(msg_id, "understood", "duty", None))
         nodes.run(us.tick())
         expect(row).to_have_count(0, timeout=LIVE)
+    finally:
+        ctx.close()
+
+
+def test_detente_presence_sends_a_check_and_status_shows_it_escalating(nodes: Nodes):  # noqa: F811
+    us, clock = nodes.nodes["US-EUCOM"], nodes.clock
+    home = str(us.cfg.home)
+    out = CliRunner().invoke(main, ["presence", home, "--to", "RU-MOD", "--within", "2m", "--json"])
+    assert out.exit_code == 0, out.output
+    sent = json.loads(out.output)
+    assert sent["to"] == ["RU-MOD"] and sent["answer_by"]
+    assert nodes.run(us.wait_receipted(sent["id"], WAIT), WAIT + 5)
+
+    clock.t = epoch(sent["answer_by"]) + 1
+    nodes.run(us.tick())
+    status = json.loads(CliRunner().invoke(main, ["status", home, "--json"]).output)
+    (row,) = status["escalations"]
+    assert (row["what"], row["ref"], row["level"]) == ("presence", sent["id"], 1)
+    text = CliRunner().invoke(main, ["status", home]).output
+    assert f"ESCALATED presence {sent['id']}" in text
+    assert "presence-unanswered" in text
+
+
+def test_detente_presence_refuses_a_time_outside_ten_seconds_to_a_day_and_signs_nothing(nodes: Nodes):  # noqa: F811
+    us = nodes.nodes["US-EUCOM"]
+    size = us.own.ledger.size
+    out = CliRunner().invoke(main, ["presence", str(us.cfg.home), "--to", "RU-MOD", "--within", "2d"])
+    assert out.exit_code != 0
+    assert "--within" in out.output
+    assert us.own.ledger.size == size
+
+
+def test_a_flood_of_presence_checks_asks_about_five_and_counts_the_rest(
+    browser: Browser,  # noqa: F811
+    nodes: Nodes,  # noqa: F811
+):
+    us = nodes.nodes["US-EUCOM"]
+    ids = []
+    for _ in range(7):
+        signed = nodes.run(us.send_presence(["RU-MOD"], 600))
+        ids.append(parse_as(Message, signed.body).id)
+    for i in ids:
+        assert nodes.run(us.wait_receipted(i, WAIT), WAIT + 5)
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    try:
+        sign_in(page, nodes, "RU-MOD")
+        expect(page.locator("#banner [data-presence]")).to_have_count(5)
+        shown = page.locator("#banner [data-presence]").evaluate_all(
+            "els => els.map(e => e.dataset.presence)"
+        )
+        assert len(set(shown)) == 5 and set(shown) <= set(ids)
+        expect(page.locator("#banner [data-presence-more]")).to_contain_text("Ещё 2 запросов наличия")
     finally:
         ctx.close()

@@ -188,6 +188,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Ответить: на линии",
         "uk": "Відповісти: на лінії",
     },
+    "presence_more": {
+        "en": "{n} more presence checks await an answer.",
+        "ru": "Ещё {n} запросов наличия ожидают ответа.",
+        "uk": "Ще {n} запитів наявності очікують відповіді.",
+    },
     "presence_ask": {
         "en": "Presence check: ask",
         "ru": "Проверка наличия дежурного: запросить",

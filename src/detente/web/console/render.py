@@ -81,6 +81,9 @@ def visible_html(value: object) -> Markup:
     return Markup("".join(out))
 
 
+PRESENCE_BANNERS = 5  # presence checks asked about at once on every page
+
+
 class Console:
     """The console of one node: its accounts, templates, and the pages' live state."""
 
@@ -213,7 +216,12 @@ class Console:
             except EntryError:
                 continue
             if presence.is_check(msg.content):
-                out.append({"id": msg_id, "sender": sender, "due": due})
+                out.append({"id": msg_id, "sender": sender, "due": due, "more": 0})
+        # A peer can send checks at will: the banner asks about the oldest few, and counts the rest.
+        if len(out) > PRESENCE_BANNERS:
+            more = len(out) - PRESENCE_BANNERS
+            out = out[:PRESENCE_BANNERS]
+            out[-1] = {**out[-1], "more": more}
         return out
 
     def links_down(self) -> list[str]:
