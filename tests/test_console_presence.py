@@ -98,6 +98,15 @@ def test_an_unanswered_presence_check_shows_its_escalation_level_on_the_links_pa
         nodes.run(us.tick())
         expect(row).to_have_attribute("data-level", "2", timeout=LIVE)
         expect(row).to_contain_text("last level reached")
+        # The outbox row and the check's own page carry the level as a badge.
+        page.goto(nodes.url("US-EUCOM", "/outbox"))
+        badge = page.locator(f"tr[data-id='{msg_id}'] .escalation-badge")
+        expect(badge).to_have_text("escalated 2/2")
+        page.goto(nodes.url("US-EUCOM", f"/m/{msg_id}"))
+        expect(page.locator("#msg-escalation")).to_contain_text("escalated 2/2: role shift-lead")
+        page.goto(nodes.url("US-EUCOM", "/links"))
+        row = page.locator(f"table.escalations tr[data-escalation='{msg_id}']")
+        expect(page.locator("#live [data-live=on]")).to_be_visible(timeout=LIVE)
         assert "presence-unanswered" in {a["kind"] for a in nodes.run(node_status(us))["alarms"]}
         # RU-MOD's officer answers late: the ladder stops and the row goes.
         nodes.run(ru.acknowledge(msg_id, "understood", "duty", None))

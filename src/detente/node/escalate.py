@@ -205,6 +205,16 @@ class Escalate:
             )
         return out
 
+    def escalation_of(self, msg_id: str, parties: list[str]) -> dict[str, Any] | None:
+        """The highest level a message's unanswered deliveries have reached (``parties``: its
+        recipients; this party's own answer is looked up too), or None if none escalated."""
+        found = (self.escalations.open.get((msg_id, p)) for p in (*parties, self.party))
+        items = [i for i in found if i is not None and i.done > 0]
+        if not items:
+            return None
+        top = max(items, key=lambda i: i.done)
+        return {"level": top.done, "levels": len(top.ladder), "reached": top.ladder[top.done - 1].label}
+
     def escalation_wakeup(self) -> float | None:
         times = [t for t in (self.escalations.next_wakeup(), self.next_presence) if t is not None]
         return min(times) if times else None

@@ -211,6 +211,11 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     # escalation (links page)
     "escalations": {"en": "Escalation", "ru": "Эскалация", "uk": "Ескалація"},
+    "escalation_badge": {
+        "en": "escalated {level}/{levels}",
+        "ru": "эскалация {level}/{levels}",
+        "uk": "ескалація {level}/{levels}",
+    },
     "escalation_item": {"en": "Awaiting", "ru": "Ожидается", "uk": "Очікується"},
     "escalation_due": {"en": "Deadline (UTC)", "ru": "Срок (UTC)", "uk": "Строк (UTC)"},
     "escalation_level": {"en": "Level reached", "ru": "Достигнутый уровень", "uk": "Досягнутий рівень"},

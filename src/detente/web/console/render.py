@@ -198,6 +198,8 @@ class Console:
             "alerting": any(a["alerting"] for a in answers),
             "path": "/m/" + v["id"],
             "dom_id": live.row_dom_id(v["id"]),
+            # How far up its escalation ladder an unanswered message has gone (None: not at all).
+            "escalation": None if settled else self.node.escalation_of(v["id"], list(v.get("to") or [])),
         }
 
     async def flash_pending(self) -> list[dict[str, Any]]:
