@@ -278,3 +278,45 @@ def _id(signed: Any) -> str:
     from detente.core.entries import LinkTest
 
     return parse_as(LinkTest, signed.body).id
+
+
+async def test_a_paging_webhook_gets_the_facts_as_json(tmp_path: Path):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    got: list[dict[str, Any]] = []
+
+    class Pager(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Pager)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/page"
+    ladder = f'[escalation]\npresence = [{{after = 0, notify = "webhook", url = "{url}"}}]\n'
+    us, ru, clock = await _pair(tmp_path, us_extra=ladder)
+    try:
+        msg_id = await ask(us, 60)
+        clock.t = await due_of(us, msg_id) + 1
+        await us.tick()
+        await eventually(us, "escalation-hook")
+        (facts,) = got
+        assert (facts["what"], facts["ref"], facts["peer"], facts["level"]) == (
+            "presence",
+            msg_id,
+            "RU-MOD",
+            "1",
+        )
+        assert facts["party"] == "US-EUCOM"
+    finally:
+        await us.stop()
+        await ru.stop()
+        server.shutdown()
+        thread.join(5)

@@ -143,25 +143,26 @@ class Escalate:
             detail = session.budget.admit("escalation", step.detail, item.peer, step.at)
         if detail is not None:
             await self.record("escalation", detail, item.peer, item.ref)
-        self.publish(
-            {
-                "type": "escalation",
-                "what": item.what,
-                "ref": item.ref,
-                "peer": item.peer,
-                "level": step.index + 1,
-                "notify": level.notify,
-                "role": level.role,
-            }
-        )
+            self.publish(
+                {
+                    "type": "escalation",
+                    "what": item.what,
+                    "ref": item.ref,
+                    "peer": item.peer,
+                    "level": step.index + 1,
+                    "notify": level.notify,
+                    "role": level.role,
+                }
+            )
         if level.notify in ("command", "webhook"):
             if self.hooks_running >= MAX_HOOKS:
-                await self.record(
-                    "escalation-hook-failed",
-                    f"{level.label} not started: {MAX_HOOKS} paging calls already running",
-                    item.peer,
-                    item.ref,
-                )
+                why = f"{level.label} not started: {MAX_HOOKS} paging calls already running"
+                if session is not None:
+                    admitted = session.budget.admit("escalation-hook-failed", why, item.peer, step.at)
+                    if admitted is None:
+                        return
+                    why = admitted
+                await self.record("escalation-hook-failed", why, item.peer, item.ref)
                 return
             self.hooks_running += 1
             self.spawn(self._hook(step), "escalation-hook")
