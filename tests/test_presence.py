@@ -110,7 +110,7 @@ async def test_a_person_answering_in_time_is_recorded_and_raises_no_alarm(pair):
     # The sender records the answer when the signed ack arrives.
     (answered,) = await eventually(us, "presence-answered")
     assert "Maj. Petrov" in answered.detail and answered.ref == msg_id
-    assert (await events(ru, "presence-answered"))[0].ref == msg_id
+    assert (await eventually(ru, "presence-answered"))[0].ref == msg_id
     clock.advance(600)
     await us.tick()
     assert "presence-unanswered" not in await alarm_kinds(us)
@@ -174,7 +174,7 @@ async def test_an_overdue_message_escalates_at_the_recipient_and_its_answer_stop
     assert (row["what"], row["owed_by"], row["level"]) == ("message", "RU-MOD", 1)
     await ru.acknowledge(msg_id, "understood", "duty officer", None)
     assert (await node_status(ru))["escalations"] == []
-    assert len(await events(ru, "escalation-stopped")) == 1
+    assert len(await eventually(ru, "escalation-stopped")) == 1
 
 
 async def test_a_presence_check_to_an_unknown_party_is_refused_and_nothing_is_signed(pair):

@@ -82,9 +82,14 @@ class Escalate:
         ladder = self.cfg.escalation["link_test"]
         self.escalations.watch(("link-test", peer), Item("link-test", None, peer, peer, now, ladder))
 
-    async def on_answered(self, msg_id: str, owed_by: str, by: str, answer: str) -> None:
-        """A person answered ``msg_id`` (``owed_by``: the party whose answer it is)."""
+    def on_answered(self, msg_id: str, owed_by: str, by: str, answer: str) -> None:
+        """A person answered ``msg_id`` (``owed_by``: the party whose answer it is): its ladder
+        stops at once; what is recorded about it is written in the background, so that the
+        answer's own path (the console, the API) does not wait for it."""
         item = self.escalations.settle((msg_id, owed_by))
+        self.spawn(self._answered(msg_id, owed_by, by, answer, item), "answered")
+
+    async def _answered(self, msg_id: str, owed_by: str, by: str, answer: str, item: Item | None) -> None:
         peer = owed_by if owed_by != self.party else (msg_id.rsplit("/", 1)[0])
         if item is not None and item.done > 0:
             await self.record(

@@ -221,7 +221,7 @@ class Node(Releases, Notices, RestoreGate, Escalate):
         if isinstance(entry, Ack):
             # Accepted only from an addressee of our message: it settles that delivery alone.
             self.deadlines.settled((entry.msg, entry.sender))
-            self.spawn(self.on_answered(entry.msg, entry.sender, entry.by, entry.answer), "answered")
+            self.on_answered(entry.msg, entry.sender, entry.by, entry.answer)
         if (
             isinstance(entry, Message)
             and isinstance(entry.content, TextContent)

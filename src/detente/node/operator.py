@@ -111,7 +111,7 @@ class Operator:
 
         def publish(self, event: dict[str, Any]) -> None: ...
         def free_space(self) -> int | None: ...
-        async def on_answered(self, msg_id: str, owed_by: str, by: str, answer: str) -> None: ...
+        def on_answered(self, msg_id: str, owed_by: str, by: str, answer: str) -> None: ...
 
         async def record(
             self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
@@ -228,7 +228,7 @@ class Operator:
         )
         self.deadlines.settled((msg_id, self.party))
         self.publish({"type": "ack", "id": msg_id})
-        await self.on_answered(msg_id, self.party, by, answer)
+        self.on_answered(msg_id, self.party, by, answer)
         return signed
 
     async def send_presence(self, to: list[str], within: float) -> Signed:
