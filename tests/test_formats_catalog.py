@@ -19,13 +19,13 @@ def build(docs: dict[str, Any]) -> Catalog:
     return Catalog([(n, json.dumps(d, ensure_ascii=False).encode()) for n, d in docs.items()])
 
 
-def test_builtin_catalog_holds_the_fourteen_formats():
+def test_builtin_catalog_holds_the_fifteen_formats():
     ids = {f.id for f in builtin_catalog().formats()}
     assert ids == {
         "link-test", "air-activity-notice", "naval-activity-notice", "missile-launch-notice",
         "incident-report", "incident-response", "rfi", "rfi-response", "prisoner-exchange-list",
         "exchange-reconciliation", "tracing-request", "tracing-response", "acknowledgement",
-        "meeting-request",
+        "meeting-request", "presence-check",
     }  # fmt: skip
     assert builtin_catalog().has("incident-report", 1)
     assert not builtin_catalog().has("incident-report", 2)

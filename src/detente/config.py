@@ -23,12 +23,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from detente.core import presence
 from detente.core.encoding import b64, unb64
 from detente.core.entries import Card, EntryError, Signed, open_signed, parse, sign
+from detente.core.escalation import DEFAULT_LADDER, NOTIFY, Ladder, Level, check_ladder
 from detente.core.keys import Signer, VerifyKey
 from detente.core.keys import card_fingerprint as _card_fingerprint
 from detente.core.protocol.limits import MIB, Limits
-from detente.core.terms import DEFAULT_DEADLINES
+from detente.core.terms import DEFAULT_DEADLINES, PRECEDENCES
 from detente.keystore import (
     DEFAULT_LABEL,
     DEFAULT_PIN_ENV,
@@ -44,6 +46,88 @@ _DEFAULT_LIMITS = Limits()
 
 class ConfigError(ValueError):
     """The node directory or its configuration is missing or wrong."""
+
+
+# What escalates: a message by its precedence, a presence check, a missed link test.
+ESCALATING: tuple[str, ...] = (*PRECEDENCES, "presence", "link_test")
+
+
+def default_escalation() -> dict[str, Ladder]:
+    return {k: DEFAULT_LADDER for k in ESCALATING}
+
+
+def _level(raw: Any) -> Level:
+    if not isinstance(raw, dict):
+        raise ValueError('each level is a table, e.g. {after = 300, notify = "role", role = "shift-lead"}')
+    unknown = set(raw) - {"after", "notify", "role", "command", "url"}
+    if unknown:
+        raise ValueError(f"unknown setting {sorted(unknown)[0]!r} in a level")
+    notify = raw.get("notify")
+    if notify not in NOTIFY:
+        raise ValueError(f"notify must be one of {', '.join(NOTIFY)}")
+    after = raw.get("after", 0)
+    if isinstance(after, bool) or not isinstance(after, int | float):
+        raise ValueError("after is a number of seconds")
+    command = raw.get("command", [])
+    if not isinstance(command, list) or not all(isinstance(a, str) and a for a in command):
+        raise ValueError("command is a list of strings (the program, then its arguments)")
+    url = raw.get("url")
+    if url is not None:
+        if not isinstance(url, str):
+            raise ValueError("url is a string")
+        _check_webhook(url)
+    role = raw.get("role")
+    if role is not None and (not isinstance(role, str) or not 1 <= len(role) <= 64):
+        raise ValueError("role is a name")
+    return Level(float(after), notify, role=role, command=tuple(command), url=url)
+
+
+def _check_webhook(url: str) -> None:
+    """A paging webhook is local: https anywhere, or http to this machine only (so that
+    nothing about the line crosses a network in clear)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and loopback:
+        return
+    raise ValueError(f"webhook {url!r}: https, or http to 127.0.0.1/localhost only")
+
+
+def _escalation(raw: Any) -> dict[str, Ladder]:
+    if not isinstance(raw, dict):
+        raise ValueError("[escalation] is a table")
+    out = default_escalation()
+    for key, levels in raw.items():
+        if key not in ESCALATING:
+            raise ValueError(f"[escalation] knows only {', '.join(ESCALATING)}")
+        if not isinstance(levels, list):
+            raise ValueError(f"[escalation] {key} is a list of levels")
+        try:
+            out[key] = check_ladder(tuple(_level(lv) for lv in levels))
+        except ValueError as exc:
+            raise ValueError(f"[escalation] {key}: {exc}") from exc
+    return out
+
+
+def _presence(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...], float]:
+    if not isinstance(raw, dict):
+        raise ValueError("[presence] is a table")
+    unknown = set(raw) - {"at", "to", "within"}
+    if unknown:
+        raise ValueError(f"[presence] knows only at, to and within (not {sorted(unknown)[0]!r})")
+    at, to = raw.get("at", []), raw.get("to", [])
+    if not isinstance(at, list) or not isinstance(to, list) or not all(isinstance(p, str) for p in to):
+        raise ValueError("[presence] at and to are lists of strings")
+    try:
+        times = presence.parse_times(at)
+        within = presence.parse_within(raw.get("within", presence.DEFAULT_WITHIN))
+    except ValueError as exc:
+        raise ValueError(f"[presence] {exc}") from exc
+    return times, tuple(sorted(set(to))), within
 
 
 @dataclass
@@ -77,6 +161,13 @@ class Config:
     paths: dict[str, list[str]] = field(default_factory=dict)
     # [supervision] path_probe_every: seconds between tries of the primary while a backup is in use.
     path_probe_every: float = 30.0
+    # [escalation]: a ladder per precedence, and for presence checks and link tests.
+    escalation: dict[str, Ladder] = field(default_factory=default_escalation)
+    # [presence]: checks sent at each shift change (seconds after midnight UTC), to whom (none
+    # named: every pinned peer), answered within how long.
+    presence_times: tuple[int, ...] = ()
+    presence_to: tuple[str, ...] = ()
+    presence_within: float = presence.DEFAULT_WITHIN
     # The whole file as parsed, for sections owned by an optional part (``[translation]``):
     # config.toml is read once, here, and nothing reads it again.
     sections: dict[str, Any] = field(default_factory=dict)
@@ -186,6 +277,15 @@ def init_home(
         "min_free_for_peers = 1073741824  # free bytes on the store's disk below which peers are refused",
         "min_free_for_operators = 268435456  # and below which operators' messages are too",
         "",
+        "# [escalation]  # per precedence, presence and link_test; the default for each:",
+        '# flash = [{after = 0, notify = "operators"}, {after = 300, notify = "role", role = "shift-lead"},',
+        '#          {after = 900, notify = "command", command = ["/usr/local/bin/page-duty"]}]',
+        "",
+        "# [presence]  # scheduled presence checks at each shift change (UTC)",
+        '# at = ["06:00", "18:00"]',
+        "# to = []  # none named: every pinned peer",
+        '# within = "2m"',
+        "",
     ]
     if token is not None:
         lines += [
@@ -240,10 +340,15 @@ def load(home: Path) -> Config:
             release_formats=_flag(raw.get("console", {}), "release_formats", path),
             paths=_paths(raw.get("paths", {}), path),
             path_probe_every=float(sup.get("path_probe_every", 30)),
+            escalation=_escalation(raw.get("escalation", {})),
             sections=raw,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: missing or wrong setting: {exc}") from exc
+    try:
+        cfg.presence_times, cfg.presence_to, cfg.presence_within = _presence(raw.get("presence", {}))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     if set(cfg.deadlines) != set(DEFAULT_DEADLINES):
         raise ConfigError(f"{path}: [deadlines] knows only {', '.join(DEFAULT_DEADLINES)}")
     if cfg.peer_write_buffer < 2 * cfg.max_frame:

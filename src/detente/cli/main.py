@@ -539,6 +539,35 @@ def reconcile(home: Path, exchange_ref: str, lang: str, as_json: bool) -> None:
 
 @main.command()
 @home_arg
+@click.option("--to", "to", required=True, help="Parties asked, comma-separated (e.g. RU-MOD).")
+@click.option(
+    "--within",
+    default="2m",
+    show_default=True,
+    help="Time for a person to answer: 90s, 2m, 1h (10 s to 24 h).",
+)
+@json_opt
+def presence(home: Path, to: str, within: str, as_json: bool) -> None:
+    """Ask whether the duty officer is at the line: a signed presence check that a person must
+    answer in time (the automatic receipt is not an answer). Unanswered, it raises
+    'presence-unanswered' and escalates."""
+    from detente.core.presence import parse_within
+
+    try:
+        parse_within(within)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--within") from exc
+    body = {"to": [p.strip() for p in to.split(",") if p.strip()], "within": within}
+    data = _api(home, "POST", "/v1/presence", json=body)
+    _out(
+        data,
+        as_json,
+        f"presence check {data['id']} sent to {', '.join(data['to'])}: a person must answer by {data['answer_by']}",
+    )
+
+
+@main.command()
+@home_arg
 @json_opt
 def status(home: Path, as_json: bool) -> None:
     """Each link's state, last heartbeat, queue depth; refused connections; alarms."""
@@ -581,6 +610,13 @@ def status(home: Path, as_json: bool) -> None:
         note = f" — {a['text']}" if a.get("text") else ""
         lines.append(
             f"  answer {a['at']} {a['msg']} from {a['from']} by {a['by']}: {ANSWER_WORDS[a['answer']]}{note}"
+        )
+    for e in s.get("escalations", []):
+        owed = "us" if e["owed_by"] == s["party"] else e["owed_by"]
+        nxt = f"; next {e['next']} at {e['next_at']}" if e.get("next") else "; top of the ladder"
+        lines.append(
+            f"  ESCALATED {e['what']} {e['ref'] or e['peer']} (answer owed by {owed}, due {e['due']}): "
+            f"level {e['level']}/{e['levels']} {e['reached']}{nxt}"
         )
     # One line per kind and peer (merged by the node): a flood of one never hides another.
     for a in s["alarms"]:

@@ -324,12 +324,16 @@ class Deadlines(Generic[K]):
                 del self._early[next(iter(self._early))]
 
     def poll(self, now: float) -> list[K]:
-        out: list[K] = []
+        return [key for key, _ in self.poll_due(now)]
+
+    def poll_due(self, now: float) -> list[tuple[K, float]]:
+        """As ``poll``, with each deadline (escalation counts its levels from it)."""
+        out: list[tuple[K, float]] = []
         while self._heap and self._heap[0][0] <= now:
             due, key = heapq.heappop(self._heap)
             if self._due.get(key) == due:
                 del self._due[key]
-                out.append(key)
+                out.append((key, due))
         return out
 
     def next_wakeup(self) -> float | None:

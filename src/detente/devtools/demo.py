@@ -177,6 +177,28 @@ def _exchange(
         failures.append("the exchange accounts were expected to differ (157+3 vs 150+7, 317 vs 314)")
 
 
+def _presence(us: LocalNode, ru: LocalNode, sent: list[tuple[str, str]], failures: list[str]) -> None:
+    """Issue 14.2: is RU-MOD's duty officer at the line? A person there answers; the receipt
+    RU-MOD's node sends at once is not an answer."""
+    r = us.client.post("/v1/presence", json={"to": ["RU-MOD"], "within": "2m"})
+    if r.status_code != 201:
+        failures.append(f"US-EUCOM could not send a presence check: {r.text}")
+        return
+    check = r.json()
+    sent.append((us.party, check["id"]))
+    _say(f"  US-EUCOM → RU-MOD presence check {check['id']}: a person must answer by {check['answer_by']}")
+    if not _wait(lambda: ru.client.get(f"/v1/messages/{check['id']}").status_code == 200, 10):
+        failures.append(f"RU-MOD does not hold presence check {check['id']}")
+        return
+    answer = ru.client.post(
+        f"/v1/messages/{check['id']}/ack", json={"by": "Maj. Petrov", "text": "На линии."}
+    )
+    if answer.status_code != 201:
+        failures.append(f"RU-MOD could not answer presence check {check['id']}: {answer.text}")
+    else:
+        _say(f"  RU-MOD's duty officer (Maj. Petrov) answered presence check {check['id']} in person")
+
+
 def run_demo(duration: float | None, keep: bool = False) -> bool:
     tmp = tempfile.mkdtemp(prefix="detente-demo-")
     cluster: Cluster | None = None
@@ -266,6 +288,7 @@ def _scenario(
                 if r.status_code != 201:
                     failures.append(f"link test {n.party} → {peer.party} failed: {r.text}")
     _say("  link tests sent between every pair")
+    _presence(us, ru, sent, failures)
     _say("running; Ctrl-C to stop" if duration is None else f"running for {duration:g} s")
     started = time.monotonic()
     i = 0

@@ -118,8 +118,11 @@ SUSPICIOUS = frozenset(
 )
 # Alarms that report what the network or the people did: contact lost, a link test missed, an
 # acknowledgement not given in time, a clock stepped away from the others'. Schedules with
-# faults, crashes and clock steps earn them.
-EXPECTED = frozenset({"link-lost", "link-test-missed", "overdue", "clock-skew"})
+# faults, crashes and clock steps earn them; an overdue answer or a missed link test climbs its
+# escalation ladder (``escalation``), and a late answer stops it (``escalation-stopped``).
+EXPECTED = frozenset(
+    {"link-lost", "link-test-missed", "overdue", "clock-skew", "escalation", "escalation-stopped"}
+)
 # What a hostile step earns its sender: refused for what it names, or (when the honest entry
 # that takes the same sequence number got there first) as a reuse of that number. Either way
 # nothing of it is stored, and the delivery invariants hold for the honest entry.

@@ -96,6 +96,9 @@ class Host(Protocol):
     async def watch_space(self) -> None: ...
     async def admit_link(self, party: str, witnessed: int) -> str | None: ...
     def next_wakeup(self) -> float | None: ...
+    async def overdue_kind(self, entry_id: str, owed_by: str, due: float) -> str: ...
+    def link_test_missed(self, peer: str, now: float) -> None: ...
+    async def escalate(self, now: float) -> None: ...
 
 
 class Driver:
@@ -440,14 +443,17 @@ class Driver:
             for action in actions:
                 if isinstance(action, Record):
                     await node.record(action.kind, action.detail, action.peer, action.ref)
+                    if action.kind == "link-test-missed":
+                        node.link_test_missed(session.party, now)
                 elif isinstance(action, LinkTestDue):
                     await node.send_link_test(session.party)
             self.execute(session, [a for a in actions if not isinstance(a, Record | LinkTestDue)])
-        for entry_id, party in node.deadlines.poll(now):
-            await self._overdue(entry_id, party, now)
+        for (entry_id, party), due in node.deadlines.poll_due(now):
+            await self._overdue(entry_id, party, due, now)
+        await node.escalate(now)
         await self.sign_checkpoint(now)
 
-    async def _overdue(self, entry_id: str, party: str, now: float) -> None:
+    async def _overdue(self, entry_id: str, party: str, due: float, now: float) -> None:
         """One recipient's answer is overdue: an alarm against the peer concerned, merged per peer
         (a burst a minute is stored, all are counted), so a peer's flood of messages "due" at
         once cannot push other alarms out of sight."""
@@ -459,14 +465,20 @@ class Driver:
             if party != node.cfg.party
             else f"{entry_id} from {sender} passed its acknowledgement deadline: not answered here"
         )
+        # A presence check unanswered is its own alarm; either starts its escalation ladder.
+        kind = await node.overdue_kind(entry_id, party, due)
+        if kind == "presence-unanswered":
+            detail = detail.replace(
+                "passed its acknowledgement deadline", "(presence check) was not answered in person in time"
+            )
         session = self.sessions.get(peer)
         if session is not None:
-            session.count("overdue")
-            admitted = session.budget.admit("overdue", detail, peer, now)
+            session.count(kind)
+            admitted = session.budget.admit(kind, detail, peer, now)
             if admitted is None:
                 return
             detail = admitted
-        await node.record("overdue", detail, peer, entry_id)
+        await node.record(kind, detail, peer, entry_id)
 
     async def sign_checkpoint(self, now: float) -> None:
         own = self.node.own

@@ -2,7 +2,7 @@
 
 ``Node`` builds one ``PeerSession`` per pinned peer (the pure protocol), a ``Driver`` that turns
 their actions into I/O over a ``Transport`` (TCP+TLS unless one is given), the store, and the
-node's services: acknowledgement deadlines, machine translation, waiters for receipts, live
+node's services: acknowledgement deadlines and their escalation (``node.escalate``), machine translation, waiters for receipts, live
 views, events and status. Operator commands (send, answer, translate, link test) come from
 ``node.operator``, the two-person release from ``node.release``, receipt waiters and live
 events from ``node.notices``, and a restored store's hold on its links from ``node.restore``.
@@ -27,6 +27,7 @@ from detente.link.transport import PeerAddress, Transport
 from detente.node.catalog import NodeFormats
 from detente.node.clock import Clock, SystemClock
 from detente.node.driver import Driver
+from detente.node.escalate import Escalate
 from detente.node.metrics import NodeMetrics
 from detente.node.mt import MachineTranslation
 from detente.node.notices import Notices
@@ -45,7 +46,7 @@ __all__ = ["Node"]
 FreeSpace = Callable[[], "int | None"]
 
 
-class Node(Releases, Notices, RestoreGate):
+class Node(Releases, Notices, RestoreGate, Escalate):
     def __init__(
         self,
         cfg: cfgmod.Config,
@@ -72,6 +73,7 @@ class Node(Releases, Notices, RestoreGate):
         self._background: set[asyncio.Task[Any]] = set()
         self._unattributed = EventBudget()
         self.started = self.clock.now()
+        self._init_escalation(self.started)
         self.hold = None
         # Formats: the catalog is checked here, so a bad operator file stops the node at start.
         self.formats = NodeFormats(cfg)
@@ -186,6 +188,9 @@ class Node(Releases, Notices, RestoreGate):
         if due is not None:
             times.append(due)
         times.append(self.own.signed_at + 1.0)
+        escalation = self.escalation_wakeup()
+        if escalation is not None:
+            times.append(escalation)
         return min(times) if times else None
 
     async def watch_space(self) -> None:
@@ -219,6 +224,7 @@ class Node(Releases, Notices, RestoreGate):
         if isinstance(entry, Ack):
             # Accepted only from an addressee of our message: it settles that delivery alone.
             self.deadlines.settled((entry.msg, entry.sender))
+            self.on_answered(entry.msg, entry.sender, entry.by, entry.answer)
         if (
             isinstance(entry, Message)
             and isinstance(entry.content, TextContent)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from detente.core import presence
 from detente.core.entries import (
     LINK_TEST_TEXT,
     Ack,
@@ -128,6 +129,7 @@ class Operator:
 
         def publish(self, event: dict[str, Any]) -> None: ...
         def free_space(self) -> int | None: ...
+        def on_answered(self, msg_id: str, owed_by: str, by: str, answer: str) -> None: ...
 
         async def record(
             self, kind: str, detail: str, peer: str | None = None, ref: str | None = None
@@ -204,6 +206,7 @@ class Operator:
         then: Callable[[Connection, str], object] | None = None,
         keyed: store_txns.Keyed | None = None,
         late_ok: bool = False,
+        due_at: float | None = None,
     ) -> Signed:
         """Sign and queue a message; ``then`` runs in its transaction (see ``create``).
 
@@ -211,13 +214,14 @@ class Operator:
         message made then is returned and nothing new is signed, queued or watched.
         ``late_ok``: a notice later than its lead-time rule is sent (marked late by its own
         signed fields) instead of refused.
+        ``due_at``: its acknowledgement deadline, if not the precedence's (a presence check's).
         """
         recipients = self.check_recipients(to)
         content = self.check_content(recipients, content)
         self.check_space()
         now = self.clock.now()
         self.check_lead_time(content, now, late_ok)
-        due = now + self.cfg.deadlines[precedence]
+        due = due_at if due_at is not None else now + self.cfg.deadlines[precedence]
 
         def build(entry_id: str, seqs: dict[str, int], created: str) -> StreamEntry:
             return Message(
@@ -278,7 +282,16 @@ class Operator:
         )
         self.deadlines.settled((msg_id, self.party))
         self.publish({"type": "ack", "id": msg_id})
+        self.on_answered(msg_id, self.party, by, answer)
         return signed
+
+    async def send_presence(self, to: list[str], within: float) -> Signed:
+        """Ask each of ``to`` whether its duty officer is at the line: a presence check that a
+        person must answer within ``within`` seconds (see ``core.presence``)."""
+        now = self.clock.now()
+        return await self.send_message(
+            to, presence.PRECEDENCE, presence.content(now, within), due_at=presence.deadline(now, within)
+        )
 
     async def translate(
         self, msg_id: str, lang: str, text: str, grade: str, made_by: PersonMaker | MachineMaker

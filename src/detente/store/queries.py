@@ -46,6 +46,10 @@ ALARM_KINDS = (
     "invalid-format",
     "restore-behind",
     "proofs-unanswered",
+    "presence-unanswered",
+    "presence-not-sent",
+    "escalation",
+    "escalation-hook-failed",
 )
 
 SELECT_MESSAGE = select(entries).where(entries.c.id == bindparam("b_id"), entries.c.kind == "message")
@@ -303,6 +307,43 @@ def flash_unanswered(conn: Connection) -> list[tuple[str, str]]:
         .order_by(entries.c.held_since)
     ).all()
     return [(r.id, r.author) for r in rows]
+
+
+# A presence check's format as its canonical body spells it (keys sorted, no spaces): a quick
+# filter before the body is parsed; a free text quoting it has its quotes escaped.
+_PRESENCE_MARK = b'"format":"presence-check"'
+PRESENCE_SCAN = 500  # unanswered IMMEDIATE messages looked at for the banner
+
+
+def presence_unanswered(conn: Connection) -> list[tuple[str, str, bytes, float | None]]:
+    """Received presence checks candidates this party has not answered, oldest first:
+    (id, sender, body, deadline). Presence checks travel at IMMEDIATE; the newest
+    ``PRESENCE_SCAN`` unanswered ones are looked at, and the caller parses the body to confirm."""
+    acked = select(entries.c.ref).where(entries.c.kind == "ack", entries.c.mine, entries.c.ref.is_not(None))
+    rows = conn.execute(
+        select(entries.c.id, entries.c.author, entries.c.body, entries.c.ack_due)
+        .where(
+            entries.c.kind == "message",
+            ~entries.c.mine,
+            entries.c.precedence == "immediate",
+            entries.c.id.not_in(acked),
+        )
+        .order_by(desc(entries.c.held_since))
+        .limit(PRESENCE_SCAN)
+    ).all()
+    found = [(r.id, r.author, bytes(r.body), r.ack_due) for r in rows if _PRESENCE_MARK in bytes(r.body)]
+    return found[::-1]
+
+
+def escalation_events(conn: Connection, ref: str, peer: str) -> list[str]:
+    """Details of the escalation steps recorded for ``ref`` concerning ``peer``, oldest first."""
+    q = (
+        select(events.c.detail)
+        .where(events.c.kind == "escalation", events.c.ref == ref, events.c.peer == peer)
+        .order_by(events.c.id)
+        .limit(100)
+    )
+    return list(conn.execute(q).scalars().all())
 
 
 def message_body(conn: Connection, msg_id: str) -> bytes | None:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from detente import __doc__ as about
 from detente.config import api_token, card_fingerprint, make_card
 from detente.core import authority as may
+from detente.core import presence
 from detente.core.entries import (
     PARTY_PATTERN,
     Ack,
@@ -117,6 +118,21 @@ IdempotencyKey = Annotated[
         "with the first answer; the same key with another request is refused (409)",
     ),
 ]
+
+
+class PresenceRequest(_Strict):
+    """A presence check: ask each of ``to`` whether its duty officer is at the line."""
+
+    to: Annotated[list[Annotated[str, Field(pattern=PARTY_PATTERN)]], Field(min_length=1, max_length=16)]
+    # Seconds, or "90s", "2m", "1h": 10 s to 24 h.
+    within: Annotated[str, Field(max_length=16)] | Annotated[float, Field(ge=10, le=86400)] = "2m"
+
+
+class PresenceSent(_Strict):
+    id: str
+    hash: str
+    to: list[str]
+    answer_by: str
 
 
 class AckRequest(_Strict):
@@ -457,6 +473,21 @@ def create_app(node: Node) -> FastAPI:
         t = parse_as(LinkTest, signed.body)
         return {"id": t.id, "hash": signed.hash}
 
+    @app.post(
+        "/v1/presence",
+        dependencies=[role_in(may.SEND, "send presence checks")],
+        status_code=201,
+        responses={400: {}},
+    )
+    async def presence_check(req: PresenceRequest) -> PresenceSent:
+        try:
+            within = presence.parse_within(req.within)
+        except ValueError as exc:
+            raise NodeError(str(exc)) from exc
+        signed = await node.send_presence(req.to, within)
+        m = parse_as(Message, signed.body)
+        return PresenceSent(id=m.id, hash=signed.hash, to=list(m.to), answer_by=m.ack_due or "")
+
     @app.get("/v1/status", dependencies=deps)
     async def status() -> dict[str, Any]:
         return await node_status(node)
@@ -784,6 +815,8 @@ async def node_status(node: Node) -> dict[str, Any]:
         "log": node.own_status(),
         "links": links,
         "refused_connections": {"total": node.refused_total, "recent": node.refused[-5:]},
+        # Items climbing their escalation ladder: what, who owes the answer, the level reached.
+        "escalations": node.escalation_status(),
         **stored,
     }
 

@@ -171,6 +171,76 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Сообщение МОЛНИЯ {id} от {sender} ожидает подтверждения.",
         "uk": "Повідомлення БЛИСКАВКА {id} від {sender} очікує підтвердження.",
     },
+    # presence checks (a banner on every page until a person answers)
+    "presence_title": {"en": "PRESENCE CHECK", "ru": "ПРОВЕРКА НАЛИЧИЯ", "uk": "ПЕРЕВІРКА НАЯВНОСТІ"},
+    "presence_banner": {
+        "en": "{sender} asks whether the duty officer is at the line ({id}). Answer in person.",
+        "ru": "{sender} запрашивает, находится ли дежурный офицер на линии ({id}). Ответить лично.",
+        "uk": "{sender} запитує, чи перебуває черговий офіцер на лінії ({id}). Відповісти особисто.",
+    },
+    "presence_answer_by": {
+        "en": "Answer by {at} UTC.",
+        "ru": "Ответить до {at} UTC.",
+        "uk": "Відповісти до {at} UTC.",
+    },
+    "presence_answer": {
+        "en": "Answer: at the line",
+        "ru": "Ответить: на линии",
+        "uk": "Відповісти: на лінії",
+    },
+    "presence_more": {
+        "en": "{n} more presence checks await an answer.",
+        "ru": "Ещё {n} запросов наличия ожидают ответа.",
+        "uk": "Ще {n} запитів наявності очікують відповіді.",
+    },
+    "presence_ask": {
+        "en": "Presence check: ask",
+        "ru": "Проверка наличия дежурного: запросить",
+        "uk": "Перевірка наявності чергового: запитати",
+    },
+    "presence_within": {"en": "answer within", "ru": "срок ответа", "uk": "строк відповіді"},
+    "presence_send": {
+        "en": "Send presence check",
+        "ru": "Направить запрос наличия",
+        "uk": "Надіслати запит наявності",
+    },
+    "presence_sent": {
+        "en": "Presence check {id} sent to {peer}: a person must answer by {at} UTC.",
+        "ru": "Запрос наличия {id} направлен {peer}: дежурный должен ответить лично до {at} UTC.",
+        "uk": "Запит наявності {id} надіслано {peer}: черговий має відповісти особисто до {at} UTC.",
+    },
+    # escalation (links page)
+    "escalations": {"en": "Escalation", "ru": "Эскалация", "uk": "Ескалація"},
+    "escalation_badge": {
+        "en": "escalated {level}/{levels}",
+        "ru": "эскалация {level}/{levels}",
+        "uk": "ескалація {level}/{levels}",
+    },
+    "escalation_item": {"en": "Awaiting", "ru": "Ожидается", "uk": "Очікується"},
+    "escalation_due": {"en": "Deadline (UTC)", "ru": "Срок (UTC)", "uk": "Строк (UTC)"},
+    "escalation_level": {"en": "Level reached", "ru": "Достигнутый уровень", "uk": "Досягнутий рівень"},
+    "escalation_next": {"en": "Next level", "ru": "Следующий уровень", "uk": "Наступний рівень"},
+    "escalation_top": {
+        "en": "last level reached",
+        "ru": "достигнут последний уровень",
+        "uk": "досягнуто останнього рівня",
+    },
+    "escalation_owed_here": {"en": "answer owed here", "ru": "ответ за нами", "uk": "відповідь за нами"},
+    "escalation_what_message": {
+        "en": "answer to message",
+        "ru": "ответ на сообщение",
+        "uk": "відповідь на повідомлення",
+    },
+    "escalation_what_presence": {
+        "en": "presence check",
+        "ru": "проверка наличия",
+        "uk": "перевірка наявності",
+    },
+    "escalation_what_link_test": {
+        "en": "link test",
+        "ru": "проверка линии связи",
+        "uk": "перевірка лінії зв’язку",
+    },
     "open_and_ack": {
         "en": "Open and acknowledge",
         "ru": "Открыть и подтвердить",

@@ -19,8 +19,8 @@ import jinja2
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from detente.core import authority, visible
-from detente.core.entries import epoch
+from detente.core import authority, presence, visible
+from detente.core.entries import EntryError, Message, epoch, parse_as
 from detente.core.lifecycle import ALERTING_ANSWERS
 from detente.core.terms import PRECEDENCES
 from detente.node import Node
@@ -82,6 +82,9 @@ def visible_html(value: object) -> Markup:
             plain.append(ch)
     out.append(esc("".join(plain)))
     return Markup("".join(out))
+
+
+PRESENCE_BANNERS = 5  # presence checks asked about at once on every page
 
 
 class Console:
@@ -216,12 +219,33 @@ class Console:
             "alerting": any(a["alerting"] for a in answers),
             "path": "/m/" + v["id"],
             "dom_id": live.row_dom_id(v["id"]),
+            # How far up its escalation ladder an unanswered message has gone (None: not at all).
+            "escalation": None if settled else self.node.escalation_of(v["id"], list(v.get("to") or [])),
         }
 
     async def flash_pending(self) -> list[dict[str, Any]]:
         """Inbound FLASH messages this party has not acknowledged yet."""
         rows = await self.node.store.read(queries.flash_unanswered)
         return [{"id": msg_id, "sender": sender} for msg_id, sender in rows]
+
+    async def presence_pending(self) -> list[dict[str, Any]]:
+        """Inbound presence checks no person here has answered yet: each is asked on every page
+        until someone answers it (the automatic receipt is not an answer)."""
+        rows = await self.node.store.read(queries.presence_unanswered)
+        out = []
+        for msg_id, sender, body, due in rows:
+            try:
+                msg = parse_as(Message, body)
+            except EntryError:
+                continue
+            if presence.is_check(msg.content):
+                out.append({"id": msg_id, "sender": sender, "due": due, "more": 0})
+        # A peer can send checks at will: the banner asks about the oldest few, and counts the rest.
+        if len(out) > PRESENCE_BANNERS:
+            more = len(out) - PRESENCE_BANNERS
+            out = out[:PRESENCE_BANNERS]
+            out[-1] = {**out[-1], "more": more}
+        return out
 
     def links_down(self) -> list[dict[str, Any]]:
         """Peers the node does not hear now (closed, or silent past its heartbeat rule), and since
@@ -264,6 +288,7 @@ class Console:
                 if d.author != session.user.name
             ]
         return {
+            "presence": await self.presence_pending(),
             "flash": await self.flash_pending(),
             "down": self.links_down(),
             "overdue": alarms["overdue"],
