@@ -8,9 +8,12 @@ entries built from the strict models, whose signed bytes every recipient must be
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -165,3 +168,41 @@ def test_a_lone_surrogate_is_refused_by_the_model_not_inside_sign(text: str) -> 
 def test_format_fields_with_a_float_the_parser_would_refuse_are_refused_by_the_model() -> None:
     with pytest.raises(ValidationError, match="whole number beyond"):
         FormatContent(type="format", format="x", version=1, lang="en", fields={"n": 1e16})
+
+
+def _encodings(value: dict[str, Any]) -> list[bytes]:
+    """The same value written the ways a careless or hostile writer might: escaped, unsorted,
+    spaced, and as the canonical encoder writes it."""
+    out = []
+    for ensure_ascii in (False, True):
+        for sort_keys in (False, True):
+            for separators in ((",", ":"), (", ", ": ")):
+                try:
+                    text = json.dumps(
+                        value, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=separators
+                    )
+                    out.append(text.encode("utf-8"))
+                except (ValueError, UnicodeEncodeError):
+                    pass
+    with contextlib.suppress(EncodingError):
+        out.append(canonical(value))
+    return out
+
+
+@BOUNDED
+@given(st.dictionaries(ANY_TEXT, VALUES, max_size=4))
+@example({"\U0001f600": 1, "\ue000": 2})  # UTF-16 order and code point order differ
+@example({"s": "\U0001f600 сообщение"})
+@example({"s": "\ud800"})
+def test_the_strict_parser_accepts_exactly_the_rfc8785_bytes_of_a_value(value: dict[str, Any]) -> None:
+    try:
+        reference: bytes | None = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeError, RecursionError):
+        reference = None
+    for body in _encodings(value):
+        try:
+            parse_canonical(body)
+            accepted = True
+        except EncodingError:
+            accepted = False
+        assert accepted == (reference is not None and body == reference), body

@@ -138,11 +138,15 @@ def parse_canonical(body: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any
     except (json.JSONDecodeError, RecursionError) as exc:
         raise EncodingError(f"body is not JSON: {exc}") from exc
     else:
-        if type(value) is dict and body.isascii() and not _LONG_DIGITS.search(body):
-            # No float, no integer of 16 digits or more, every byte ASCII: if the C encoder
-            # gives back exactly these bytes, every string and key in ``value`` is ASCII (a
-            # non-ASCII one would come out as raw UTF-8), so ``_plain`` holds and this is the
-            # very output ``canonical`` would produce. Anything else takes the general path.
+        if type(value) is dict and not _LONG_DIGITS.search(body) and not _BEYOND_BMP.search(body):
+            # No float, no integer of 16 digits or more, no character beyond the BMP written
+            # as such: if the C encoder gives back exactly these bytes, no string or key in
+            # ``value`` leaves the BMP either (one would come out as raw 4-byte UTF-8) and none
+            # is a lone surrogate (it could not be encoded), so ``_plain`` holds and this is the
+            # very output ``canonical`` would produce. If it gives other bytes, the body is not
+            # canonical: either ``_plain`` holds and those bytes are the canonical form, or a
+            # character beyond the BMP came from a \u escape, which canonical form never uses.
+            # A lone surrogate takes the general path, which says why it is refused.
             try:
                 fast = _FAST.encode(value).encode("utf-8")
             except UnicodeEncodeError:  # a lone surrogate: the general path says why
@@ -174,6 +178,9 @@ def _loads(text: str) -> Any:
 
 
 _LONG_DIGITS = re.compile(rb"[0-9]{16}")
+# The first byte of a 4-byte UTF-8 sequence (or a byte no valid UTF-8 holds): a character
+# beyond the BMP, whose UTF-16 order can differ from the code point order the C encoder sorts by.
+_BEYOND_BMP = re.compile(rb"[\xf0-\xff]")
 
 
 def _reject_constant(name: str) -> Any:

@@ -56,6 +56,18 @@ class _RssWatch:
                 pass
 
 
+def _cpu_seconds(node: LocalNode) -> float:
+    """CPU time (user + system) the node's process has used so far, from /proc: unlike wall
+    time, it hardly moves when other work shares the machine."""
+    if node.proc is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_bench(messages: int, burst: int, db: str | None, ha: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="detente-bench-") as tmp:
         dbs: dict[str, str | None] = {p: None for p, _ in PARTIES}
@@ -113,7 +125,8 @@ def _against_floor(result: dict[str, Any], floors: list[Floor]) -> dict[str, Any
             f"client round trip POST /v1/messages?wait: p50 {rt['p50']} ms ({r['client_round_trip_p50']}× floor, "
             f"{result['client_to_internal_p50']}× the internal p50), p99 {rt['p99']} ms",
             f"burst of {b['messages']}: {b['receipted_per_s']} messages receipted/s ({b['seconds']} s; "
-            f"{per_message_ms:.3f} ms a message, {r['burst_ms_per_message']}× floor)",
+            f"{per_message_ms:.3f} ms a message, {r['burst_ms_per_message']}× floor); CPU per message: "
+            + ", ".join(f"{p} {v:.3f} ms" for p, v in b["cpu_ms_per_message"].items()),
             "peak RSS: " + ", ".join(f"{p} {v} MB" for p, v in result["peak_rss_mb"].items()),
         ]
     )
@@ -150,6 +163,7 @@ def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dic
     # Burst: submitted through the batch API from 2 client threads, 500 per request.
     routine = {**body, "precedence": "routine"}
     before = figures.receipted_count(us.cfg.db)
+    cpu_before = {n.party: _cpu_seconds(n) for n in (us, ru)}
     t_start = time.time()
     chunks = [min(500, burst - i) for i in range(0, burst, 500)]
 
@@ -172,6 +186,7 @@ def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dic
     else:
         raise RuntimeError(f"only {done} of {burst} burst messages receipted in 300 s")
     t_first, t_last = figures.burst_span(us.cfg.db, t_start)
+    cpu_ms = {n.party: (_cpu_seconds(n) - cpu_before[n.party]) * 1000 / burst for n in (us, ru)}
     stop.set()
     watch.sample()
     throughput = burst / (t_last - t_first)
@@ -195,6 +210,9 @@ def _measure(cluster: Cluster, messages: int, burst: int, db: str | None) -> dic
             "seconds": round(t_last - t_first, 2),
             "receipted_per_s": round(throughput),
             "submit_seconds": round(submitted - t_start, 2),
+            # CPU time each node spent per message of the burst (includes the API's share on the
+            # sender): what throughput on a quiet machine is bounded by, two cores for both.
+            "cpu_ms_per_message": {p: round(v, 3) for p, v in cpu_ms.items()},
         },
         "peak_rss_mb": {p: round(v / 2**20, 1) for p, v in watch.peak.items()},
     }

@@ -700,9 +700,14 @@ def entry_row(conn: Connection, entry_id: str) -> Any:
     return conn.execute(select(entries).where(entries.c.id == entry_id)).first()
 
 
-def all_receipted(conn: Connection, entry_id: str) -> bool:
-    states = conn.execute(select(deliveries.c.state).where(deliveries.c.entry_id == entry_id)).scalars().all()
-    return bool(states) and all(s == "receipted" for s in states)
+def pending_receipts(conn: Connection, entry_id: str) -> set[str] | None:
+    """The recipients of our entry ``entry_id`` whose receipts are not held (None: no such entry)."""
+    rows = conn.execute(
+        select(deliveries.c.peer, deliveries.c.state).where(deliveries.c.entry_id == entry_id)
+    ).all()
+    if not rows:
+        return None
+    return {r.peer for r in rows if r.state != "receipted"}
 
 
 def proof_counts(conn: Connection, peers: list[str]) -> dict[str, dict[str, int]]:
