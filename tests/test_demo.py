@@ -161,3 +161,24 @@ def test_a_newcomer_signs_in_to_each_printed_console_and_finds_traffic_to_answer
         assert demo.node_pids() == []
     finally:
         demo.stop()
+
+
+def test_the_demo_shows_a_confirmed_late_notice_marked_late_and_a_link_on_its_backup_path(demo_dir: Path):
+    demo = _started(demo_dir)
+    try:
+        # Issue 14.4: refused until the sender confirms, then sent and shown LATE at the recipient.
+        demo.wait_for("launch notice 3 h ahead of a 24 h rule: refused until confirmed, nothing signed")
+        demo.wait_for("RU-MOD confirmed it late (late_ok) and sent RU-MOD/")
+        late = next(line for line in demo.lines if "confirmed it late" in line)
+        assert re.search(r"US-EUCOM shows it LATE by 2\d h \d\d min$", late), late
+        # Issue 14.6: RU-MOD's primary address for US-EUCOM is dead; the backup carries the link.
+        demo.wait_for("RU-MOD ↔ US-EUCOM runs on the BACKUP path")
+        path = next(line for line in demo.lines if "BACKUP path" in line)
+        us_link = next(m[1] for line in demo.lines if (m := re.match(r"^\s+US-EUCOM .* link (\S+)", line)))
+        assert f"BACKUP path {us_link}:" in path  # US-EUCOM's own listener carries the link
+        assert "the primary 127.0.0.1:" in path and "is down" in path
+        demo.proc.send_signal(signal.SIGTERM)
+        assert demo.proc.wait(60) == 0
+        assert any(re.search(r"failures 0$", line) for line in demo.lines), "\n".join(demo.lines)
+    finally:
+        demo.stop()

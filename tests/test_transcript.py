@@ -121,3 +121,33 @@ def test_an_english_reader_beside_ukrainian_gets_ukrainian_labels_and_renderings
     # No signed Ukrainian translation: said so, and the original follows.
     assert "Підписаного перекладу українською у записі немає" in flat
     assert json.dumps(ids["notice"])[1:-1] in text
+
+
+def test_a_presence_check_is_rendered_from_its_fields_in_both_languages_with_its_answer(
+    nodes: Nodes,  # noqa: F811
+    tmp_path: Path,
+):
+    us, ru = nodes.nodes["US-EUCOM"], nodes.nodes["RU-MOD"]
+    check = parse_as(Message, nodes.run(us.send_presence(["RU-MOD"], 120)).body)
+    assert nodes.run(us.wait_receipted(check.id, WAIT), WAIT + 5)
+    nodes.run(ru.acknowledge(check.id, "understood", "Maj. Petrov", "На линии."))
+    for _ in range(300):  # bounded: the answer travels back over the link
+        if held_by_sender(nodes, "ack", check.id):
+            break
+        nodes.run(us.tick())
+        time.sleep(0.05)
+    assert held_by_sender(nodes, "ack", check.id)
+    data, _ = export_bundle(us.cfg.home, "RU-MOD")
+    assert isinstance(check.content, FormatContent) and check.content.format == "presence-check"
+    asked = str(check.content.fields["asked_at"])
+
+    text = pdf_text(transcript_pdf(data, lang="ru", other="en"), tmp_path, "presence-ru-en")
+    flat = " ".join(text.split())
+    assert "ПРОВЕРКА НАЛИЧИЯ ДЕЖУРНОГО" in text and "PRESENCE CHECK" in text
+    assert "Находится ли дежурный офицер на линии?" in flat and "Is the duty officer at the line?" in flat
+    assert asked in text and '"answer_by"' not in text  # from its signed fields, not raw JSON
+    assert "Понято" in text and "Understood" in text and "На линии." in text
+
+    text = pdf_text(transcript_pdf(data, lang="en", other="uk"), tmp_path, "presence-en-uk")
+    assert "PRESENCE CHECK" in text and "ПЕРЕВІРКА НАЯВНОСТІ ЧЕРГОВОГО" in text
+    assert "Зрозуміло" in text and "Maj. Petrov" in " ".join(text.split())

@@ -10,6 +10,7 @@ unless it is to be kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -28,10 +29,11 @@ import httpx2
 from detente import config as cfgmod
 from detente.core.encoding import unb64
 from detente.core.entries import Signed, open_signed
+from detente.core.formats.notice import hours_minutes
 from detente.core.formats.samples import sample
 from detente.core.keys import VerifyKey
 from detente.core.terms import ROLES
-from detente.devtools.cluster import Cluster, LocalNode
+from detente.devtools.cluster import Cluster, LocalNode, free_port
 from detente.web import auth
 
 PARTIES = [
@@ -199,6 +201,69 @@ def _presence(us: LocalNode, ru: LocalNode, sent: list[tuple[str, str]], failure
         _say(f"  RU-MOD's duty officer (Maj. Petrov) answered presence check {check['id']} in person")
 
 
+def _late_notice(ru: LocalNode, us: LocalNode, sent: list[tuple[str, str]], failures: list[str]) -> None:
+    """Issue 14.4: RU-MOD notifies a launch only 3 h ahead of its window, under the 24 h rule.
+    The node refuses to sign until the sender confirms (the CLI's --late-ok, the API's late_ok);
+    then it is sent and receipted as usual, and US-EUCOM holds it marked late, by how much."""
+    body = _format("missile-launch-notice")
+    start = int(time.time()) + 3 * 3600
+    body["fields"]["launch_window"] = {
+        "start": _iso(start),
+        "end": _iso(start + 4 * 24 * 3600),
+    }
+    body.update(to=["US-EUCOM"], precedence="immediate")
+    refused = ru.client.post("/v1/messages", json=body)
+    if refused.status_code != 409:
+        failures.append(f"a late launch notice was not held for confirmation: {refused.status_code}")
+        return
+    _say(
+        "  RU-MOD → US-EUCOM launch notice 3 h ahead of a 24 h rule: refused until confirmed, nothing signed"
+    )
+    r = ru.client.post("/v1/messages?wait=10", json={**body, "late_ok": True})
+    if r.status_code != 201:
+        failures.append(f"RU-MOD could not send its confirmed late notice: {r.text}")
+        return
+    msg_id = r.json()["id"]
+    sent.append((ru.party, msg_id))
+    if not _wait(lambda: us.client.get(f"/v1/messages/{msg_id}").status_code == 200, 10):
+        failures.append(f"US-EUCOM does not hold the late notice {msg_id}")
+        return
+    lead = us.api("GET", f"/v1/messages/{msg_id}").get("lead_time") or {}
+    if not lead.get("late"):
+        failures.append(f"US-EUCOM does not show {msg_id} late: {lead}")
+        return
+    late_by = hours_minutes(dt.timedelta(seconds=lead["late_by_seconds"]))
+    _say(f"  RU-MOD confirmed it late (late_ok) and sent {msg_id}; US-EUCOM shows it LATE by {late_by}")
+
+
+def _iso(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _second_path(cluster: Cluster) -> str:
+    """Issue 14.6: RU-MOD (the side that dials US-EUCOM, its name sorting first) is given two
+    addresses for US-EUCOM, a primary where nothing answers (a cut cable) and US-EUCOM's own
+    listener (the backup), so the link runs on the backup from the start. The dead address."""
+    dead = f"127.0.0.1:{free_port()}"
+    ru, us = cluster["RU-MOD"], cluster["US-EUCOM"]
+    config = ru.home / "config.toml"
+    config.write_text(config.read_text() + f'\n[paths]\nUS-EUCOM = ["{dead}", "{us.cfg.link}"]\n')
+    return dead
+
+
+def _path_in_use(ru: LocalNode, dead: str, failures: list[str]) -> None:
+    link = next(link for link in ru.status()["links"] if link["peer"] == "US-EUCOM")
+    path = link.get("path") or {}
+    if path.get("primary") or not path.get("in_use"):
+        failures.append(f"RU-MOD's link to US-EUCOM was expected on its backup path: {path}")
+        return
+    why = (path.get("errors") or {}).get(dead, "not answering")
+    _say(
+        f"  RU-MOD ↔ US-EUCOM runs on the BACKUP path {path['in_use']}: the primary {dead} is down ({why})"
+        f" (detente status {ru.home})"
+    )
+
+
 def run_demo(duration: float | None, keep: bool = False) -> bool:
     tmp = tempfile.mkdtemp(prefix="detente-demo-")
     cluster: Cluster | None = None
@@ -211,10 +276,11 @@ def run_demo(duration: float | None, keep: bool = False) -> bool:
                     PARTIES,
                     tweak=lambda t: t.replace("link_test_every = 3600", "link_test_every = 60"),
                 )
+                dead = _second_path(cluster)
                 password = secrets.token_urlsafe(12)
                 accounts = {n.party: add_accounts(n, password) for n in cluster.nodes.values()}
                 cluster.start()
-                return _scenario(cluster, duration, tmp, accounts, password)
+                return _scenario(cluster, duration, tmp, accounts, password, dead)
             except Stop as stop:
                 _say(f"stopping ({stop}): stopping the nodes")
                 return True
@@ -232,7 +298,12 @@ def run_demo(duration: float | None, keep: bool = False) -> bool:
 
 
 def _scenario(
-    cluster: Cluster, duration: float | None, tmp: str, accounts: dict[str, dict[str, str]], password: str
+    cluster: Cluster,
+    duration: float | None,
+    tmp: str,
+    accounts: dict[str, dict[str, str]],
+    password: str,
+    dead: str,
 ) -> bool:
     nodes = list(cluster.nodes.values())
     us, ru, ua = cluster["US-EUCOM"], cluster["RU-MOD"], cluster["UA-GS"]
@@ -289,6 +360,8 @@ def _scenario(
                     failures.append(f"link test {n.party} → {peer.party} failed: {r.text}")
     _say("  link tests sent between every pair")
     _presence(us, ru, sent, failures)
+    _late_notice(ru, us, sent, failures)
+    _path_in_use(ru, dead, failures)
     _say("running; Ctrl-C to stop" if duration is None else f"running for {duration:g} s")
     started = time.monotonic()
     i = 0

@@ -17,9 +17,10 @@ in two columns side by side, one per language:
   messages, any signer and capacity) side by side, differing figures marked MISMATCH and never
   corrected (``core.formats.exchange.reconcile_accounts``).
 
-Hook: ``KIND_TEXT`` maps an entry kind to its text in one language. Kinds added later (presence
-checks, escalations) register there and are printed in both columns like the rest; a kind not
-registered is printed as its signed JSON.
+Hook: ``KIND_TEXT`` maps an entry kind to its text in one language. Kinds added later register
+there and are printed in both columns like the rest; a kind not registered is printed as its
+signed JSON. Presence checks need no hook: they are ``presence-check`` format messages. Escalation
+steps are local events, not signed entries, so no bundle (and no transcript) holds them.
 
 Deterministic: the creation date is the time on the exporter's card in the bundle, and
 nothing else varies, so one bundle (and one pair of languages) always gives the same bytes.
