@@ -93,6 +93,9 @@ class Console:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.accounts = auth.Accounts(node)
+        # Read the catalogs now: a missing or unreadable one stops the node at start, not the
+        # first page a duty officer opens (and that page does not wait for them).
+        len(STRINGS)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
