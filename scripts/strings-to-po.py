@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Merge a Python dict of interface strings into the console's gettext catalogs.
+"""Merge a Python dict of interface strings into gettext catalogs.
 
 The console's words live in ``src/detente/web/locale`` (``detente.pot`` plus ``ru`` and ``uk``
-catalogs; msgctxt = the key the code passes to ``t()``, msgid = the English text). Branches
+catalogs; msgctxt = the key the code passes to ``t()``, msgid = the English text), the PDF
+transcript's in ``src/detente/export/locale`` (domain ``pdf``; ``--locale-dir`` and
+``--domain`` select them, see ``detente.l10n``). Branches
 written before the catalogs existed add strings as entries of a dict shaped like::
 
     STRINGS = {"key": {"en": "...", "ru": "...", "uk": "..."}, ...}
@@ -75,17 +77,17 @@ def read_dict(source: Path, name: str) -> list[tuple[str, dict[str, str], list[s
     raise SystemExit(f"{source}: no assignment to {name}")
 
 
-def load(path: Path, locale: str | None) -> Catalog:
+def load(path: Path, locale: str | None, domain: str) -> Catalog:
     if path.exists():
         with path.open("rb") as f:
-            return read_po(f, locale=locale, domain=DOMAIN)
+            return read_po(f, locale=locale, domain=domain)
     now = datetime.now(UTC)
     catalog = Catalog(
         locale=locale,
-        domain=DOMAIN,
+        domain=domain,
         project="detente",
         header_comment=(
-            "# The detente console's interface strings"
+            f"# detente's interface strings ({domain})"
             + (f" in {locale}." if locale else " (template: msgctxt = key, msgid = English).")
             + "\n# This file is distributed under the same license as the detente project.\n#"
         ),
@@ -112,14 +114,14 @@ def flags(english: str) -> set[str]:
 
 
 def merge(
-    entries: list[tuple[str, dict[str, str], list[str]]], locale_dir: Path, replace: bool
+    entries: list[tuple[str, dict[str, str], list[str]]], locale_dir: Path, domain: str, replace: bool
 ) -> Iterator[str]:
     """Merge ``entries`` into the catalogs under ``locale_dir``; yield one line per change or
     conflict."""
-    pot_path = locale_dir / f"{DOMAIN}.pot"
-    po_paths = {lang: locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po" for lang in TRANSLATED}
-    catalogs: dict[str, Catalog] = {"en": load(pot_path, None)}
-    catalogs.update({lang: load(p, lang) for lang, p in po_paths.items()})
+    pot_path = locale_dir / f"{domain}.pot"
+    po_paths = {lang: locale_dir / lang / "LC_MESSAGES" / f"{domain}.po" for lang in TRANSLATED}
+    catalogs: dict[str, Catalog] = {"en": load(pot_path, None, domain)}
+    catalogs.update({lang: load(p, lang, domain) for lang, p in po_paths.items()})
     held = {lang: by_key(c) for lang, c in catalogs.items()}
     changed = False
     for key, entry, comments in entries:
@@ -159,11 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="a Python file that assigns the dict")
     parser.add_argument("--name", default="STRINGS", help="the dict's name (default: STRINGS)")
-    parser.add_argument("--locale-dir", type=Path, default=LOCALE)
+    parser.add_argument("--locale-dir", type=Path, default=LOCALE, help="default: the console's")
+    parser.add_argument("--domain", default=DOMAIN, help=f"the catalogs' name (default: {DOMAIN})")
     parser.add_argument("--replace", action="store_true", help="take the dict's wording for held keys")
     args = parser.parse_args(argv)
     conflicts = 0
-    for line in merge(read_dict(args.source, args.name), args.locale_dir, args.replace):
+    for line in merge(read_dict(args.source, args.name), args.locale_dir, args.domain, args.replace):
         print(line)
         conflicts += line.startswith("differs")
     return 1 if conflicts else 0

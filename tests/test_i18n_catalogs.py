@@ -22,11 +22,23 @@ from hypothesis import strategies as st
 
 from detente.core.terms import LANGS
 from detente.devtools.cluster import Cluster
+from detente.export.pdf import L as PDF_WORDS
+from detente.l10n import Catalogs, catalog_paths
 from detente.web import auth
-from detente.web.i18n import DOMAIN, LOCALE_DIR, STRINGS, catalog_paths, t
+from detente.web.i18n import DOMAIN, LOCALE_DIR, STRINGS, t
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [lang for lang in LANGS if lang != "en"]
+# Every set of words the product shows: the console's and the PDF transcript's.
+WORDS = {DOMAIN: STRINGS, "pdf": PDF_WORDS}
+BOTH = [(domain, lang) for domain in WORDS for lang in TRANSLATED]
+
+
+def paths(domain: str) -> dict[str, Path]:
+    words: Catalogs = WORDS[domain]
+    return catalog_paths(words.locale_dir, domain)
+
+
 PASSWORD = "correct horse battery staple"
 # «выпуск», «выпустить», «выпускающий»; uk «випуск», «випустити» (not «неприпустимий»).
 PUBLISHING = re.compile(r"\bв[ыи]пус", re.IGNORECASE)
@@ -56,10 +68,10 @@ def strings_to_po() -> ModuleType:
 # -- the shipped catalogs ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", TRANSLATED)
-def test_every_key_in_the_template_has_a_confirmed_translation(lang: str) -> None:
-    template = keyed(read(catalog_paths()["en"]))
-    translated = keyed(read(catalog_paths()[lang]))
+@pytest.mark.parametrize(("domain", "lang"), BOTH)
+def test_every_key_in_the_template_has_a_confirmed_translation(domain: str, lang: str) -> None:
+    template = keyed(read(paths(domain)["en"]))
+    translated = keyed(read(paths(domain)[lang]))
     assert template, "the template holds no strings"
     missing = sorted(key for key in template if key not in translated)
     assert not missing, f"{lang}: no entry for {missing}"
@@ -75,44 +87,47 @@ def test_every_key_in_the_template_has_a_confirmed_translation(lang: str) -> Non
     assert not extra, f"{lang}: keys the template does not have: {extra}"
 
 
-@pytest.mark.parametrize("lang", TRANSLATED)
-def test_placeholders_match_between_english_and_each_translation(lang: str) -> None:
-    for key, (english, text, _) in keyed(read(catalog_paths()[lang])).items():
-        assert placeholders(str(text)) == placeholders(str(english)), (lang, key)
+@pytest.mark.parametrize(("domain", "lang"), BOTH)
+def test_placeholders_match_between_english_and_each_translation(domain: str, lang: str) -> None:
+    for key, (english, text, _) in keyed(read(paths(domain)[lang])).items():
+        assert placeholders(str(text)) == placeholders(str(english)), (domain, lang, key)
 
 
-@pytest.mark.parametrize("lang", TRANSLATED)
-def test_each_catalog_compiles_to_a_mo_file_that_gettext_reads(lang: str) -> None:
-    catalog = read(catalog_paths()[lang])
+@pytest.mark.parametrize(("domain", "lang"), BOTH)
+def test_each_catalog_compiles_to_a_mo_file_that_gettext_reads(domain: str, lang: str) -> None:
+    catalog = read(paths(domain)[lang])
     assert not catalog.fuzzy, "pybabel compile skips a catalog whose header is fuzzy"
     assert [problem for problem in catalog.check()] == []
     mo = io.BytesIO()
     write_mo(mo, catalog)
     mo.seek(0)
     compiled = gettext.GNUTranslations(mo)
-    for key in ("inbox", "drafts", "role_releaser", "locked"):
-        assert compiled.pgettext(key, STRINGS[key]["en"]) == STRINGS[key][lang]
+    words = WORDS[domain]
+    for key, entry in words.items():
+        assert compiled.pgettext(key, entry["en"]) == entry[lang], (domain, key)
 
 
-def test_the_console_reads_every_language_from_the_catalogs() -> None:
-    template = keyed(read(catalog_paths()["en"]))
-    assert set(STRINGS) == set(template)
+@pytest.mark.parametrize("domain", WORDS)
+def test_the_code_reads_every_language_from_the_catalogs(domain: str) -> None:
+    words = WORDS[domain]
+    template = keyed(read(paths(domain)["en"]))
+    assert set(words) == set(template)
     for lang in TRANSLATED:
-        translated = keyed(read(catalog_paths()[lang]))
-        for key, entry in STRINGS.items():
+        translated = keyed(read(paths(domain)[lang]))
+        for key, entry in words.items():
             assert entry["en"] == template[key][0]
-            assert entry[lang] == translated[key][1], (lang, key)
+            assert entry[lang] == translated[key][1], (domain, lang, key)
 
 
 def test_an_unknown_language_gets_english() -> None:
     assert t("fr", "inbox") == STRINGS["inbox"]["en"] == "Inbox"
 
 
-@pytest.mark.parametrize("lang", TRANSLATED)
-def test_no_publishing_vocabulary_for_message_release(lang: str) -> None:
+@pytest.mark.parametrize(("domain", "lang"), BOTH)
+def test_no_publishing_vocabulary_for_message_release(domain: str, lang: str) -> None:
     # «выпуск»/«випуск» is what a newspaper does; a message is given permission to be sent.
-    for key, entry in STRINGS.items():
-        assert not PUBLISHING.search(entry[lang]), (lang, key, entry[lang])
+    for key, entry in WORDS[domain].items():
+        assert not PUBLISHING.search(entry[lang]), (domain, lang, key, entry[lang])
 
 
 # -- the conversion script ------------------------------------------------------------------------
