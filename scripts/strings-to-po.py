@@ -72,7 +72,9 @@ def read_dict(source: Path, name: str) -> list[tuple[str, dict[str, str], list[s
             while i >= 0 and lines[i].strip().startswith("#"):
                 comments.insert(0, lines[i].strip().lstrip("#").strip())
                 i -= 1
-            entries.append((key, {k: str(v) for k, v in entry.items()}, comments))
+            # One comment above an entry, however many lines it took, is one translator comment.
+            note = [" ".join(comments)] if comments else []
+            entries.append((key, {k: str(v) for k, v in entry.items()}, note))
         return entries
     raise SystemExit(f"{source}: no assignment to {name}")
 
@@ -140,15 +142,15 @@ def merge(
         changed = True
         for lang, catalog in catalogs.items():
             previous = held[lang].get(key)
+            text = "" if lang == "en" else entry[lang]
+            if previous is not None and previous.id == entry["en"]:
+                # Same English: the entry keeps its place, only the translation changes.
+                previous.string = text
+                previous.flags.discard("fuzzy")
+                continue
             if previous is not None:
                 catalog.delete(previous.id, context=key)
-            catalog.add(
-                entry["en"],
-                "" if lang == "en" else entry[lang],
-                auto_comments=comments,
-                flags=flags(entry["en"]),
-                context=key,
-            )
+            catalog.add(entry["en"], text, auto_comments=comments, flags=flags(entry["en"]), context=key)
     if changed:
         save(pot_path, catalogs["en"])
         for lang, path in po_paths.items():

@@ -119,6 +119,13 @@ def test_the_code_reads_every_language_from_the_catalogs(domain: str) -> None:
             assert entry[lang] == translated[key][1], (domain, lang, key)
 
 
+def test_every_language_has_a_name_in_every_interface_language() -> None:
+    # Sentences such as "Written in {language}" name a language in the reader's own language.
+    for code in LANGS:
+        entry = STRINGS[f"langname_{code}"]
+        assert set(entry) == set(LANGS), code
+
+
 def test_an_unknown_language_gets_english() -> None:
     assert t("fr", "inbox") == STRINGS["inbox"]["en"] == "Inbox"
 
@@ -243,10 +250,8 @@ def test_the_console_shows_its_pages_in_russian_and_ukrainian_from_the_catalogs(
         login = client.get("/login", params={"lang": lang})
         assert login.status_code == 200
         assert STRINGS["sign_in"][lang] in login.text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', login.text)
-        assert csrf is not None
         signed = client.post(
-            "/login", data={"name": name, "password": PASSWORD, "csrf": csrf.group(1), "lang": lang}
+            "/login", data={"name": name, "password": PASSWORD, "csrf": csrf_of(login.text), "lang": lang}
         )
         assert signed.status_code == 303
         inbox = client.get("/inbox")
@@ -254,3 +259,40 @@ def test_the_console_shows_its_pages_in_russian_and_ukrainian_from_the_catalogs(
         for text in expected:
             assert text in inbox.text, (lang, text)
         assert not PUBLISHING.search(inbox.text)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("name", "lang", "written_in"),
+    [("orlov", "ru", "Язык оригинала: английский"), ("petrenko", "uk", "Мова оригіналу: англійська")],
+)
+def test_a_message_page_names_the_texts_language_in_the_readers_language(
+    two: Cluster, name: str, lang: str, written_in: str
+) -> None:
+    base = f"http://{two['RU-MOD'].cfg.api}"
+    with httpx2.Client(base_url=base, timeout=30) as client:
+        login = client.get("/login", params={"lang": lang})
+        client.post(
+            "/login", data={"name": name, "password": PASSWORD, "csrf": csrf_of(login.text), "lang": lang}
+        )
+        compose = client.get("/compose")
+        assert compose.status_code == 200
+        sent = client.post(
+            "/compose",
+            data={
+                "csrf": csrf_of(compose.text),
+                "to": "US-EUCOM",
+                "precedence": "routine",
+                "text_lang": "en",
+                "text": "Line check.",
+            },
+            follow_redirects=True,
+        )
+        assert sent.status_code == 200
+        assert written_in in sent.text
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, "the page has no CSRF token"
+    return found.group(1)
