@@ -13,12 +13,17 @@ This script moves such entries over. It reads the dict from a Python file withou
 it (``ast.literal_eval`` of the assignment), so any old ``i18n.py`` can be fed in, e.g.::
 
     git show inputs:src/detente/web/i18n.py > /tmp/i18n-inputs.py
-    uv run --frozen --no-sync python scripts/strings-to-po.py /tmp/i18n-inputs.py
+    git show $(git merge-base main inputs):src/detente/web/i18n.py > /tmp/i18n-base.py
+    uv run --frozen --no-sync python scripts/strings-to-po.py /tmp/i18n-inputs.py --base /tmp/i18n-base.py
 
 A key the catalogs lack is added to the template and both translations. A key they hold with
 different wording is only reported, because an old copy of the dict would otherwise undo later
-wording fixes; ``--replace`` takes the dict's wording for those keys. Keys the dict does not
-mention are left alone. Comment lines directly above an entry become translator comments.
+wording fixes; ``--replace`` takes the dict's wording for those keys. Better, at a merge, give
+``--base`` the dict as it was where the branch began (``git show $(git merge-base main
+inputs):src/detente/web/i18n.py``): then a key the branch did not change is skipped, a key only
+the branch changed takes the branch's wording, and only keys changed on both sides are
+reported. Keys the dict does not mention are left alone. Comment lines directly above an entry
+become translator comments. Exit status 1 if anything was reported and kept.
 """
 
 from __future__ import annotations
@@ -116,10 +121,15 @@ def flags(english: str) -> set[str]:
 
 
 def merge(
-    entries: list[tuple[str, dict[str, str], list[str]]], locale_dir: Path, domain: str, replace: bool
+    entries: list[tuple[str, dict[str, str], list[str]]],
+    locale_dir: Path,
+    domain: str,
+    replace: bool,
+    base: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[str]:
     """Merge ``entries`` into the catalogs under ``locale_dir``; yield one line per change or
-    conflict."""
+    conflict. With ``base`` (the dict as it was where the branch began), a held key the branch
+    did not change is left alone, and one only the branch changed takes the branch's wording."""
     pot_path = locale_dir / f"{domain}.pot"
     po_paths = {lang: locale_dir / lang / "LC_MESSAGES" / f"{domain}.po" for lang in TRANSLATED}
     catalogs: dict[str, Catalog] = {"en": load(pot_path, None, domain)}
@@ -134,7 +144,16 @@ def merge(
             current[lang] = m.string if m and not m.fuzzy else None
         if current == entry:
             continue
-        if old is not None and not replace:
+        if old is not None and base is not None and key in base:
+            if entry == base[key]:
+                continue  # the branch did not touch it; the catalogs' wording is the later one
+            if current == base[key]:
+                pass  # only the branch changed it: take the branch's wording
+            else:
+                differing = ", ".join(lang for lang in LANGS if current[lang] != entry[lang])
+                yield f"differs (changed on both sides; kept): {key} [{differing}]"
+                continue
+        elif old is not None and not replace:
             differing = ", ".join(lang for lang in LANGS if current[lang] != entry[lang])
             yield f"differs (kept; --replace to take the dict's): {key} [{differing}]"
             continue
@@ -166,9 +185,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--locale-dir", type=Path, default=LOCALE, help="default: the console's")
     parser.add_argument("--domain", default=DOMAIN, help=f"the catalogs' name (default: {DOMAIN})")
     parser.add_argument("--replace", action="store_true", help="take the dict's wording for held keys")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="the same file as it was where the branch began: keys the branch left alone are "
+        "skipped, keys only the branch changed are taken",
+    )
     args = parser.parse_args(argv)
     conflicts = 0
-    for line in merge(read_dict(args.source, args.name), args.locale_dir, args.domain, args.replace):
+    base = None
+    if args.base is not None:
+        base = {key: entry for key, entry, _ in read_dict(args.base, args.name)}
+    entries = read_dict(args.source, args.name)
+    for line in merge(entries, args.locale_dir, args.domain, args.replace, base):
         print(line)
         conflicts += line.startswith("differs")
     return 1 if conflicts else 0

@@ -186,6 +186,36 @@ def test_the_script_keeps_held_wording_unless_told_to_replace_it(tmp_path: Path,
     assert keyed(read(ru))["drafts"][1] == "На выпуск"
 
 
+def test_with_a_base_the_script_takes_only_what_the_branch_changed(tmp_path: Path, locale_copy: Path) -> None:
+    # The merge of a branch begun before the catalogs: "drafts" the branch left as it was (the
+    # catalogs have since reworded it), "inbox" only the branch reworded, "outbox" both did.
+    base = {
+        "drafts": {"en": "To release", "ru": "На выпуск", "uk": "На випуск"},
+        "inbox": {"en": "Inbox", "ru": "Входящие", "uk": "Вхідні"},
+        "outbox": {"en": "Outbox", "ru": "Исходящие (старое)", "uk": "Вихідні"},
+    }
+    branch = {
+        "drafts": base["drafts"],
+        "inbox": {"en": "Inbox", "ru": "Входящие сообщения", "uk": "Вхідні повідомлення"},
+        "outbox": {"en": "Outbox", "ru": "Исходящие сообщения", "uk": "Вихідні"},
+    }
+    ru = locale_copy / "ru" / "LC_MESSAGES" / f"{DOMAIN}.po"
+    status = strings_to_po().main(
+        [
+            str(write_dict(tmp_path / "branch.py", branch)),
+            "--base",
+            str(write_dict(tmp_path / "base.py", base)),
+            "--locale-dir",
+            str(locale_copy),
+        ]
+    )
+    held = keyed(read(ru))
+    assert held["drafts"][1] == STRINGS["drafts"]["ru"]
+    assert held["inbox"][1] == "Входящие сообщения"
+    assert held["outbox"][1] == STRINGS["outbox"]["ru"]
+    assert status == 1  # "outbox" changed on both sides is reported for a person to decide
+
+
 def test_the_script_refuses_an_entry_missing_a_language(tmp_path: Path, locale_copy: Path) -> None:
     source = write_dict(tmp_path / "bad.py", {"half": {"en": "Half", "ru": "Половина"}})
     with pytest.raises(SystemExit, match="half"):
