@@ -247,7 +247,7 @@ def test_flash_arrives_live_in_russian_is_acknowledged_and_the_sender_sees_it_li
     expect(ru_page.locator(".text")).to_have_text(text)
     shot(ru_page, "ru-message")
     ru_page.get_by_label("Примечание (необязательно)").fill("Принято. Проверяем.")
-    ru_page.get_by_role("button", name="Подтвердить получение").click()
+    ru_page.get_by_role("button", name="Отправить ответ").click()
     expect(ru_page.locator("#msg-state")).to_have_text("подтверждено")
     expect(ru_page.locator("#acks")).to_contain_text("duty")
     expect(ru_page.locator("[data-flash]")).to_have_count(0)

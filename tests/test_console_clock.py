@@ -187,7 +187,7 @@ def test_a_flash_counts_down_from_ten_minutes_turns_overdue_live_and_acknowledgi
         ru_row.get_by_role("link", name=msg_id).click()
         expect(ru_page).to_have_url(re.compile(re.escape(msg_id) + "$"))
         expect(ru_page.locator("#msg-state + .state-overdue")).to_have_text("просрочено")
-        ru_page.get_by_role("button", name="Подтвердить получение").click()
+        ru_page.get_by_role("button", name="Отправить ответ").click()
         expect(ru_page.locator("#msg-state")).to_have_text("подтверждено")
         expect(ru_page.locator(".state-overdue")).to_have_count(0)
         expect(us_row).to_have_attribute("data-state", "acknowledged", timeout=LIVE)

@@ -106,7 +106,7 @@ def test_the_answer_and_note_survive_the_message_turning_overdue_and_are_what_is
         expect(page.get_by_label("Примечание (необязательно)")).to_have_value(note)
         expect(page.get_by_label("Примечание (необязательно)")).to_be_focused()
 
-        page.get_by_role("button", name="Подтвердить получение").click()
+        page.get_by_role("button", name="Отправить ответ").click()
         expect(page.locator("#msg-state")).to_have_text("подтверждено")
     finally:
         ctx.close()
@@ -142,7 +142,7 @@ def test_an_answer_given_meanwhile_by_another_officer_is_shown_beside_the_form_a
         expect(page.get_by_label("Отказано")).to_be_checked()
         expect(page.get_by_label("Примечание (необязательно)")).to_have_value(note)
 
-        page.get_by_role("button", name="Подтвердить получение").click()
+        page.get_by_role("button", name="Отправить ответ").click()
         expect(page.locator(".error[role=alert]").first).to_contain_text("Ничего не подписано")
         expect(page.locator("#unsigned")).to_contain_text("Отказано")
         expect(page.locator("#unsigned")).to_contain_text(note)

@@ -58,7 +58,7 @@ def test_a_presence_check_sent_from_the_console_is_asked_on_every_page_until_a_p
         banner.get_by_role("link", name="Ответить: на линии").click()
         expect(ru_page).to_have_url(re.compile(re.escape(msg_id) + "$"))
         ru_page.get_by_label("Понято").check()
-        ru_page.get_by_role("button", name="Подтвердить получение").click()
+        ru_page.get_by_role("button", name="Отправить ответ").click()
         expect(ru_page.locator("#msg-state")).to_have_text("подтверждено")
         expect(ru_page.locator("#banner [data-presence]")).to_have_count(0)
         ru_page.goto(nodes.url("RU-MOD", "/inbox"))

@@ -44,6 +44,7 @@ from detente.core.formats.exchange import RECONCILIATION, Account, reconcile_acc
 from detente.core.formats.notice import signed_lead_time
 from detente.core.ledger import party_of
 from detente.core.terms import LANGS, Lang
+from detente.l10n import Catalogs
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -53,123 +54,9 @@ FONT_PACKAGE = "fonts-dejavu-core"
 # writes English, everyone else's Russian (the three-party demo's pairs).
 DEFAULT_OTHER: dict[str, Lang] = {"en": "ru", "ru": "en", "uk": "ru"}
 
-L: dict[str, dict[str, str]] = {
-    "title": {"en": "Transcript of the record", "ru": "Стенограмма записи", "uk": "Стенограма запису"},
-    "exporter": {"en": "Exported by", "ru": "Экспортировано", "uk": "Експортовано"},
-    "verdict": {"en": "Offline verification", "ru": "Автономная проверка", "uk": "Автономна перевірка"},
-    "checkpoints": {"en": "Checkpoints", "ru": "Контрольные точки", "uk": "Контрольні точки"},
-    "entry": {"en": "Entry", "ru": "Запись", "uk": "Запис"},
-    "kind": {"en": "Kind", "ru": "Тип", "uk": "Тип"},
-    "hash": {"en": "Hash (SHA-256)", "ru": "Хеш (SHA-256)", "uk": "Геш (SHA-256)"},
-    "sender": {"en": "Sender", "ru": "Отправитель", "uk": "Відправник"},
-    "to": {"en": "To", "ru": "Получатели", "uk": "Одержувачі"},
-    "time": {"en": "Time", "ru": "Время", "uk": "Час"},
-    "precedence": {"en": "Precedence", "ru": "Срочность", "uk": "Терміновість"},
-    "content": {"en": "Content", "ru": "Содержание", "uk": "Зміст"},
-    "log": {"en": "Log position", "ru": "Позиция в журнале", "uk": "Позиція в журналі"},
-    "covered": {
-        "en": "Covered by checkpoints",
-        "ru": "Покрыта контрольными точками",
-        "uk": "Охоплено контрольними точками",
-    },
-    "none": {"en": "none: signature only", "ru": "нет: только подпись", "uk": "немає: лише підпис"},
-    "cosigned": {"en": "cosigned by", "ru": "заверена", "uk": "засвідчено"},
-    "size": {"en": "size", "ru": "размер", "uk": "розмір"},
-    "accounts": {
-        "en": "Exchange {ref}: every signed account side by side (nothing corrected)",
-        "ru": "Обмен {ref}: все подписанные данные рядом (ничего не исправлено)",
-        "uk": "Обмін {ref}: усі підписані дані поруч (нічого не виправлено)",
-    },
-    "hidden": {
-        "en": "Hidden characters, shown as ⟨…⟩; the signed text is unchanged",
-        "ru": "Скрытые символы, показаны как ⟨…⟩; подписанный текст не изменён",
-        "uk": "Приховані символи, показано як ⟨…⟩; підписаний текст не змінено",
-    },
-    "original": {
-        "en": "Original, as signed ({lang}):",
-        "ru": "Оригинал, как подписан ({lang}):",
-        "uk": "Оригінал, як підписано ({lang}):",
-    },
-    "translation": {
-        "en": "Translation into {lang}, {grade}, by {who}; signed by {signer} ({id}):",
-        "ru": "Перевод на {lang}, {grade}, выполнил {who}; подписан {signer} ({id}):",
-        "uk": "Переклад {lang}, {grade}, виконав {who}; підписано {signer} ({id}):",
-    },
-    "no_translation": {
-        "en": "No signed translation into {lang} in this record; the original follows.",
-        "ru": "Подписанного перевода на {lang} в записи нет; ниже оригинал.",
-        "uk": "Підписаного перекладу {lang} у записі немає; нижче оригінал.",
-    },
-    "format_not_held": {
-        "en": "Format {ref} is not in this catalog; its fields as signed:",
-        "ru": "Формата {ref} нет в каталоге; поля как подписаны:",
-        "uk": "Формату {ref} немає в каталозі; поля як підписано:",
-    },
-    "format_invalid": {
-        "en": "Format {ref}: the signed fields break its rules ({why}); as signed:",
-        "ru": "Формат {ref}: подписанные поля нарушают правила ({why}); как подписаны:",
-        "uk": "Формат {ref}: підписані поля порушують правила ({why}); як підписано:",
-    },
-    "answer": {
-        "en": "Answer of {party} to {msg}, given by {by}: {answer}",
-        "ru": "Ответ {party} на {msg}, дал {by}: {answer}",
-        "uk": "Відповідь {party} на {msg}, надав {by}: {answer}",
-    },
-    "answers": {"en": "Answers", "ru": "Ответы", "uk": "Відповіді"},
-    "note": {"en": "Note", "ru": "Примечание", "uk": "Примітка"},
-    "late": {
-        "en": "LATE NOTICE: given {ahead} before the start; the agreed minimum is {required} h. Late by {late}.",
-        "ru": "УВЕДОМЛЕНИЕ С НАРУШЕНИЕМ СРОКА: направлено за {ahead} до начала; "
-        "установленный срок — не менее {required} ч. Опоздание: {late}.",
-        "uk": "ПОВІДОМЛЕННЯ З ПОРУШЕННЯМ СТРОКУ: надіслано за {ahead} до початку; "
-        "встановлений строк — не менше {required} год. Запізнення: {late}.",
-    },
-    "span": {"en": "{h} h {m:02d} min", "ru": "{h} ч {m:02d} мин", "uk": "{h} год {m:02d} хв"},
-    "receipt": {
-        "en": "Receipt: holds {entry} ({hash}…) at log index {index} since {stored}",
-        "ru": "Квитанция: хранит {entry} ({hash}…) в журнале под номером {index} с {stored}",
-        "uk": "Квитанція: зберігає {entry} ({hash}…) у журналі під номером {index} з {stored}",
-    },
-    "linktest": {
-        "en": "Link test: {text}",
-        "ru": "Проверка связи: {text}",
-        "uk": "Перевірка зв’язку: {text}",
-    },
-    "keyevent": {
-        "en": "Key {event}: {key}",
-        "ru": "Ключ, событие {event}: {key}",
-        "uk": "Ключ, подія {event}: {key}",
-    },
-    "release": {
-        "en": "Release of {msg} ({reason}): drafted by {drafted}, released by {released}",
-        "ru": "Разрешение на отправку {msg} ({reason}): подготовил {drafted}, разрешил {released}",
-        "uk": "Дозвіл на відправлення {msg} ({reason}): підготував {drafted}, дозволив {released}",
-    },
-    "translation_entry": {
-        "en": "Translation of {msg} into {lang} ({grade}, by {who})",
-        "ru": "Перевод {msg} на {lang} ({grade}, выполнил {who})",
-        "uk": "Переклад {msg} {lang} ({grade}, виконав {who})",
-    },
-    "understood": {"en": "Understood", "ru": "Понято", "uk": "Зрозуміло"},
-    "will_comply": {"en": "Will comply", "ru": "Будет выполнено", "uk": "Буде виконано"},
-    "unable": {"en": "!! UNABLE TO COMPLY", "ru": "!! НЕ МОГУ ВЫПОЛНИТЬ", "uk": "!! НЕ МОЖУ ВИКОНАТИ"},
-    "refused": {"en": "!! REFUSED", "ru": "!! ОТКАЗАНО", "uk": "!! ВІДМОВЛЕНО"},
-    "sight": {"en": "sight translation", "ru": "беглый перевод", "uk": "побіжний переклад"},
-    "working": {"en": "working translation", "ru": "рабочий перевод", "uk": "робочий переклад"},
-    "official": {"en": "official translation", "ru": "официальный перевод", "uk": "офіційний переклад"},
-    "machine": {
-        "en": "machine {model} {version}",
-        "ru": "машина {model} {version}",
-        "uk": "машина {model} {version}",
-    },
-    "lang_en": {"en": "English", "ru": "английский", "uk": "англійською"},
-    "lang_ru": {"en": "Russian", "ru": "русский", "uk": "російською"},
-    "lang_uk": {"en": "Ukrainian", "ru": "украинский", "uk": "українською"},
-    "flash": {"en": "FLASH", "ru": "МОЛНИЯ", "uk": "БЛИСКАВКА"},
-    "immediate": {"en": "IMMEDIATE", "ru": "НЕМЕДЛЕННО", "uk": "НЕГАЙНО"},
-    "priority": {"en": "PRIORITY", "ru": "СРОЧНО", "uk": "ТЕРМІНОВО"},
-    "routine": {"en": "ROUTINE", "ru": "ОБЫЧНАЯ", "uk": "ЗВИЧАЙНА"},
-}
+# The transcript's words: gettext catalogs in export/locale (domain "pdf"; see detente.l10n),
+# read on the first transcript.
+L = Catalogs(Path(__file__).with_name("locale"), "pdf")
 
 
 class PdfError(RuntimeError):
@@ -181,7 +68,7 @@ Redact = Callable[[dict[str, Any]], dict[str, Any]]
 
 def w(lang: Lang, key: str, /, **kw: Any) -> str:
     """The word ``key`` in ``lang``."""
-    text = L[key][lang]
+    text = L.text(lang, key)
     return text.format(**kw) if kw else text
 
 

@@ -93,6 +93,9 @@ class Console:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.accounts = auth.Accounts(node)
+        # Read the catalogs now: a missing or unreadable one stops the node at start, not the
+        # first page a duty officer opens (and that page does not wait for them).
+        len(STRINGS)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
@@ -113,6 +116,12 @@ class Console:
         def late(lead: dict[str, Any], short: bool = False) -> str:
             return late_notice(lang, lead, short)
 
+        def lang_name(code: str) -> str:
+            # A language named inside a sentence, in the interface's language ("английский");
+            # the pickers show each language in its own name (LANG_NAMES) instead.
+            key = "langname_" + code
+            return t(lang, key) if key in STRINGS else code
+
         def alarm_name(kind: str) -> str:
             # A kind the node adds before the console names it shows as the node names it.
             key = "alarmkind_" + kind
@@ -122,6 +131,7 @@ class Console:
             "t": tr,
             "late": late,
             "alarm_name": alarm_name,
+            "lang_name": lang_name,
             # Each peer's link as the node holds it now (beside each recipient when composing).
             "link_states": {p.party: "up" if p.heard else "down" for p in self.node.peers.values()},
             "wall": False,
