@@ -1,0 +1,27 @@
+"""Bundles exported by the release before ML-DSA checkpoints still verify, anchored, unchanged.
+
+The fixtures in tests/fixtures/pre_pq were exported from two real nodes running main's code
+before ML-DSA existed (messages both ways, receipts, cosigned checkpoints) with their cards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from detente.core.bundle import verify_bundle
+from detente.export.verify import card_anchor
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pre_pq"
+
+
+@pytest.mark.parametrize("exporter", ["US-EUCOM", "RU-MOD"])
+def test_a_bundle_from_before_ml_dsa_verifies_anchored_on_both_cards(exporter: str) -> None:
+    anchors = [
+        card_anchor((FIXTURES / f"{party}.card").read_text(encoding="utf-8"), party)
+        for party in ("US-EUCOM", "RU-MOD")
+    ]
+    verdict = verify_bundle((FIXTURES / f"{exporter}.bundle").read_bytes(), anchors=anchors)
+    assert verdict.ok and verdict.exit_code == 0, verdict.report()
+    assert verdict.checkpoints >= 1
