@@ -73,6 +73,10 @@ def init(home: Path, party: str, link: str, api: str, db: str | None, name: str 
                 raise cfgmod.ConfigError(str(exc)) from exc
         cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC))
         Store(cfg.db).engine.dispose()
+        from detente.node.keyops import announce_pq
+
+        # The ML-DSA checkpoint key is announced first in the log: every checkpoint is dual-signed.
+        announce_pq(cfg, "ML-DSA-65 checkpoint key, made with the node")
     except cfgmod.ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     _, fp = _card(cfg)
@@ -540,12 +544,18 @@ def demo(duration: float | None, keep: bool) -> None:
 @click.option("--messages", type=int, default=1000, show_default=True, help="Messages sent one at a time.")
 @click.option("--burst", type=int, default=10000, show_default=True, help="Messages in the throughput burst.")
 @click.option("--db", default=None, help="postgresql://… to bench on PostgreSQL (default SQLite).")
+@click.option(
+    "--pq/--no-pq",
+    default=True,
+    show_default=True,
+    help="Announce ML-DSA-65 keys first (as detente init does): checkpoints dual-signed.",
+)
 @json_opt
-def bench(messages: int, burst: int, db: str | None, as_json: bool) -> None:
+def bench(messages: int, burst: int, db: str | None, pq: bool, as_json: bool) -> None:
     """Two real nodes: end-to-end latency, burst throughput, peak RSS."""
     from detente.devtools.bench import run_bench
 
-    result = run_bench(messages, burst, db)
+    result = run_bench(messages, burst, db, pq)
     _out(result, as_json, result["summary"])
 
 

@@ -56,7 +56,9 @@ class _RssWatch:
                 pass
 
 
-def run_bench(messages: int, burst: int, db: str | None) -> dict[str, Any]:
+def run_bench(messages: int, burst: int, db: str | None, pq: bool = True) -> dict[str, Any]:
+    """``pq``: both nodes announce their ML-DSA-65 keys first, as ``detente init`` does, so every
+    checkpoint is signed, checked and cosigned with ML-DSA as well as Ed25519."""
     with tempfile.TemporaryDirectory(prefix="detente-bench-") as tmp:
         dbs: dict[str, str | None] = {p: None for p, _ in PARTIES}
         created: list[str] = []
@@ -64,11 +66,17 @@ def run_bench(messages: int, burst: int, db: str | None) -> dict[str, Any]:
             dbs = {p: _make_pg_db(db, created) for p, _ in PARTIES}
         floor_db = _make_pg_db(db, created) if db else None
         cluster = Cluster(Path(tmp), PARTIES, db=lambda p: dbs[p])
+        if pq:
+            from detente.node.keyops import announce_pq
+
+            for node in cluster.nodes.values():
+                announce_pq(node.cfg, "bench")
         try:
             floors = [measure_floor(floor_db, tmp)]
             cluster.start()
             cluster.wait_links()
             result = _measure(cluster, messages, burst, db)
+            result["ml_dsa_checkpoints"] = pq
             cluster.stop()
             floors.append(measure_floor(floor_db, tmp))
             return _against_floor(result, floors)
@@ -97,7 +105,8 @@ def _against_floor(result: dict[str, Any], floors: list[Floor]) -> dict[str, Any
     r = result["ratio_to_floor"]
     result["summary"] = "\n".join(
         [
-            f"detente bench on {result['machine']}, store {result['store']} on both nodes",
+            f"detente bench on {result['machine']}, store {result['store']} on both nodes, "
+            f"ML-DSA-65 checkpoints {'on' if result.get('ml_dsa_checkpoints') else 'off'}",
             f"floor, measured in this run: {base:.3f} ms = 3 commits × {floor.commit_ms:.3f} + "
             f"2 signs × {floor.sign_ms:.3f} + 2 verifies × {floor.verify_ms:.3f} + "
             f"TLS 1.3 round trip {floor.tls_round_trip_ms:.3f} (runs: "

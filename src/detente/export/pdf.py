@@ -78,6 +78,12 @@ def _content(obj: dict[str, Any], redact: Redact | None = None) -> str:
         )
     if kind == "linktest":
         return f"link test: {obj.get('text')}"
+    if kind == "keyevent" and obj.get("event") == "pq-key":
+        # The 2,604-character key would fill the page: its start identifies it, the bundle holds it.
+        return (
+            f"key pq-key: {obj.get('pq_alg')} checkpoint key {str(obj.get('pq_key'))[:24]}… "
+            f"announced under {obj.get('key')}; {obj.get('reason') or ''}"
+        )
     if kind == "keyevent":
         new = f" → {obj.get('new_key')}" if obj.get("new_key") else ""
         return f"key {obj.get('event')}: {obj.get('key')}{new}; {obj.get('reason') or ''}"

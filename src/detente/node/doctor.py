@@ -50,6 +50,7 @@ def run(home: Path, status: Callable[[cfgmod.Config], dict[str, Any]]) -> list[C
     ok, detail = schema_report(cfg.db)
     checks.append(Check("schema", ok, detail))
     checks.append(key_storage(cfg))
+    checks.append(pq_key_storage(cfg))
     pid = NodeLock(home).holder()
     if pid is None:
         checks.append(
@@ -122,6 +123,30 @@ def key_storage(cfg: cfgmod.Config) -> Check:
         True,
         f"Ed25519 signing key in a file (keys/sign.pem), public {key.public.b64[:12]}…; "
         "keep the directory on an encrypted disk and an offline copy of the key",
+    )
+
+
+def pq_key_storage(cfg: cfgmod.Config) -> Check:
+    """The ML-DSA-65 checkpoint key (core.pq): present, loadable, 0600."""
+    path = cfg.path(*cfgmod.PQ_KEY_FILE)
+    try:
+        pq = cfgmod.pq_signing_key(cfg)
+    except (cfgmod.ConfigError, OSError, ValueError) as exc:
+        return Check("ml-dsa key", False, f"{exc}")
+    if pq is None:
+        return Check(
+            "ml-dsa key",
+            False,
+            f"no ML-DSA-65 checkpoint key: stop the node and run detente key pq-init {cfg.home}",
+        )
+    wrong: list[str] = []
+    _mode(path, 0o600, wrong)
+    if wrong:
+        return Check("ml-dsa key", False, "; ".join(wrong))
+    return Check(
+        "ml-dsa key",
+        True,
+        f"ML-DSA-65 checkpoint key in a file (keys/pq.key), public {pq.public.b64[:12]}…; keep an offline copy",
     )
 
 

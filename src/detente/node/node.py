@@ -76,7 +76,7 @@ class Node(Releases, Notices, RestoreGate):
         self.formats = NodeFormats(cfg)
         # Machine translation: off unless config.toml names a model (see detente.node.mt).
         self.mt = MachineTranslation.from_config(cfg)
-        self.own = OwnLog(self.party, self.key)
+        self.own = OwnLog(self.party, self.key, pq=cfgmod.pq_signing_key(cfg))
         local = Local(
             party=self.party,
             key=self.key,
