@@ -186,6 +186,18 @@ def pq_key_of(event: PqKeyEvent) -> PqVerifyKey:
     return key
 
 
+def announces(events: Iterable[tuple[int, Signed]], pq: PqVerifyKey) -> bool:
+    """Whether a party's own key events (exact entries) include the announcement of ``pq``."""
+    for _, signed in events:
+        try:
+            event = parse_keyevent(signed.body)
+        except KeyEventError:
+            continue
+        if isinstance(event, PqKeyEvent) and event.pq_key == pq.b64:
+            return True
+    return False
+
+
 def parse_keyevent(body: bytes) -> AnyKeyEvent:
     """Parse the exact bytes of a key event, without checking any signature."""
     try:

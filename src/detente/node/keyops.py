@@ -47,8 +47,7 @@ from pathlib import Path
 from detente import config as cfgmod
 from detente.core.entries import Signed, timestamp
 from detente.core.keyevents import (
-    PqKeyEvent,
-    parse_keyevent,
+    announces,
     sign_pq_announcement,
     sign_revocation,
     sign_rotation,
@@ -134,10 +133,8 @@ def announce_pq(cfg: cfgmod.Config, reason: str = "", now: float | None = None) 
     if pq is None:
         pq = cfgmod.write_pq_key(cfg.home)
     own = run_once(cfg.db, lambda c: load_own(c, cfg.party)[2])
-    for index, signed in own:
-        event = parse_keyevent(signed.body)
-        if isinstance(event, PqKeyEvent) and event.pq_key == pq.public.b64:
-            raise KeyOpError(f"the ML-DSA key in keys/pq.key is already announced (log index {index})")
+    if announces(own, pq.public):
+        raise KeyOpError("the ML-DSA key in keys/pq.key is already announced in this party's log")
     at = time.time() if now is None else now
     created = timestamp(at)
     signed = sign_pq_announcement(cfgmod.signing_key(cfg), pq, cfg.party, created, reason)
