@@ -486,6 +486,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "ru": "Записей: {entries} (в журнале подписавшего доказано: {covered}, только по подписи: {sigonly}), контрольных точек: {cps}, заверений: {cos}.",
         "uk": "Записів: {entries} (у журналі підписанта доведено: {covered}, лише за підписом: {sigonly}), контрольних точок: {cps}, засвідчень: {cos}.",
     },
+    # ML-DSA-65 lines the verifier checked (core.pq): the record holds beyond Ed25519
+    "verdict_pq": {
+        "en": "ML-DSA-65 (post-quantum) signatures checked: {cps} checkpoints, {cos} cosignatures.",
+        "ru": "Проверены подписи ML-DSA-65 (постквантовые): контрольных точек: {cps}, заверений: {cos}.",
+        "uk": "Перевірено підписи ML-DSA-65 (постквантові): контрольних точок: {cps}, засвідчень: {cos}.",
+    },
     "verdict_reasons": {"en": "Reasons", "ru": "Причины", "uk": "Причини"},
     # two-person release as the signed record shows it (the Verify page)
     "verdict_releases": {
