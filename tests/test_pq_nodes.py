@@ -178,3 +178,35 @@ def test_detente_init_makes_and_announces_the_ml_dsa_key_first_in_the_log(tmp_pa
     event = parse_keyevent(bytes(rows[0][1]))
     assert isinstance(event, PqKeyEvent) and event.pq_key == pq.public.b64
     assert "already announced" in cli("key", "pq-init", str(home)).stderr
+
+
+def test_a_node_without_ml_dsa_witnesses_one_with_it_and_both_exports_verify(tmp_path: Path):
+    # RU-MOD has not announced an ML-DSA key (a node made before it, not yet given one): it
+    # checks US-EUCOM's ML-DSA lines and cosigns with Ed25519 alone, which US-EUCOM accepts.
+    cluster = Cluster(tmp_path, TWO)
+    announce_pq(cluster["US-EUCOM"].cfg, "test")
+    cluster.start()
+    try:
+        cluster.wait_links()
+        us, ru = cluster["US-EUCOM"], cluster["RU-MOD"]
+        for a, b in ((us, ru), (ru, us)):
+            out = a.api(
+                "POST", "/v1/messages?wait=20", json={"to": [b.party], "precedence": "routine", "text": "x"}
+            )
+            assert out["receipted"], out
+        assert wait_until(lambda: cosigned_both_ways(cluster), timeout=60), [
+            n.status() for n in cluster.nodes.values()
+        ]
+        ru_notes = store_rows(ru, "SELECT note FROM own_checkpoints ORDER BY size DESC LIMIT 1")
+        assert mldsa_lines(bytes(ru_notes[0][0])) == []
+        # US-EUCOM's export: RU-MOD's cosignatures are Ed25519 only. RU-MOD's: US-EUCOM cosigned
+        # RU-MOD's checkpoints with its ML-DSA line too, checked under its announced key.
+        for party, pq_cosigned in (("US-EUCOM", False), ("RU-MOD", True)):
+            node = cluster[party]
+            verdict = verify_bundle(
+                exported(cluster, party, tmp_path).read_bytes(), anchors=node_anchors(node.home)
+            )
+            assert verdict.ok and verdict.exit_code == 0, verdict.report()
+            assert verdict.pq_checkpoints >= 1 and (verdict.pq_cosignatures >= 1) == pq_cosigned
+    finally:
+        cluster.stop()
