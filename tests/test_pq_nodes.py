@@ -21,7 +21,7 @@ from detente.core.bundle import read_document, verify_bundle, write_document
 from detente.core.checkpoint import parse_note
 from detente.core.keyevents import PqKeyEvent, parse_keyevent
 from detente.core.ledger import origin
-from detente.core.pq import SIGNATURE_BYTES
+from detente.core.pq import SIGNATURE_BYTES, PqSigningKey, pq_fingerprint
 from detente.devtools.cluster import Cluster
 from detente.export.verify import node_anchors
 from detente.node.keyops import announce_pq
@@ -103,6 +103,16 @@ def test_checkpoints_and_cosignatures_carry_ml_dsa_lines_and_verify(pq_pair: Clu
 
     human = cli("verify", str(bundle), "--pins", str(us.home))
     assert human.returncode == 0 and "ML-DSA-65 checked:" in human.stdout, human.stdout
+    # An auditor who voice-checked US-EUCOM's ML-DSA fingerprint anchors on it too.
+    pq = cfgmod.pq_signing_key(us.cfg)
+    assert pq is not None
+    fp = pq_fingerprint("US-EUCOM", pq.public)
+    assert fp in cli("doctor", str(us.home)).stdout
+    pinned = cli("verify", str(bundle), "--pins", str(us.home), "--expect-pq", f"US-EUCOM={fp}")
+    assert pinned.returncode == 0, pinned.stdout
+    other = pq_fingerprint("US-EUCOM", PqSigningKey.from_seed(b"\x09" * 32).public)
+    wrong = cli("verify", str(bundle), "--pins", str(us.home), "--expect-pq", f"US-EUCOM={other}")
+    assert wrong.returncode == 1 and "announces no ML-DSA key of US-EUCOM" in wrong.stdout, wrong.stdout
     as_json = json.loads(cli("verify", str(bundle), "--pins", str(us.home), "--json").stdout)
     assert as_json["pq_checkpoints"] == verdict.pq_checkpoints
     assert as_json["pq_cosignatures"] == verdict.pq_cosignatures

@@ -55,6 +55,7 @@ def pq_init_cmd(home: Path, reason: str) -> None:
         f"ML-DSA-65 key announced: key event {str(done['entry'])[:16]}… at log index {done['index']}; "
         f"public key {str(done['pq_key'])[:16]}… (keys/pq.key, keep an offline copy)"
     )
+    click.echo(f"ML-DSA fingerprint {done['pq_fingerprint']} (auditors: detente verify --expect-pq PARTY=FP)")
     click.echo("Start the node: its checkpoints carry an ML-DSA line from now on.")
 
 

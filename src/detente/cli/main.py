@@ -82,6 +82,11 @@ def init(home: Path, party: str, link: str, api: str, db: str | None, name: str 
     _, fp = _card(cfg)
     click.echo(f"created node {party} in {home}")
     click.echo(f"fingerprint {fp}")
+    pq = cfgmod.pq_signing_key(cfg)
+    if pq is not None:
+        from detente.core.pq import pq_fingerprint
+
+        click.echo(f"ML-DSA fingerprint {pq_fingerprint(party, pq.public)}")
 
 
 def _card(cfg: cfgmod.Config) -> tuple[str, str]:
@@ -638,6 +643,13 @@ class _AnchorError(click.ClickException):
     help="The voice-check fingerprint a party's card must have. Repeat for each party.",
 )
 @click.option(
+    "--expect-pq",
+    "expect_pq",
+    multiple=True,
+    metavar="PARTY=FINGERPRINT",
+    help="The fingerprint of an ML-DSA-65 key the party must announce in the bundle. Repeatable.",
+)
+@click.option(
     "--pins",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     default=None,
@@ -645,7 +657,12 @@ class _AnchorError(click.ClickException):
 )
 @json_opt
 def verify(
-    bundle: Path, cards: tuple[Path, ...], expect: tuple[str, ...], pins: Path | None, as_json: bool
+    bundle: Path,
+    cards: tuple[Path, ...],
+    expect: tuple[str, ...],
+    expect_pq: tuple[str, ...],
+    pins: Path | None,
+    as_json: bool,
 ) -> None:
     """Verify a bundle offline, anchored on cards you trust.
 
@@ -670,6 +687,11 @@ def verify(
         if not sep or not party.strip() or not fp.strip():
             raise _AnchorError(f"--expect {item!r} is not PARTY=FINGERPRINT")
         anchors.append(Anchor(party.strip(), f"--expect {party.strip()}", fingerprint=fp.strip()))
+    for item in expect_pq:
+        party, sep, fp = item.partition("=")
+        if not sep or not party.strip() or not fp.strip():
+            raise _AnchorError(f"--expect-pq {item!r} is not PARTY=FINGERPRINT")
+        anchors.append(Anchor(party.strip(), f"--expect-pq {party.strip()}", pq_fingerprint=fp.strip()))
     verdict = verify_file(bundle, anchors)
     _out(verdict.to_dict(), as_json, verdict.report())
     sys.exit(verdict.exit_code)

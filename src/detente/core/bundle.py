@@ -134,6 +134,7 @@ from detente.core.merkle import (
     verify_inclusion,
 )
 from detente.core.pq import SIGNATURE_BYTES as PQ_SIGNATURE_BYTES
+from detente.core.pq import pq_fingerprint
 
 FORMAT = "detente-bundle"
 VERSION = 2
@@ -350,6 +351,9 @@ class Anchor:
     source: str  # where the anchor came from, for the report ("--card us.json", "pinned in /srv/x")
     key: bytes | None = None  # raw Ed25519 public key
     fingerprint: str | None = None  # a voice-check fingerprint of the party's card
+    # The fingerprint of an ML-DSA key the party must announce in the bundle (core.pq). Not a
+    # card anchor: it anchors nothing by itself, it only adds the requirement.
+    pq_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -728,7 +732,8 @@ _RECEIPT, _ANSWER, _RELEASE = 0, 1, 2
 class _Verifier:
     def __init__(self, anchors: Sequence[Anchor], verify_many: VerifyMany) -> None:
         self.verify_many = verify_many
-        self.anchors = list(anchors)
+        self.anchors = [a for a in anchors if a.pq_fingerprint is None]
+        self.pq_anchors = [a for a in anchors if a.pq_fingerprint is not None]
         self.failures: list[str] = []
         self.failure_count = 0
         self.notes: list[str] = []
@@ -1084,6 +1089,14 @@ class _Verifier:
         for party, evs in self.events.items():
             if party not in self.cards and evs:
                 self.fail(f"key events of {party}: no identity card for {party} in the bundle")
+        for a in self.pq_anchors:
+            held = self.chains.get(a.party)
+            want = (a.pq_fingerprint or "").strip().upper()
+            if held is None or not any(pq_fingerprint(a.party, k) == want for _, k in held.pq_keys):
+                self.fail(
+                    f"anchor {a.source}: the bundle announces no ML-DSA key of {a.party} with fingerprint "
+                    f"{want}: this record is not protected by that key"
+                )
 
     def read_checkpoint(self, obj: dict[str, Any], pos: int) -> None:
         cw = f"checkpoint {pos}"

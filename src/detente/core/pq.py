@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA65PrivateKey, MLDSA65PublicKey
 
 from detente.core.encoding import b64, unb64
-from detente.core.keys import BadSignature
+from detente.core.keys import BadSignature, fingerprint
 
 ALGORITHM = "ML-DSA-65"
 SEED_BYTES = 32
@@ -89,3 +89,12 @@ class PqVerifyKey:
 
     def __hash__(self) -> int:
         return hash(self.raw)
+
+
+def pq_fingerprint(party: str, key: PqVerifyKey) -> str:
+    """The voice-readable fingerprint of a party's ML-DSA key (as card fingerprints are read).
+
+    An auditor anchored on it (``detente verify --expect-pq``) refuses a record that does not
+    announce that key: one rewritten by a forger who can forge Ed25519 but not ML-DSA.
+    """
+    return fingerprint(b"detente-pq-fingerprint\n" + party.encode() + b"\n" + key.raw)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from detente import config as cfgmod
+from detente.core.pq import pq_fingerprint
 from detente.node.restore import NodeLock
 from detente.store.health import schema_report
 
@@ -146,7 +147,8 @@ def pq_key_storage(cfg: cfgmod.Config) -> Check:
     return Check(
         "ml-dsa key",
         True,
-        f"ML-DSA-65 checkpoint key in a file (keys/pq.key), public {pq.public.b64[:12]}…; keep an offline copy",
+        f"ML-DSA-65 checkpoint key in a file (keys/pq.key), fingerprint "
+        f"{pq_fingerprint(cfg.party, pq.public)}; keep an offline copy",
     )
 
 

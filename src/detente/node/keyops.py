@@ -53,6 +53,7 @@ from detente.core.keyevents import (
     sign_rotation,
 )
 from detente.core.keys import SigningKey
+from detente.core.pq import pq_fingerprint
 from detente.store import run_once
 from detente.store.txns import append_keyevent, load_own
 
@@ -139,7 +140,12 @@ def announce_pq(cfg: cfgmod.Config, reason: str = "", now: float | None = None) 
     created = timestamp(at)
     signed = sign_pq_announcement(cfgmod.signing_key(cfg), pq, cfg.party, created, reason)
     index = _append(cfg, signed, created, at)
-    return {"index": index, "entry": signed.hash, "pq_key": pq.public.b64}
+    return {
+        "index": index,
+        "entry": signed.hash,
+        "pq_key": pq.public.b64,
+        "pq_fingerprint": pq_fingerprint(cfg.party, pq.public),
+    }
 
 
 def pq_init(home: Path, reason: str = "", now: float | None = None) -> dict[str, object]:
