@@ -171,3 +171,11 @@ def test_doctor_exits_1_with_one_line_per_check_when_something_needs_doing(stopp
     assert lines[0].startswith("ok    config: US-EUCOM")
     assert "TODO  node: not running" in done.stdout
     assert all(line.startswith(("ok    ", "TODO  ")) for line in lines)
+
+
+def test_a_node_without_an_ml_dsa_key_is_told_to_run_pq_init(stopped: Cluster):
+    home = stopped["US-EUCOM"].home
+    assert checks_of(home)["ml-dsa key"].ok
+    (home / "keys" / "pq.key").unlink()
+    found = checks_of(home)["ml-dsa key"]
+    assert not found.ok and f"detente key pq-init {home}" in found.detail

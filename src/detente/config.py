@@ -3,6 +3,7 @@
 Layout of DIR:
     config.toml          party, addresses, store URL, deadlines, supervision, limits
     keys/sign.pem        Ed25519 signing key (0600)
+    keys/pq.key          ML-DSA-65 checkpoint key: its 32-byte FIPS 204 seed (0600; core.pq)
     keys/tls.key         TLS private key (0600)
     keys/tls.crt         self-signed TLS certificate
     api-token            bearer token for local API clients (0600)
@@ -29,6 +30,8 @@ from detente.core.entries import Card, EntryError, Signed, open_signed, parse, s
 from detente.core.escalation import DEFAULT_LADDER, NOTIFY, Ladder, Level, check_ladder
 from detente.core.keys import Signer, VerifyKey
 from detente.core.keys import card_fingerprint as _card_fingerprint
+from detente.core.pq import SEED_BYTES as PQ_SEED_BYTES
+from detente.core.pq import PqSigningKey
 from detente.core.protocol.limits import MIB, Limits
 from detente.core.terms import DEFAULT_DEADLINES, PRECEDENCES
 from detente.keystore import (
@@ -237,6 +240,7 @@ def init_home(
             TokenKeys(token).create()
     except KeyStoreError as exc:
         raise ConfigError(str(exc)) from exc
+    write_pq_key(home)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     tls_key = Ed25519PrivateKey.generate()
@@ -423,6 +427,35 @@ def signing_key(cfg: Config) -> Signer:
         return keystore(cfg).load()
     except KeyStoreError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+PQ_KEY_FILE = ("keys", "pq.key")
+
+
+def pq_signing_key(cfg: Config) -> PqSigningKey | None:
+    """The node's ML-DSA-65 key, or None if it has none yet (``detente key pq-init``)."""
+    path = cfg.path(*PQ_KEY_FILE)
+    if not path.exists():
+        return None
+    seed = path.read_bytes()
+    if len(seed) != PQ_SEED_BYTES:
+        raise ConfigError(
+            f"{path}: not an ML-DSA-65 seed ({PQ_SEED_BYTES} bytes); restore it from the offline copy"
+        )
+    return PqSigningKey.from_seed(seed)
+
+
+def write_pq_key(home: Path) -> PqSigningKey:
+    """Create ``keys/pq.key`` (0600) with a fresh ML-DSA-65 seed; an existing one is never replaced."""
+    path = home.joinpath(*PQ_KEY_FILE)
+    key = PqSigningKey.generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.seed())
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(path, 0o600)
+    return key
 
 
 def api_token(cfg: Config) -> str:

@@ -36,6 +36,29 @@ def rotate_cmd(home: Path, reason: str) -> None:
     click.echo("Give every peer the new card (detente card DIR) to pin again, then restart the node.")
 
 
+@key.command("pq-init")
+@click.argument("home", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--reason", default="", help="Why (goes into the signed entry).")
+def pq_init_cmd(home: Path, reason: str) -> None:
+    """Give a node made before ML-DSA its ML-DSA-65 checkpoint key (keys/pq.key), and announce it.
+
+    The announcement joins the log as a key event signed by the current Ed25519 key; from then
+    on every checkpoint is signed with ML-DSA-65 too. Peers learn it on the next link.
+    """
+    from detente.node.keyops import KeyOpError, pq_init
+
+    try:
+        done = pq_init(home, reason)
+    except (KeyOpError, cfgmod.ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"ML-DSA-65 key announced: key event {str(done['entry'])[:16]}… at log index {done['index']}; "
+        f"public key {str(done['pq_key'])[:16]}… (keys/pq.key, keep an offline copy)"
+    )
+    click.echo(f"ML-DSA fingerprint {done['pq_fingerprint']} (auditors: detente verify --expect-pq PARTY=FP)")
+    click.echo("Start the node: its checkpoints carry an ML-DSA line from now on.")
+
+
 @key.command("revoke")
 @click.argument("home", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--reason", required=True, help="Why the key is revoked (lost, compromised, …).")

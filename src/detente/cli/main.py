@@ -107,11 +107,20 @@ def init(
                 raise cfgmod.ConfigError(str(exc)) from exc
         cfg = cfgmod.init_home(home, party, link, api, db, name, dt.datetime.now(dt.UTC), held)
         Store(cfg.db).engine.dispose()
+        from detente.node.keyops import announce_pq
+
+        # The ML-DSA checkpoint key is announced first in the log: every checkpoint is dual-signed.
+        announce_pq(cfg, "ML-DSA-65 checkpoint key, made with the node")
     except cfgmod.ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     _, fp = _card(cfg)
     click.echo(f"created node {party} in {home}")
     click.echo(f"fingerprint {fp}")
+    pq = cfgmod.pq_signing_key(cfg)
+    if pq is not None:
+        from detente.core.pq import pq_fingerprint
+
+        click.echo(f"ML-DSA fingerprint {pq_fingerprint(party, pq.public)}")
 
 
 def _card(cfg: cfgmod.Config) -> tuple[str, str]:
@@ -678,12 +687,18 @@ def demo(duration: float | None, keep: bool) -> None:
 @click.option("--burst", type=int, default=10000, show_default=True, help="Messages in the throughput burst.")
 @click.option("--db", default=None, help="postgresql://… to bench on PostgreSQL (default SQLite).")
 @click.option("--ha", is_flag=True, help="With --db: the nodes hold the writer's lease ([ha] lease = true).")
+@click.option(
+    "--pq/--no-pq",
+    default=True,
+    show_default=True,
+    help="Announce ML-DSA-65 keys first (as detente init does): checkpoints dual-signed.",
+)
 @json_opt
-def bench(messages: int, burst: int, db: str | None, ha: bool, as_json: bool) -> None:
+def bench(messages: int, burst: int, db: str | None, ha: bool, pq: bool, as_json: bool) -> None:
     """Two real nodes: end-to-end latency, burst throughput, peak RSS."""
     from detente.devtools.bench import run_bench
 
-    result = run_bench(messages, burst, db, ha)
+    result = run_bench(messages, burst, db, ha, pq)
     _out(result, as_json, result["summary"])
 
 
@@ -785,6 +800,13 @@ class _AnchorError(click.ClickException):
     help="The voice-check fingerprint a party's card must have. Repeat for each party.",
 )
 @click.option(
+    "--expect-pq",
+    "expect_pq",
+    multiple=True,
+    metavar="PARTY=FINGERPRINT",
+    help="The fingerprint of an ML-DSA-65 key the party must announce in the bundle. Repeatable.",
+)
+@click.option(
     "--pins",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     default=None,
@@ -792,7 +814,12 @@ class _AnchorError(click.ClickException):
 )
 @json_opt
 def verify(
-    bundle: Path, cards: tuple[Path, ...], expect: tuple[str, ...], pins: Path | None, as_json: bool
+    bundle: Path,
+    cards: tuple[Path, ...],
+    expect: tuple[str, ...],
+    expect_pq: tuple[str, ...],
+    pins: Path | None,
+    as_json: bool,
 ) -> None:
     """Verify a bundle offline, anchored on cards you trust.
 
@@ -817,6 +844,11 @@ def verify(
         if not sep or not party.strip() or not fp.strip():
             raise _AnchorError(f"--expect {item!r} is not PARTY=FINGERPRINT")
         anchors.append(Anchor(party.strip(), f"--expect {party.strip()}", fingerprint=fp.strip()))
+    for item in expect_pq:
+        party, sep, fp = item.partition("=")
+        if not sep or not party.strip() or not fp.strip():
+            raise _AnchorError(f"--expect-pq {item!r} is not PARTY=FINGERPRINT")
+        anchors.append(Anchor(party.strip(), f"--expect-pq {party.strip()}", pq_fingerprint=fp.strip()))
     verdict = verify_file(bundle, anchors)
     _out(verdict.to_dict(), as_json, verdict.report())
     sys.exit(verdict.exit_code)

@@ -90,11 +90,14 @@ from detente.core.checkpoint import (
     CheckpointError,
     Equivocation,
     NoteError,
+    NoteSignature,
     SignedNote,
     parse_checkpoint,
     parse_note,
+    pq_key_id,
     sign_note,
     verify_note,
+    verify_pq_note,
 )
 from detente.core.encoding import MAX_SAFE_INT, EncodingError, b64, signing_input
 from detente.core.entries import (
@@ -113,8 +116,8 @@ from detente.core.entries import (
 )
 from detente.core.keyevents import KIND as KEYEVENT
 from detente.core.keyevents import (
+    AnyKeyEvent,
     KeyChain,
-    KeyEvent,
     KeyEventError,
     UnpinnedChain,
     chain_from_pinned,
@@ -130,6 +133,8 @@ from detente.core.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from detente.core.pq import SIGNATURE_BYTES as PQ_SIGNATURE_BYTES
+from detente.core.pq import pq_fingerprint
 
 FORMAT = "detente-bundle"
 VERSION = 2
@@ -346,6 +351,9 @@ class Anchor:
     source: str  # where the anchor came from, for the report ("--card us.json", "pinned in /srv/x")
     key: bytes | None = None  # raw Ed25519 public key
     fingerprint: str | None = None  # a voice-check fingerprint of the party's card
+    # The fingerprint of an ML-DSA key the party must announce in the bundle (core.pq). Not a
+    # card anchor: it anchors nothing by itself, it only adds the requirement.
+    pq_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -407,6 +415,10 @@ class Verdict:
     signature_only: int = 0
     checkpoints: int = 0
     cosignatures: int = 0
+    # ML-DSA-65 lines checked (core.pq): checkpoints whose signer's line verified (required once
+    # the signer announced its ML-DSA key), and witnesses' ML-DSA cosignature lines that verified.
+    pq_checkpoints: int = 0
+    pq_cosignatures: int = 0
     exporter: str = ""
     scope: dict[str, str | None] = field(default_factory=dict)
     exporter_entries: int = 0  # the exporter's logged entries in the bundle
@@ -456,6 +468,11 @@ class Verdict:
             f"{self.signature_only} by signature only), {self.checkpoints} checkpoints, "
             f"{self.cosignatures} cosignatures"
         ]
+        if self.pq_checkpoints or self.pq_cosignatures:
+            lines.append(
+                f"  ML-DSA-65 checked: {self.pq_checkpoints} checkpoints signed with ML-DSA as well as "
+                f"Ed25519, {self.pq_cosignatures} ML-DSA cosignatures"
+            )
         if self.exporter:
             lines.append(f"  exported by {self.coverage()}")
         for c in self.cards:
@@ -687,7 +704,7 @@ def _proof(value: Any, where: str) -> list[bytes]:
 class _Entry:
     pos: int  # its place in its section (entries, or key events)
     signed: Signed
-    entry: AnyEntry | KeyEvent
+    entry: AnyEntry | AnyKeyEvent
     signer: str
     index: int | None
     proof: list[str]
@@ -696,7 +713,7 @@ class _Entry:
 
     @property
     def where(self) -> str:
-        what = "key event" if isinstance(self.entry, KeyEvent) else "entry"
+        what = "key event" if isinstance(self.entry, AnyKeyEvent) else "entry"
         return f"{what} {self.pos} ({self.signed.kind} {self.hash[:16]}…)"
 
 
@@ -715,7 +732,8 @@ _RECEIPT, _ANSWER, _RELEASE = 0, 1, 2
 class _Verifier:
     def __init__(self, anchors: Sequence[Anchor], verify_many: VerifyMany) -> None:
         self.verify_many = verify_many
-        self.anchors = list(anchors)
+        self.anchors = [a for a in anchors if a.pq_fingerprint is None]
+        self.pq_anchors = [a for a in anchors if a.pq_fingerprint is not None]
         self.failures: list[str] = []
         self.failure_count = 0
         self.notes: list[str] = []
@@ -738,6 +756,8 @@ class _Verifier:
         self.signature_only = 0
         self.n_checkpoints = 0
         self.cosignatures = 0
+        self.pq_checkpoints = 0
+        self.pq_cosignatures = 0
         self.exporter_entries = 0
         # Fixed-size digests, keyed by a secret of this run (a bundle cannot aim collisions).
         self._key = secrets.token_bytes(16)
@@ -807,6 +827,8 @@ class _Verifier:
             signature_only=self.signature_only,
             checkpoints=self.n_checkpoints,
             cosignatures=self.cosignatures,
+            pq_checkpoints=self.pq_checkpoints,
+            pq_cosignatures=self.pq_cosignatures,
             exporter=self.exporter,
             scope=dict(self.scope),
             exporter_entries=self.exporter_entries,
@@ -964,8 +986,8 @@ class _Verifier:
         digest = signed.hash
         where = f"{label} {pos} ({kind} {digest[:16]}…)"
         try:
-            entry: AnyEntry | KeyEvent = parse_keyevent(body) if kind == KEYEVENT else parse(kind, body)
-            signer = entry.party if isinstance(entry, KeyEvent) else author(entry)
+            entry: AnyEntry | AnyKeyEvent = parse_keyevent(body) if kind == KEYEVENT else parse(kind, body)
+            signer = entry.party if isinstance(entry, AnyKeyEvent) else author(entry)
             index: int | None = None
             size: int | None = None
             proof: list[str] = []
@@ -1007,7 +1029,7 @@ class _Verifier:
             parsed = []
             last = -1
             for e in evs:
-                assert isinstance(e.entry, KeyEvent) and e.index is not None
+                assert isinstance(e.entry, AnyKeyEvent) and e.index is not None
                 if e.index == last:
                     self.fail(
                         f"{e.where}: log index {e.index} of {party} is also claimed by another key event"
@@ -1067,6 +1089,14 @@ class _Verifier:
         for party, evs in self.events.items():
             if party not in self.cards and evs:
                 self.fail(f"key events of {party}: no identity card for {party} in the bundle")
+        for a in self.pq_anchors:
+            held = self.chains.get(a.party)
+            want = (a.pq_fingerprint or "").strip().upper()
+            if held is None or not any(pq_fingerprint(a.party, k) == want for _, k in held.pq_keys):
+                self.fail(
+                    f"anchor {a.source}: the bundle announces no ML-DSA key of {a.party} with fingerprint "
+                    f"{want}: this record is not protected by that key"
+                )
 
     def read_checkpoint(self, obj: dict[str, Any], pos: int) -> None:
         cw = f"checkpoint {pos}"
@@ -1142,6 +1172,15 @@ class _Verifier:
         except NoteError as exc:
             self.fail(f"{cw}: not signed by {party}'s key for size {size}: {exc}")
             good = False
+        pq = chain.pq_key_for(size)
+        if pq is not None:
+            # Announced before this size: the ML-DSA line is required, so stripping it fails.
+            try:
+                verify_pq_note(note, name, pq)
+                self.pq_checkpoints += 1
+            except NoteError as exc:
+                self.fail(f"{cw}: {party} announced its ML-DSA key before this checkpoint: {exc}")
+                good = False
         for sig in note.signatures:
             if sig.name == name:
                 continue
@@ -1151,6 +1190,9 @@ class _Verifier:
                 self.fail(f"{cw}: cosignature by {sig.name!r}, for whom the bundle has no card")
                 continue
             self.relied.add(who)
+            if len(sig.signature) == PQ_SIGNATURE_BYTES:
+                self.check_pq_cosignature(cw, note, sig, who, wchain)
+                continue
             for key in wchain.keys:
                 try:
                     verify_note(SignedNote(note.text, (sig,)), sig.name, key)
@@ -1164,6 +1206,29 @@ class _Verifier:
             else:
                 self.fail(f"{cw}: cosignature by {sig.name} does not verify under any key of {who}")
         return good, cosigners
+
+    def check_pq_cosignature(
+        self, cw: str, note: SignedNote, sig: NoteSignature, who: str, wchain: KeyChain
+    ) -> None:
+        """A witness's ML-DSA cosignature line: it must verify if its key is announced here.
+
+        A line under a key the bundle does not announce (its announcement not proven in a
+        checkpoint of the witness held here) is not checked and not counted, as C2SP says of
+        unknown keys; one under an announced key that fails is a failure, like any bad line.
+        """
+        for _, key in wchain.pq_keys:
+            if pq_key_id(sig.name, key) != sig.key_id:
+                continue
+            try:
+                verify_pq_note(SignedNote(note.text, (sig,)), sig.name, key)
+            except NoteError:
+                self.fail(f"{cw}: ML-DSA cosignature by {sig.name} does not verify under {who}'s ML-DSA key")
+                return
+            self.pq_cosignatures += 1
+            return
+        self.notes.append(
+            f"{cw}: ML-DSA cosignature by {who} under a key this bundle does not announce (not checked)"
+        )
 
     def check_keyevents(self) -> None:
         """Key events were checked as a chain; now their places in their logs."""
@@ -1296,7 +1361,7 @@ class _Verifier:
         if isinstance(entry, Message | Ack | LinkTest | Translation):
             for recipient, seq in entry.seq.items():
                 self.offers.append(self.kd("r", e.hash, entry.id, e.signer, recipient, seq))
-        if not isinstance(entry, KeyEvent | Receipt) and hasattr(entry, "id"):
+        if not isinstance(entry, AnyKeyEvent | Receipt) and hasattr(entry, "id"):
             self.offers.append(self.kd("m", e.hash, entry.id))
         if isinstance(entry, Receipt):
             self.claim(

@@ -13,6 +13,13 @@ portable evidence.
 - A **cosignature** here is simply another Ed25519 note signature line, by the witness's own
   key name, over the same text. (C2SP's tlog-cosignature adds a timestamp and a different
   signature type; detente does not need that, and plain lines verify with any note library.)
+- An **ML-DSA line** (``core.pq``) is a second line under the same key name, signed with the
+  party's ML-DSA-65 key. C2SP assigns no type byte to ML-DSA notes, so it uses the reserved
+  ``0xff`` followed by a long identifier: the key ID is ``SHA-256(name || 0x0A || 0xff ||
+  "detente/ml-dsa-65/v1" || 1,952-byte public key)[:4]``, and the line is ``key ID || 3,309-byte
+  ML-DSA-65 signature`` over the note text with FIPS 204 context ``detente/v1/note``. A
+  verifier that does not know the key ignores the line, as C2SP requires, so today's Go note
+  code and older detente nodes read such notes unchanged.
 
 Parsing is strict so that one meaning has one byte string: a note is refused unless
 serialising what was parsed gives back exactly the input bytes. Signatures of key types this
@@ -30,6 +37,8 @@ from typing import Literal
 from detente.core.encoding import EncodingError, b64, unb64
 from detente.core.keys import BadSignature, Signer, VerifyKey
 from detente.core.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
+from detente.core.pq import SIGNATURE_BYTES as _MLDSA_BYTES
+from detente.core.pq import PqSigningKey, PqVerifyKey
 
 MAX_NOTE_BYTES = 64 * 1024
 MAX_SIGNATURES = 100  # Go's sumdb/note refuses notes with more.
@@ -41,6 +50,9 @@ MAX_TREE_SIZE = 2**63 - 1
 _MAX_PROOF_HASHES = 2 * 64
 
 ED25519_TYPE = b"\x01"
+# C2SP signed-note: 0xff is reserved for types without an assigned byte, followed by a long identifier.
+MLDSA_TYPE = b"\xffdetente/ml-dsa-65/v1"
+MLDSA_CONTEXT = b"detente/v1/note"
 _ED25519_SIGNATURE_BYTES = 4 + 64
 _SIG_PREFIX = "\u2014 "  # em dash, space
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
@@ -69,6 +81,11 @@ class EvidenceError(ValueError):
 def key_id(name: str, key: VerifyKey) -> bytes:
     """The 4-byte C2SP key ID of an Ed25519 note key."""
     return hashlib.sha256(name.encode("utf-8") + b"\n" + ED25519_TYPE + key.raw).digest()[:4]
+
+
+def pq_key_id(name: str, key: PqVerifyKey) -> bytes:
+    """The 4-byte key ID of an ML-DSA-65 note key (type ``0xff`` + identifier, see above)."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + MLDSA_TYPE + key.raw).digest()[:4]
 
 
 def _check_name(name: str) -> None:
@@ -142,6 +159,43 @@ def add_signature(note: SignedNote, name: str, key: Signer) -> SignedNote:
     if len(signed.to_bytes()) > MAX_NOTE_BYTES:
         raise NoteError(f"note would be larger than {MAX_NOTE_BYTES} bytes")
     return signed
+
+
+def add_pq_signature(note: SignedNote, name: str, key: PqSigningKey) -> SignedNote:
+    """Return ``note`` with one more line: ``name``'s ML-DSA-65 signature over its text."""
+    _check_name(name)
+    _check_text(note.text)
+    kid = pq_key_id(name, key.public)
+    if any(s.name == name and s.key_id == kid for s in note.signatures):
+        raise NoteError(f"note is already signed with ML-DSA by {name}")
+    if len(note.signatures) >= MAX_SIGNATURES:
+        raise NoteError(f"note already has {MAX_SIGNATURES} signatures")
+    line = NoteSignature(name, kid, key.sign(MLDSA_CONTEXT, note.text))
+    signed = SignedNote(note.text, (*note.signatures, line))
+    if len(signed.to_bytes()) > MAX_NOTE_BYTES:
+        raise NoteError(f"note would be larger than {MAX_NOTE_BYTES} bytes")
+    return signed
+
+
+def verify_pq_note(note: SignedNote, name: str, key: PqVerifyKey) -> NoteSignature:
+    """Return the valid ML-DSA-65 line of (``name``, ``key``) on ``note``, or raise.
+
+    Missing is ``NoteError``; present and wrong is ``BadNoteSignature``. Once a party has
+    announced its ML-DSA key, a checkpoint without this line is refused: stripping it would
+    otherwise downgrade the record to Ed25519 alone.
+    """
+    _check_name(name)
+    kid = pq_key_id(name, key)
+    for sig in note.signatures:
+        if sig.name == name and sig.key_id == kid:
+            if len(sig.signature) != _MLDSA_BYTES:
+                raise BadNoteSignature(f"ML-DSA signature by {name} is not {_MLDSA_BYTES} bytes")
+            try:
+                key.verify(MLDSA_CONTEXT, note.text, sig.signature)
+            except BadSignature as exc:
+                raise BadNoteSignature(f"ML-DSA signature by {name} does not verify") from exc
+            return sig
+    raise NoteError(f"note has no ML-DSA signature by {name} with key ID {kid.hex()}")
 
 
 def parse_note(data: bytes) -> SignedNote:

@@ -68,7 +68,10 @@ def _cpu_seconds(node: LocalNode) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_bench(messages: int, burst: int, db: str | None, ha: bool = False) -> dict[str, Any]:
+def run_bench(messages: int, burst: int, db: str | None, ha: bool = False, pq: bool = True) -> dict[str, Any]:
+    """``ha``: with ``db``, the nodes hold the writer's lease. ``pq``: both nodes announce their
+    ML-DSA-65 keys first, as ``detente init`` does, so every
+    checkpoint is signed, checked and cosigned with ML-DSA as well as Ed25519."""
     with tempfile.TemporaryDirectory(prefix="detente-bench-") as tmp:
         dbs: dict[str, str | None] = {p: None for p, _ in PARTIES}
         created: list[str] = []
@@ -78,6 +81,11 @@ def run_bench(messages: int, burst: int, db: str | None, ha: bool = False) -> di
         # --ha: each node fences its writes with the writer's lease (docs/operators.md).
         lease = "\n[ha]\nlease = true\n" if ha and db else ""
         cluster = Cluster(Path(tmp), PARTIES, db=lambda p: dbs[p], tweak=lambda toml: toml + lease)
+        if pq:
+            from detente.node.keyops import announce_pq
+
+            for node in cluster.nodes.values():
+                announce_pq(node.cfg, "bench")
         try:
             floors = [measure_floor(floor_db, tmp)]
             cluster.start()
@@ -85,6 +93,7 @@ def run_bench(messages: int, burst: int, db: str | None, ha: bool = False) -> di
             result = _measure(cluster, messages, burst, db)
             if lease:
                 result["store"] += " (writer's lease on)"
+            result["ml_dsa_checkpoints"] = pq
             cluster.stop()
             floors.append(measure_floor(floor_db, tmp))
             return _against_floor(result, floors)
@@ -113,7 +122,8 @@ def _against_floor(result: dict[str, Any], floors: list[Floor]) -> dict[str, Any
     r = result["ratio_to_floor"]
     result["summary"] = "\n".join(
         [
-            f"detente bench on {result['machine']}, store {result['store']} on both nodes",
+            f"detente bench on {result['machine']}, store {result['store']} on both nodes, "
+            f"ML-DSA-65 checkpoints {'on' if result.get('ml_dsa_checkpoints') else 'off'}",
             f"floor, measured in this run: {base:.3f} ms = 3 commits × {floor.commit_ms:.3f} + "
             f"2 signs × {floor.sign_ms:.3f} + 2 verifies × {floor.verify_ms:.3f} + "
             f"TLS 1.3 round trip {floor.tls_round_trip_ms:.3f} (runs: "

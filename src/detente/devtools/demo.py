@@ -279,6 +279,11 @@ def run_demo(duration: float | None, keep: bool = False) -> bool:
                 dead = _second_path(cluster)
                 password = secrets.token_urlsafe(12)
                 accounts = {n.party: add_accounts(n, password) for n in cluster.nodes.values()}
+                from detente.node.keyops import announce_pq
+
+                # As detente init does: checkpoints and cosignatures dual-signed with ML-DSA-65.
+                for node in cluster.nodes.values():
+                    announce_pq(node.cfg, "ML-DSA-65 checkpoint key, made with the node")
                 cluster.start()
                 return _scenario(cluster, duration, tmp, accounts, password, dead)
             except Stop as stop:

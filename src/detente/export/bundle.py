@@ -24,6 +24,7 @@ from detente.core.checkpoint import (
     NoteError,
     NoteSignature,
     SignedNote,
+    add_pq_signature,
     parse_checkpoint,
     parse_note,
 )
@@ -193,7 +194,11 @@ def export_bundle(
         if cp.size <= ledger.size and ledger.root(cp.size) == cp.root:
             notes.append(note)
     if not notes or parse_checkpoint(parse_note(notes[-1]).text).size < ledger.size:
-        notes.append(ledger.sign_checkpoint(key).to_bytes())
+        fresh = ledger.sign_checkpoint(key)
+        pq = cfgmod.pq_signing_key(cfg)
+        if pq is not None:
+            fresh = add_pq_signature(fresh, ledger.origin, pq)
+        notes.append(fresh.to_bytes())
     witnessed_logs = {p: w for p, w in wit.witnessed.items() if p != cfg.party and p in peers}
     # Peers' entries proven in their logs (detente.node.inclusion), against a checkpoint of theirs
     # this bundle holds.

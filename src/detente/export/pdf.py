@@ -225,6 +225,10 @@ def _linktest(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
 
 
 def _keyevent(r: Reader, obj: dict[str, Any], lang: Lang) -> str:
+    if obj.get("event") == "pq-key":
+        # The 2,604-character key would fill the page: its start identifies it, the bundle holds it.
+        pq = f" → {obj.get('pq_alg')} {str(obj.get('pq_key'))[:24]}…"
+        return w(lang, "keyevent", event="pq-key", key=obj.get("key")) + f"{pq}; {obj.get('reason') or ''}"
     new = f" → {obj.get('new_key')}" if obj.get("new_key") else ""
     return (
         w(lang, "keyevent", event=obj.get("event"), key=obj.get("key")) + f"{new}; {obj.get('reason') or ''}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from detente import config as cfgmod
+from detente.core.pq import pq_fingerprint
 from detente.keystore import FileKeys, TokenKeys
 from detente.node.restore import NodeLock
 from detente.store.health import schema_report
@@ -51,6 +52,7 @@ def run(home: Path, status: Callable[[cfgmod.Config], dict[str, Any]]) -> list[C
     ok, detail = schema_report(cfg.db, str(cfg.home))
     checks.append(Check("schema", ok, detail))
     checks.append(key_storage(cfg))
+    checks.append(pq_key_storage(cfg))
     pid = NodeLock(home).holder()
     if pid is None:
         checks.append(
@@ -128,6 +130,31 @@ def key_storage(cfg: cfgmod.Config) -> Check:
             False,
             f"the signing key in keys/sign.pem does not load ({exc}): restore it from the offline copy",
         )
+
+
+def pq_key_storage(cfg: cfgmod.Config) -> Check:
+    """The ML-DSA-65 checkpoint key (core.pq): present, loadable, 0600."""
+    path = cfg.path(*cfgmod.PQ_KEY_FILE)
+    try:
+        pq = cfgmod.pq_signing_key(cfg)
+    except (cfgmod.ConfigError, OSError, ValueError) as exc:
+        return Check("ml-dsa key", False, f"{exc}")
+    if pq is None:
+        return Check(
+            "ml-dsa key",
+            False,
+            f"no ML-DSA-65 checkpoint key: stop the node and run detente key pq-init {cfg.home}",
+        )
+    wrong: list[str] = []
+    _mode(path, 0o600, wrong)
+    if wrong:
+        return Check("ml-dsa key", False, "; ".join(wrong))
+    return Check(
+        "ml-dsa key",
+        True,
+        f"ML-DSA-65 checkpoint key in a file (keys/pq.key), fingerprint "
+        f"{pq_fingerprint(cfg.party, pq.public)}; keep an offline copy",
+    )
 
 
 def reachability(cfg: cfgmod.Config) -> list[Check]:

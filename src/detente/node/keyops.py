@@ -25,6 +25,15 @@ pin a fresh card (they may; the chain is followed from either key). A rotation n
 the pinned key is refused (``bad-keyevent``) and recorded, and the old key stays in force. A
 revocation of the current key closes the party's key at its peers too.
 
+``pq_init``: the node's ML-DSA-65 checkpoint key (``core.pq``, ``keys/pq.key``, 0600). ``detente
+init`` creates and announces one; a node made before it gets one with ``detente key pq-init
+DIR`` (stopped node). The announcement is a ``pq-key`` key event signed by the current Ed25519
+key and proved by the ML-DSA key, appended to the log; peers receive it in the hello like a
+rotation, and from its log index on every checkpoint of the party carries an ML-DSA line as well
+(peers and verifiers refuse one without). Peers on a release before ML-DSA refuse the event as
+a malformed key event (``bad-keyevent``, recorded) and keep the keys they had: they go on
+witnessing with Ed25519 alone.
+
 The TLS certificate of the link is separate from the signing key and is not touched by a
 rotation: the link carries on with the pinned certificate.
 """
@@ -37,10 +46,16 @@ from pathlib import Path
 
 from detente import config as cfgmod
 from detente.core.entries import Signed, timestamp
-from detente.core.keyevents import sign_revocation, sign_rotation
+from detente.core.keyevents import (
+    announces,
+    sign_pq_announcement,
+    sign_revocation,
+    sign_rotation,
+)
+from detente.core.pq import pq_fingerprint
 from detente.keystore import KeyStoreError
 from detente.store import run_once
-from detente.store.txns import append_keyevent
+from detente.store.txns import append_keyevent, load_own
 
 
 class KeyOpError(ValueError):
@@ -97,3 +112,33 @@ def revoke(home: Path, reason: str, now: float | None = None) -> dict[str, objec
     signed = sign_revocation(key, cfg.party, key.public, created, reason)
     index = _append(cfg, signed, created, at)
     return {"index": index, "entry": signed.hash, "revoked_key": key.public.b64}
+
+
+def announce_pq(cfg: cfgmod.Config, reason: str = "", now: float | None = None) -> dict[str, object]:
+    """Announce the node's ML-DSA key in its log (creating ``keys/pq.key`` if missing).
+
+    Refused if that key is already announced: a second announcement of one key says nothing.
+    """
+    pq = cfgmod.pq_signing_key(cfg)
+    if pq is None:
+        pq = cfgmod.write_pq_key(cfg.home)
+    own = run_once(cfg.db, lambda c: load_own(c, cfg.party)[2])
+    if announces(own, pq.public):
+        raise KeyOpError("the ML-DSA key in keys/pq.key is already announced in this party's log")
+    at = time.time() if now is None else now
+    created = timestamp(at)
+    signed = sign_pq_announcement(cfgmod.signing_key(cfg), pq, cfg.party, created, reason)
+    index = _append(cfg, signed, created, at)
+    return {
+        "index": index,
+        "entry": signed.hash,
+        "pq_key": pq.public.b64,
+        "pq_fingerprint": pq_fingerprint(cfg.party, pq.public),
+    }
+
+
+def pq_init(home: Path, reason: str = "", now: float | None = None) -> dict[str, object]:
+    """``detente key pq-init``: give a stopped node made before ML-DSA its key, and announce it."""
+    cfg = cfgmod.load(home)
+    _refuse_if_running(cfg)
+    return announce_pq(cfg, reason, now)

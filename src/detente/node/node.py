@@ -19,6 +19,7 @@ from typing import Any
 from detente import config as cfgmod
 from detente.core.delivery import Deadlines, SupervisorPolicy
 from detente.core.entries import Ack, Message, TextContent, timestamp
+from detente.core.keyevents import announces
 from detente.core.keys import Signer, VerifyKey
 from detente.core.protocol.session import EventBudget, Local, PeerSession
 from detente.core.protocol.txns import SaveEvent, StreamEntry, local_deadline
@@ -80,6 +81,7 @@ class Node(Releases, Notices, RestoreGate, Escalate):
         # Machine translation: off unless config.toml names a model (see detente.node.mt).
         self.mt = MachineTranslation.from_config(cfg)
         self.own = OwnLog(self.party, self.key)
+        self._pq = cfgmod.pq_signing_key(cfg)
         local = Local(
             party=self.party,
             key=self.key,
@@ -155,6 +157,15 @@ class Node(Releases, Notices, RestoreGate, Escalate):
             self.own.catch_up(0, hashes)
             self.own.restore(latest)
             self.own.keyevents = keyevents
+            # ML-DSA lines from the announcement on: a key no peer could know would only cost time.
+            if self._pq is not None and announces(keyevents, self._pq.public):
+                self.own.pq = self._pq
+            elif self._pq is not None:
+                logger.warning(
+                    "keys/pq.key is not announced in this party's log: checkpoints are Ed25519 only; "
+                    "stop the node and run detente key pq-init %s",
+                    self.cfg.home,
+                )
             for party, session in self.peers.items():
                 for action in session.restore(store_txns.load_session(conn, party)):
                     logger.warning("%s", getattr(action, "detail", action))

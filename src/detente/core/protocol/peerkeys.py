@@ -23,9 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from detente.core.entries import EntryError, Signed
-from detente.core.keyevents import KeyChain, KeyEventError, chain_from_pinned, parse_events, parse_keyevent
+from detente.core.keyevents import (
+    KeyChain,
+    KeyEventError,
+    PqKeyEvent,
+    chain_from_pinned,
+    parse_events,
+    parse_keyevent,
+)
 from detente.core.keys import VerifyKey
 from detente.core.merkle import ProofError, leaf_hash, verify_inclusion
+from detente.core.pq import PqVerifyKey
 from detente.core.protocol.frames import AnnouncedKeyEvent, KeyEventProof
 
 
@@ -83,6 +91,17 @@ class PeerKeys:
         """The key that signs the peer's checkpoint of ``size`` entries."""
         return self.chain.key_for(size) if self.chain is not None else self.pinned
 
+    def pq_key_for(self, size: int) -> PqVerifyKey | None:
+        """The ML-DSA key whose line the peer's checkpoint of ``size`` entries must carry, or None."""
+        return self.chain.pq_key_for(size) if self.chain is not None else None
+
+    @property
+    def pq_current(self) -> PqVerifyKey | None:
+        """The peer's latest announced ML-DSA key (its cosignatures must carry its line), or None."""
+        if self.chain is None or not self.chain.pq_keys:
+            return None
+        return self.chain.pq_keys[-1][1]
+
     def announced(self, events: tuple[AnnouncedKeyEvent, ...]) -> Announcement | None:
         """Events from a hello: None if nothing is new; ``KeyEventError`` if they do not chain."""
         known = {s.hash for _, s in self.held}
@@ -93,7 +112,13 @@ class PeerKeys:
         notices = []
         for index, signed in sorted(fresh, key=lambda e: e[0]):
             ev = parse_keyevent(signed.body)
-            if ev.event == "rotate":
+            if isinstance(ev, PqKeyEvent):
+                detail = (
+                    f"{self.party} announced its ML-DSA-65 key {_short(ev.pq_key)} at index {index} of its "
+                    "log: its checkpoints from then on must carry an ML-DSA line (accepted from the link)"
+                )
+                notices.append(("key-pq-announced", detail, signed.hash))
+            elif ev.event == "rotate":
                 assert ev.new_key is not None
                 detail = (
                     f"{self.party} rotated its signing key at index {index} of its log: "

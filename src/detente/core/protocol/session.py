@@ -651,7 +651,9 @@ class PeerSession:
     # -- witnessing ----------------------------------------------------------------------------------
 
     def _on_checkpoint(self, frame: CheckpointFrame, now: float) -> list[Action]:
-        txn = self.wit.judge_checkpoint(frame, self.keys, self.local.party, self.local.key, now)
+        txn = self.wit.judge_checkpoint(
+            frame, self.keys, self.local.party, self.local.key, now, self.local.own.pq
+        )
 
         def then(judgement: object, at: float) -> list[Action]:
             return [*self._judged(judgement, at), *self._ask_proofs(at)]
@@ -682,7 +684,7 @@ class PeerSession:
         return actions
 
     def _on_cosignature(self, frame: Cosignature, now: float) -> list[Action]:
-        txn = self.wit.cosignature(frame, self.key, now)
+        txn = self.wit.cosignature(frame, self.keys, now)
 
         def then(problem: str | None, at: float) -> list[Action]:
             if problem is not None:

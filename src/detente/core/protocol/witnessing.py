@@ -26,6 +26,13 @@ the witness holds, it answers ``{"t": "witnessed", "size": S}`` and the origin r
 there. On equivocation the two notes and the proof are kept byte for byte, an ``equivocation``
 alarm is raised, and no cosignature is given.
 
+ML-DSA-65 (``core.pq``): a node with an ML-DSA key adds its ML-DSA line to every checkpoint
+it signs and to every cosignature it gives. A witness that holds the origin's ML-DSA
+announcement (a ``pq-key`` key event at an index below the checkpoint's size) refuses a
+checkpoint without a valid ML-DSA line (``bad-checkpoint``); the origin, once it holds the
+witness's announcement, refuses a cosignature without one (``bad-cosignature``) and stores the
+two lines, Ed25519 then ML-DSA, together as the cosignature.
+
 Cosignatures are note signature lines, not log entries: a cosignature entry would grow the
 witness's log, which would need a new checkpoint, which would need a cosignature.
 """
@@ -41,16 +48,19 @@ from detente.core.checkpoint import (
     Equivocation,
     NoteError,
     WitnessError,
+    add_pq_signature,
     check_checkpoint,
     cosign,
     parse_checkpoint,
     parse_note,
     verify_note,
+    verify_pq_note,
 )
 from detente.core.entries import Signed
 from detente.core.errors import CodedError
-from detente.core.keys import Signer, VerifyKey
+from detente.core.keys import Signer
 from detente.core.ledger import Ledger, LedgerError, origin
+from detente.core.pq import PqSigningKey
 from detente.core.protocol.frames import CheckpointFrame, Cosignature, KeyEventProof
 from detente.core.protocol.peerkeys import PeerKeys
 from detente.core.protocol.txns import (
@@ -87,6 +97,7 @@ class OwnLog:
     latest_size: int = 0
     signed_at: float = float("-inf")
     keyevents: list[tuple[int, Signed]] = field(default_factory=list)
+    pq: PqSigningKey | None = None  # the ML-DSA-65 key: a second line on each checkpoint
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.party)
@@ -114,8 +125,10 @@ class OwnLog:
         if self.ledger.size <= self.latest_size:
             return None
         size = self.ledger.size
-        note = self.ledger.sign_checkpoint(self.key, size).to_bytes()
-        return SaveOwnCheckpoint(size, note, now)
+        note = self.ledger.sign_checkpoint(self.key, size)
+        if self.pq is not None:
+            note = add_pq_signature(note, self.ledger.origin, self.pq)
+        return SaveOwnCheckpoint(size, note.to_bytes(), now)
 
     def signed(self, txn: SaveOwnCheckpoint) -> None:
         if txn.size > self.latest_size:
@@ -182,15 +195,23 @@ class PeerWitnessing:
             self.offered_on_link = True
         return frame
 
-    def cosignature(self, frame: Cosignature, key: VerifyKey, now: float) -> SaveCosignature:
-        """A peer's cosignature of our checkpoint, checked; the store keeps it if we signed that."""
+    def cosignature(self, frame: Cosignature, keys: PeerKeys, now: float) -> SaveCosignature:
+        """A peer's cosignature of our checkpoint, checked; the store keeps it if we signed that.
+
+        Once the peer has announced its ML-DSA key, its ML-DSA line is required and stored
+        right after its Ed25519 line.
+        """
         try:
             note = parse_note(frame.note)
             cp = parse_checkpoint(note.text)
-            sig = verify_note(note, origin(self.party), key)
+            sig = verify_note(note, origin(self.party), keys.current)
+            line = sig.line()
+            pq = keys.pq_current
+            if pq is not None:
+                line += verify_pq_note(note, origin(self.party), pq).line()
         except (ValueError, NoteError, CheckpointError) as exc:
             raise CodedError(f"cosignature refused: {exc}", code="bad-cosignature") from exc
-        return SaveCosignature(self.party, cp.size, note.text, sig.line(), now)
+        return SaveCosignature(self.party, cp.size, note.text, line, now)
 
     def cosigned(self, txn: SaveCosignature) -> None:
         if self.cosigned_size is None or txn.size >= self.cosigned_size:
@@ -206,7 +227,13 @@ class PeerWitnessing:
     # -- the witness's side -----------------------------------------------------------------------
 
     def judge_checkpoint(
-        self, frame: CheckpointFrame, keys: PeerKeys, local_party: str, local_key: Signer, now: float
+        self,
+        frame: CheckpointFrame,
+        keys: PeerKeys,
+        local_party: str,
+        local_key: Signer,
+        now: float,
+        local_pq: PqSigningKey | None = None,
     ) -> JudgeCheckpoint:
         name = origin(self.party)
         try:  # which key must have signed it depends on its size (a rotation may precede it)
@@ -234,7 +261,15 @@ class PeerWitnessing:
                 problem, proofs = keys.check_proofs(cp.size, cp.root, frame.keyevents)
                 if problem is not None:
                     return CheckpointRefused(problem)
+                pq = keys.pq_key_for(cp.size)
+                if pq is not None:
+                    try:
+                        verify_pq_note(decision.note, name, pq)
+                    except NoteError as exc:
+                        return CheckpointRefused(f"{self.party} announced its ML-DSA key: {exc}")
                 cosigned = cosign(decision.note, origin(local_party), local_key)
+                if local_pq is not None:
+                    cosigned = add_pq_signature(cosigned, origin(local_party), local_pq)
                 return Cosign(cp.size, frame.note, frame.proof, cosigned.to_bytes(), proofs)
             return Equivocated(decision, evidence_digest(decision))
 
