@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from detente.core.terms import LANGS, Lang
+from detente.web.i18n_inputs import INPUT_STRINGS
 
 LANG_NAMES: dict[str, str] = {"en": "English", "ru": "Русский", "uk": "Українська"}
 
@@ -689,3 +690,7 @@ def t(lang: str, key: str, /, **kw: Any) -> str:
 
 def lang_or_default(value: str | None) -> Lang:
     return value if value in LANGS else "en"
+
+
+# The words of format forms' real inputs and of translating free text in formats.
+STRINGS.update({k: v for k, v in INPUT_STRINGS.items() if k not in STRINGS})
