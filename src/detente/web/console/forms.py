@@ -281,7 +281,7 @@ def coordinate(text: str, axis: str) -> str:
     limit = 90 if axis == "lat" else 180
     if minutes is None:
         number = Decimal(deg)
-        if len(deg.partition(".")[2]) > 6:
+        if len(deg.partition(".")[2].rstrip("0")) > 6:  # trailing zeros change nothing
             raise Bad("too_precise", value=raw, digits=6)
         exact = Fraction(number)
     else:
