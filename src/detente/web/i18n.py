@@ -321,9 +321,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "uk": "Підписати та надіслати переклад",
     },
     "format_not_translated": {
-        "en": "A format message is shown in every language from its signed fields; it is not translated.",
-        "ru": "Сообщение по формату показывается на каждом языке из подписанных полей; его не переводят.",
-        "uk": "Повідомлення за форматом показується кожною мовою з підписаних полів; його не перекладають.",
+        "en": "A format message is shown in every language from its signed fields; only its free text is translated (above).",
+        "ru": "Сообщение по формату показывается на каждом языке из подписанных полей; переводится только его произвольный текст (выше).",
+        "uk": "Повідомлення за форматом показується кожною мовою з підписаних полів; перекладається лише його довільний текст (вище).",
     },
     "thread": {"en": "Thread", "ru": "Переписка", "uk": "Листування"},
     "this_message": {"en": "this message", "ru": "это сообщение", "uk": "це повідомлення"},

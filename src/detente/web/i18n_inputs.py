@@ -263,4 +263,46 @@ INPUT_STRINGS: dict[str, dict[str, str]] = {
         "ru": "значение не принимается",
         "uk": "значення не приймається",
     },
+    # translating free text inside format messages (issue 10.7)
+    "ft_heading": {
+        "en": "Free text in this message, with translations",
+        "ru": "Произвольный текст сообщения и его переводы",
+        "uk": "Довільний текст повідомлення та його переклади",
+    },
+    "ft_none_yet": {"en": "Not translated yet.", "ru": "Перевода пока нет.", "uk": "Перекладу поки немає."},
+    "ft_add": {
+        "en": "Translate one of these texts",
+        "ru": "Перевести один из этих текстов",
+        "uk": "Перекласти один із цих текстів",
+    },
+    "ft_which": {"en": "Text", "ru": "Текст", "uk": "Текст"},
+    "ft_queue": {"en": "To translate", "ru": "Ожидает перевода", "uk": "Очікує перекладу"},
+    "ft_queue_about": {
+        "en": "Free text received in another language with no translation into {language} yet, "
+        "FLASH first, newest first (among the {n} newest messages received).",
+        "ru": "Полученный произвольный текст на другом языке, ещё не переведённый (язык перевода: {language}); "
+        "сначала МОЛНИЯ, затем новые (среди {n} последних полученных сообщений).",
+        "uk": "Отриманий довільний текст іншою мовою, ще не перекладений (мова перекладу: {language}); "
+        "спочатку БЛИСКАВКА, далі нові (серед {n} останніх отриманих повідомлень).",
+    },
+    "ft_queue_empty": {
+        "en": "Nothing is waiting for translation.",
+        "ru": "Текстов, ожидающих перевода, нет.",
+        "uk": "Текстів, що очікують перекладу, немає.",
+    },
+    "ft_more": {
+        "en": "More texts are waiting than are listed here; translate these first.",
+        "ru": "Ожидающих текстов больше, чем показано; сначала переведите эти.",
+        "uk": "Текстів, що очікують, більше, ніж показано; спочатку перекладіть ці.",
+    },
+    "ft_col_message": {"en": "Message", "ru": "Сообщение", "uk": "Повідомлення"},
+    "ft_col_what": {"en": "Text", "ru": "Текст", "uk": "Текст"},
+    "ft_col_lang": {"en": "Written in", "ru": "Язык оригинала", "uk": "Мова оригіналу"},
+    "ft_col_text": {"en": "Beginning", "ru": "Начало текста", "uk": "Початок тексту"},
+    "ft_message_text": {"en": "Message text", "ru": "Текст сообщения", "uk": "Текст повідомлення"},
+    "ft_personal": {
+        "en": "personal data: open the message",
+        "ru": "персональные данные: откройте сообщение",
+        "uk": "персональні дані: відкрийте повідомлення",
+    },
 }

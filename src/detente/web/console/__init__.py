@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 
 from detente.node import Node
 from detente.store import StoreError, StoreFull
-from detente.web.console import compose, drafts, links, maps, messages, record, signin, stream
+from detente.web.console import compose, drafts, fieldtrans, links, maps, messages, record, signin, stream
 from detente.web.console.deps import SignInFirst
 from detente.web.console.render import STATIC, TEMPLATES, Console
 from detente.web.formats import accept_language
@@ -33,7 +33,7 @@ from detente.web.i18n import t
 
 __all__ = ["TEMPLATES", "Console", "add_console"]
 
-ROUTERS = (signin, messages, compose, drafts, record, maps, links, stream)
+ROUTERS = (signin, messages, compose, fieldtrans, drafts, record, maps, links, stream)
 
 
 def add_console(app: FastAPI, node: Node) -> None:
