@@ -1,5 +1,6 @@
 """Real inputs for format fields (issue 10, item 5), in Debian's Chromium, and the form layer's
-conversion of what a person types into the exact value the format signs.
+conversion of what a person types into the exact value the format signs; and translating the
+free text inside format messages (item 7): under the original, live, and a translator's queue.
 
 Specification: a latitude typed as 46.0 and a longitude typed in degrees-minutes are shown as
 they will be signed before anything is signed, and are signed in the format's canonical
@@ -326,3 +327,75 @@ def test_a_pasted_prisoner_list_becomes_rows_each_checked_and_the_bad_row_is_nam
     page.get_by_role("button", name="Check and preview").click()
     expect(page.locator("#f-persons-5-name")).to_have_value("SHEVCHUK Mariia")
     page.context.close()
+
+
+# -- translating free text inside a format message (item 7) ---------------------------------------
+
+
+def send_incident(cluster: Cluster, incident_id: str, precedence: str) -> str:
+    from detente.core.formats.samples import sample
+
+    fields = dict(sample("incident-report").fields)
+    fields["incident_id"] = incident_id
+    sent = cluster["US-EUCOM"].api(
+        "POST",
+        "/v1/messages",
+        json={
+            "to": ["RU-MOD"],
+            "precedence": precedence,
+            "format": "incident-report",
+            "version": 1,
+            "lang": "en",
+            "fields": fields,
+        },
+    )
+    return str(sent["id"])
+
+
+@pytest.mark.integration
+def test_a_translation_of_a_format_messages_remarks_appears_live_under_the_original_and_leaves_the_queue(
+    browser: Browser, two: Cluster
+):
+    from test_console import open_when_there
+
+    ru = two["RU-MOD"]
+    routine = send_incident(two, "US-EUCOM/INC/TR-1", "routine")
+    flash = send_incident(two, "US-EUCOM/INC/TR-2", "immediate")  # a FLASH would wait for release
+    officer = context(browser).new_page()
+    signed_in(officer, ru, "duty")
+    open_when_there(officer, ru, f"/m/{flash}")
+    remarks = officer.locator("#fieldtexts article[data-path='remarks']")
+    expect(remarks).to_contain_text("The intercept was unsafe and unprofessional.")
+    expect(remarks.locator(".untranslated")).to_have_text("Перевода пока нет.")
+    expect(officer.locator("#live [data-live=on]")).to_be_visible(timeout=25_000)
+
+    translator = context(browser).new_page()
+    signed_in(translator, ru, "lingo")
+    open_when_there(translator, ru, f"/m/{routine}")
+    translator.goto(url(ru, "/translate"))
+    rows = translator.locator("#translate-queue tbody tr")
+    # The higher precedence first, then the routine report; each free text of each message once.
+    expect(rows.first).to_have_attribute("data-id", flash)
+    expect(translator.locator(f"#translate-queue tr[data-id='{flash}']")).to_have_count(5)
+    expect(translator.locator(f"#translate-queue tr[data-id='{routine}']")).to_have_count(5)
+    shot(translator, "ru-translate-queue")
+
+    translator.goto(url(ru, f"/m/{flash}"))
+    translator.locator("#ft-field").select_option("remarks")
+    translator.locator("#ft-text").fill("Перехват был небезопасным и непрофессиональным.")
+    translator.locator("#ft-sign").click()
+    expect(
+        translator.locator("#fieldtexts article[data-path='remarks'] .translation-of-field")
+    ).to_contain_text("Перехват был небезопасным")
+
+    # The officer's open page shows it under the original without a reload.
+    expect(remarks.locator(".translation-of-field[data-lang='ru']")).to_contain_text(
+        "Перехват был небезопасным и непрофессиональным.", timeout=25_000
+    )
+    expect(remarks.locator(".untranslated")).to_have_count(0)
+    shot(officer, "ru-format-free-text-translated")
+
+    translator.goto(url(ru, "/translate"))
+    expect(translator.locator(f"#translate-queue tr[data-id='{flash}']")).to_have_count(4)
+    officer.context.close()
+    translator.context.close()
