@@ -12,7 +12,16 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from detente.core.encoding import (
     MAX_SAFE_INT,
@@ -205,9 +214,16 @@ class Translation(_StreamEntry):
     grade: Grade
     made_by: MadeBy
     # Which free text of a format message this translates; absent for a free-text message.
-    # Absent, it is left out of the signed bytes (see `sign`): translations made before fields
-    # could be named keep their exact bytes, and a peer that predates it reads them unchanged.
+    # Absent, it is left out of the dump and so of the signed bytes: translations made before
+    # fields could be named keep their exact bytes, and a peer that predates it reads them.
     field: FieldPath | None = None
+
+    @model_serializer(mode="wrap")
+    def _absent_field_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.field is None:
+            data.pop("field", None)
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -313,10 +329,7 @@ class Signed:
 
 def sign(key: SigningKey, entry: AnyEntry) -> Signed:
     """Encode ``entry`` canonically and sign it with ``key``."""
-    data = entry.model_dump(mode="json")
-    if isinstance(entry, Translation) and entry.field is None:
-        del data["field"]  # optional, and never written as null: see Translation.field
-    body = canonical(data)
+    body = canonical(entry.model_dump(mode="json"))
     return Signed(entry.kind, body, key.sign(entry.kind, body))
 
 
