@@ -161,9 +161,7 @@ def test_the_queue_lists_untranslated_free_text_flash_first_then_newest_and_skip
         CATALOG, [_row(routine, "routine"), _row(flash, "flash")], [SimpleNamespace(body=done.body)], "ru"
     )
     assert [i["id"] for i in items][:5] == ["US-EUCOM/2"] * 5
-    assert ("US-EUCOM/1", "ДОНЕСЕНИЕ ОБ ИНЦИДЕНТЕ: Примечания") not in [
-        (i["id"], i["where"]) for i in items
-    ]
+    assert ("US-EUCOM/1", "ДОНЕСЕНИЕ ОБ ИНЦИДЕНТЕ: Примечания") not in [(i["id"], i["where"]) for i in items]
     assert ("US-EUCOM/2", "ДОНЕСЕНИЕ ОБ ИНЦИДЕНТЕ: Примечания") in [(i["id"], i["where"]) for i in items]
     assert len(items) == 9  # 5 texts of the FLASH, 4 of the routine one (its remarks are done)
     assert items[0]["where"].startswith("ДОНЕСЕНИЕ ОБ ИНЦИДЕНТЕ: ")
@@ -190,3 +188,14 @@ def test_the_queue_never_quotes_personal_free_text():
     )
     items = queue(CATALOG, [_row(sign(RU_KEY, msg), "routine")], [], "ru")
     assert items and all(i["excerpt"] is None for i in items)
+
+
+def test_values_that_only_look_like_free_text_are_not_listed_and_nothing_fails():
+    fields = {
+        "remarks": {"lang": "xx", "text": "<script>alert(1)</script>"},
+        "events": ["not a row", {"event": {"lang": "en", "text": "x", "extra": 1}}],
+        "other": {"lang": "en", "text": 5},
+    }
+    hostile = format_message(fields, msg_id="US-EUCOM/9")
+    assert free_texts(fields) == []
+    assert queue(CATALOG, [_row(hostile, "flash")], [], "ru") == []

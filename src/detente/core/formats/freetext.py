@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from detente.core.formats.lang import LANGS
+
 _PATH = re.compile(r"^([a-z][a-z0-9_]{0,63})(?:\[(0|[1-9][0-9]{0,3})\]\.([a-z][a-z0-9_]{0,63}))?$")
 
 
@@ -20,7 +22,7 @@ def _is_free_text(value: object) -> TypeGuard[dict[str, str]]:
     return (
         isinstance(value, dict)
         and set(value) == {"lang", "text"}
-        and isinstance(value["lang"], str)
+        and value["lang"] in LANGS
         and isinstance(value["text"], str)
     )
 
