@@ -124,10 +124,13 @@ def test_all_errors_of_a_form_are_found_at_once_naming_field_row_and_column():
         "our_platforms.0.category": ["fighter"],
         "our_platforms.0.designation": ["Су-27"],
         "our_platforms.0.number": ["два"],
+        "their_platforms.0.speed.unit": ["kt"],
     }
     _, problems, _ = forms.parse(fmt, "ru", values)
     texts = [p.text for p in problems]
     assert "Место (координаты), широта: должно быть от −90 до 90" in texts
+    # A table left empty (its preselected units aside) is one error, not one per column.
+    assert "Средства другой стороны: заполните хотя бы одну строку" in texts
     assert any(t.startswith("Место (координаты), долгота: «сорок» не является долготой") for t in texts)
     assert any(
         t.startswith("Средства стороны, направляющей донесение, строка 1, Тип: «Су-27»") for t in texts
@@ -393,6 +396,7 @@ def test_a_translation_of_a_format_messages_remarks_appears_live_under_the_origi
         "Перехват был небезопасным и непрофессиональным.", timeout=25_000
     )
     expect(remarks.locator(".untranslated")).to_have_count(0)
+    remarks.scroll_into_view_if_needed()
     shot(officer, "ru-format-free-text-translated")
 
     translator.goto(url(ru, "/translate"))

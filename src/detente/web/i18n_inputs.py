@@ -135,7 +135,7 @@ INPUT_STRINGS: dict[str, dict[str, str]] = {
     "in_bad_date": {
         "en": "«{value}» is not a date; write for example 17.04.1998 or 1998-04-17",
         "ru": "«{value}» не является датой; укажите, например, 17.04.1998 или 1998-04-17",
-        "uk": "«{value}» не відповідає формату ДД.ММ.РРРР (наприклад, 17.04.1998)",
+        "uk": "«{value}» не є датою; зазначте, наприклад, 17.04.1998 або 1998-04-17",
     },
     "in_bad_point": {
         "en": "«{value}»: write latitude; longitude",

@@ -536,7 +536,11 @@ def paste_into(f: FieldDef, text: str, values: dict[str, list[str]]) -> None:
 
 def _row_filled(f: FieldDef, values: Values, i: int) -> bool:
     prefix = f"{f.name}.{i}."
-    return any(k.startswith(prefix) and any(x.strip() for x in v) for k, v in values.items())
+    # A unit is preselected in every row: a row is filled only by what a person typed or chose.
+    return any(
+        k.startswith(prefix) and not k.endswith(".unit") and any(x.strip() for x in v)
+        for k, v in values.items()
+    )
 
 
 # -- all errors at once ---------------------------------------------------------------------------
