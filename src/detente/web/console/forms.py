@@ -502,7 +502,8 @@ def paste_into(f: FieldDef, text: str, values: dict[str, list[str]]) -> None:
     }
     if rows and any(cell.strip().split(" (")[0].casefold() in names for cell in rows[0]):
         rows = rows[1:]
-    kept = [i for i in range(row_count(f, values)) if _row_filled(f, values, i)]
+    filled = filled_rows(f, values)
+    kept = [i for i in range(row_count(f, values)) if i in filled]
     limit = min(f.kind.high, MAX_PASTE_ROWS)
     if len(kept) + len(rows) > limit:
         raise Bad("paste_too_many", max=limit, count=len(kept) + len(rows))
@@ -510,11 +511,11 @@ def paste_into(f: FieldDef, text: str, values: dict[str, list[str]]) -> None:
     old = {k: v for k, v in values.items() if k.startswith(f.name + ".")}
     for k in old:
         del values[k]
-    for new, i in enumerate(kept):
-        for k, v in old.items():
-            prefix = f"{f.name}.{i}."
-            if k.startswith(prefix):
-                values[f"{f.name}.{new}.{k[len(prefix) :]}"] = v
+    renumbered = {i: new for new, i in enumerate(kept)}
+    for k, v in old.items():
+        index, _, rest = k[len(f.name) + 1 :].partition(".")
+        if index.isdigit() and int(index) in renumbered:
+            values[f"{f.name}.{renumbered[int(index)]}.{rest}"] = v
     for n, cells in enumerate(rows, start=len(kept)):
         cells = [c.strip() for c in cells]
         at = 0
@@ -534,13 +535,16 @@ def paste_into(f: FieldDef, text: str, values: dict[str, list[str]]) -> None:
             values[f"{f.name}.{n}.{columns[0].name}"] = [""]
 
 
-def _row_filled(f: FieldDef, values: Values, i: int) -> bool:
-    prefix = f"{f.name}.{i}."
-    # A unit is preselected in every row: a row is filled only by what a person typed or chose.
-    return any(
-        k.startswith(prefix) and not k.endswith(".unit") and any(x.strip() for x in v)
-        for k, v in values.items()
-    )
+def filled_rows(f: FieldDef, values: Values) -> set[int]:
+    """The indices of the table's rows that hold anything, in one pass over the form."""
+    pattern = re.compile(rf"^{re.escape(f.name)}\.(\d{{1,4}})\.")
+    out: set[int] = set()
+    for k, v in values.items():
+        # A unit is preselected in every row: a row is filled only by what a person typed or chose.
+        m = pattern.match(k)
+        if m is not None and not k.endswith(".unit") and any(x.strip() for x in v):
+            out.add(int(m.group(1)))
+    return out
 
 
 # -- all errors at once ---------------------------------------------------------------------------
@@ -625,8 +629,9 @@ def parse(fmt: Format, lang: Lang, values: Values) -> tuple[dict[str, Any], list
         label = f.label[lang]
         if isinstance(f.kind, _Rows):
             rows: list[dict[str, Any]] = []
+            filled = filled_rows(f, values)
             for i in range(row_count(f, values)):
-                if not _row_filled(f, values, i):
+                if i not in filled:
                     continue
                 shown = len(rows) + 1
                 row: dict[str, Any] = {}
