@@ -666,8 +666,6 @@ def test_two_person_release_nothing_is_signed_until_a_second_person_releases(bro
 
 
 def test_compose_from_a_format_shows_a_field_error_then_previews_and_sends(browser: Browser, two: Cluster):
-    import json
-
     us, ru = two["US-EUCOM"], two["RU-MOD"]
     fields = _air_notice()
     ctx = context(browser)
@@ -683,10 +681,17 @@ def test_compose_from_a_format_shows_a_field_error_then_previews_and_sends(brows
     form.get_by_label("PRIORITY").check()
     form.get_by_label(re.compile("^Notification number")).fill("US-EUCOM/AIR/COMPOSE-1")
     form.get_by_label(re.compile("^Type of activity")).select_option(fields["activity"])
-    bad_area = {"kind": "circle", "centre": {"lat": "95", "lon": "31"}, "radius_nm": "20"}
-    form.get_by_label(re.compile("^Area")).fill(json.dumps(bad_area))
-    for name in ("window", "altitude", "aircraft"):
-        page.locator(f"#f-{name}").fill(json.dumps(fields[name]))
+    # Real inputs (issue 10.5): the area's centre and radius, the period, the altitude band and
+    # one row of aircraft, each typed as a person would.
+    page.locator("#f-area-lat").fill("95")
+    page.locator("#f-area-lon").fill("31")
+    page.locator("#f-area-radius").fill("20")
+    page.locator("#f-window-start").fill("2026-05-12 06:00")
+    page.locator("#f-window-end").fill("2026-05-12 18:00")
+    page.locator("#f-altitude-lower").fill("250")
+    page.locator("#f-altitude-upper").fill("450")
+    page.locator("#f-aircraft-0-category").select_option(fields["aircraft"][0]["category"])
+    page.locator("#f-aircraft-0-number").fill("1")
     page.get_by_role("button", name="Check and preview").click()
     area = page.locator(".field[data-field='area']")
     expect(area).to_have_class(re.compile("invalid"))
@@ -694,8 +699,7 @@ def test_compose_from_a_format_shows_a_field_error_then_previews_and_sends(brows
     expect(page.locator("#send-format")).to_have_count(0)
     shot(page, "en-compose-format-error")
 
-    good_area = {"kind": "circle", "centre": {"lat": "44.5", "lon": "31"}, "radius_nm": "20"}
-    page.locator("#f-area").fill(json.dumps(good_area))
+    page.locator("#f-area-lat").fill("44.5")
     page.get_by_role("button", name="Check and preview").click()
     expect(page.locator(".field-error")).to_have_count(0)
     ru_preview = page.locator("#preview pre[data-lang='ru']")

@@ -395,7 +395,7 @@ INSPECT = """
       const name = a.name.toLowerCase();
       const ours = name === "hx-ignore"
         || (el.id === "live" && (name === "hx-sse:connect" || name === "hx-swap"))
-        || (name === "hx-preserve" && el.tagName === "FORM" && (el.id === "ack-form" || el.id === "translate-form"));
+        || (name === "hx-preserve" && el.tagName === "FORM" && (el.id === "ack-form" || el.id === "translate-form" || el.id === "translate-field-form"));
       if (name.startsWith("on")) found.push("event handler attribute: " + show(el));
       if ((name.startsWith("hx-") || name.startsWith("data-hx-") || name.startsWith("sse-")) && !ours) {
         found.push("htmx attribute we did not write: " + name + " on " + show(el));
@@ -552,7 +552,11 @@ PAGES += ["/reconcile?ref=UA-GS/KSHPV/2026-018"]
 
 def view_everything(browse: Browse, v: Victim) -> list[Observer]:
     messages = [f"/m/{i}" for i in [*v.messages, v.ours]]
-    return [browse(v.node, "chief", PAGES + messages), browse(v.node, "boss", ["/record", "/verify"])]
+    # The translator's queue quotes received free text (issue 10.7): an admin may translate.
+    return [
+        browse(v.node, "chief", PAGES + messages),
+        browse(v.node, "boss", ["/record", "/verify", "/translate", *messages]),
+    ]
 
 
 def assert_nothing_acted(v: Victim, seen: list[Observer], signed_before: list[tuple[str, str]]) -> None:

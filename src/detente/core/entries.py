@@ -12,7 +12,16 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from detente.core.encoding import (
     MAX_SAFE_INT,
@@ -52,6 +61,12 @@ Timestamp = Annotated[str, Field(pattern=TIME_PATTERN), AfterValidator(_real_tim
 Hash = Annotated[str, Field(pattern=HASH_PATTERN)]
 Seq = Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
 EntryId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]*/[1-9][0-9]{0,15}$", max_length=50)]
+# A free-text value inside a format message's fields: a top-level field ("remarks") or a column
+# of one row of a table ("events[2].event"), rows counted from 0 as in the signed list.
+FieldPath = Annotated[
+    str,
+    Field(pattern=r"^[a-z][a-z0-9_]{0,63}(\[(0|[1-9][0-9]{0,3})\]\.[a-z][a-z0-9_]{0,63})?$", max_length=140),
+]
 
 # The line test text: content-free, both alphabets and every digit, so that it cannot be
 # misread (hotline operators learned that test texts with content were a risk of their own).
@@ -198,6 +213,24 @@ class Translation(_StreamEntry):
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
     grade: Grade
     made_by: MadeBy
+    # Which free text of a format message this translates; absent for a free-text message.
+    # Absent, it is left out of the dump and so of the signed bytes: translations made before
+    # fields could be named keep their exact bytes, and a peer that predates it reads them.
+    field: FieldPath | None = None
+
+    @model_serializer(mode="wrap")
+    def _absent_field_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.field is None:
+            data.pop("field", None)
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _field_absent_not_null(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "field" in data and data["field"] is None:
+            raise ValueError("field is left out when it names nothing, never null")
+        return data
 
     @model_validator(mode="after")
     def _machine_is_sight_only(self) -> Translation:

@@ -34,6 +34,7 @@ from detente.core.entries import (
     timestamp,
 )
 from detente.core.formats.exchange import RECONCILIATION, Account
+from detente.core.formats.freetext import free_text_at
 from detente.core.formats.notice import describe as describe_lead
 from detente.core.protocol.txns import Priority, StreamEntry
 from detente.node.catalog import FormatRefusal
@@ -294,12 +295,19 @@ class Operator:
         )
 
     async def translate(
-        self, msg_id: str, lang: str, text: str, grade: str, made_by: PersonMaker | MachineMaker
+        self,
+        msg_id: str,
+        lang: str,
+        text: str,
+        grade: str,
+        made_by: PersonMaker | MachineMaker,
+        field: str | None = None,
     ) -> Signed:
         """Sign a translation of a message's free text, for every other party of the message.
 
         The original is untouched: the translation is an entry of its own naming the message's
-        id and hash, who or what made it, and its grade.
+        id and hash, who or what made it, and its grade. ``field`` names one free text inside a
+        format message (``remarks``, ``events[2].event``); without it, the message is free text.
         """
         row = await self.store.read(lambda c: store_txns.entry_row(c, msg_id))
         if row is None or row.kind != "message":
@@ -309,12 +317,20 @@ class Operator:
             # Its recipients translate what they received; the sender's own reading of its text
             # is the text (and the other parties refuse a sender's translation).
             raise NodeError(f"{msg_id} is this party's own message; only its recipients translate it")
-        if not isinstance(msg.content, TextContent):
+        if field is not None:
+            original = (
+                free_text_at(msg.content.fields, field) if isinstance(msg.content, FormatContent) else None
+            )
+            if original is None:
+                raise NodeError(f"{msg_id} has no free text {field} to translate")
+            if original["lang"] == lang:
+                raise NodeError(f"{msg_id} {field} is already written in {lang}")
+        elif not isinstance(msg.content, TextContent):
             raise NodeError(
                 f"{msg_id} is a format message: it is rendered in every language from its signed "
-                "fields; only free text is translated"
+                "fields; only its free text is translated, each named by its field"
             )
-        if msg.content.lang == lang:
+        elif msg.content.lang == lang:
             raise NodeError(f"{msg_id} is already written in {lang}")
         recipients = sorted(p for p in {msg.sender, *msg.to} if p != self.party and p in self.peers)
         if not recipients:
@@ -337,6 +353,7 @@ class Operator:
                 text=text,
                 grade=grade,  # type: ignore[arg-type]
                 made_by=made_by,
+                **({"field": field} if field is not None else {}),
             )
 
         try:  # refuse here what would fail inside the write, before anything is numbered

@@ -407,3 +407,25 @@ def messages_newest_first(
     if limit is not None:
         q = q.limit(limit)
     return iter(conn.execute(q))
+
+
+def received_with_translations(conn: Connection, limit: int) -> tuple[Sequence[AnyRow], Sequence[AnyRow]]:
+    """The newest ``limit`` messages received (id, body, precedence, created) and the bodies of
+    every translation held of them: what a translator's queue is made from."""
+    messages = conn.execute(
+        select(entries.c.id, entries.c.body, entries.c.precedence, entries.c.created)
+        .where(entries.c.kind == "message", entries.c.mine.is_(False))
+        .order_by(entries.c.held_since.desc(), entries.c.id.desc())
+        .limit(limit)
+    ).all()
+    ids = [r.id for r in messages]
+    translations = (
+        conn.execute(
+            select(entries.c.ref, entries.c.body).where(
+                entries.c.kind == "translation", entries.c.ref.in_(ids)
+            )
+        ).all()
+        if ids
+        else []
+    )
+    return messages, translations

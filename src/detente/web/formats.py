@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from detente.core import visible
 from detente.core.entries import Content, FormatContent, TextContent
-from detente.core.formats import LANGS, FieldError, FormatError, Lang
+from detente.core.formats import LANGS, REDACTED, FieldError, FormatError, Lang
+from detente.core.formats.freetext import free_text_at
 from detente.node.catalog import FormatRefusal, NodeFormats
 
 LangQuery = Annotated[Lang, Query(description="language of the rendering: en, ru or uk")]
@@ -101,6 +102,7 @@ def finish_view(
             if "body" in out:
                 out["body"] = None
                 out["body_withheld"] = "contains personal data; ask with ?personal=1"
+            withhold_personal_translations(out, out["content"].get("fields"))
     except (FieldProblem, FormatError, ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, FieldProblem):
             where, reason = exc.field, exc.reason
@@ -137,7 +139,26 @@ def _finish_invalid(formats: NodeFormats, view: dict[str, Any], personal: bool) 
         out["body"] = None
         out.pop("body_b64", None)
         out["body_withheld"] = "contains personal data; ask with ?personal=1"
+        withhold_personal_translations(out, None)
     return out
+
+
+def withhold_personal_translations(view: dict[str, Any], shown_fields: object) -> None:
+    """A translation of a free text that is withheld as personal data is withheld with it.
+
+    ``shown_fields``: the fields as shown (personal ones redacted), or None when none are shown;
+    a translation naming a field that is not free text there has its text and bytes withheld.
+    """
+    kept = []
+    for tr in view.get("translations", []):
+        path = tr.get("field") if isinstance(tr, dict) else None
+        if path is not None and (
+            not isinstance(shown_fields, dict) or free_text_at(shown_fields, path) is None
+        ):
+            tr = {**tr, "text": REDACTED, "body": None, "body_withheld": "contains personal data"}
+        kept.append(tr)
+    if "translations" in view:
+        view["translations"] = kept
 
 
 def hidden_characters(view: dict[str, Any]) -> list[dict[str, Any]]:

@@ -33,6 +33,17 @@ class TranslateRequest(BaseModel):
     lang: Lang
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
     grade: Grade = "working"
+    field: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^[a-z][a-z0-9_]{0,63}(\[(0|[1-9][0-9]{0,3})\]\.[a-z][a-z0-9_]{0,63})?$",
+                max_length=140,
+                description="one free text of a format message: remarks, events[2].event",
+            ),
+        ]
+        | None
+    ) = None
     # Accepted for older clients and ignored: the translator is the authenticated person.
     by: (
         Annotated[
@@ -53,13 +64,14 @@ def add_translation_routes(app: FastAPI, node: Node, deps: list[Any], translator
     async def translate(
         party: str, n: int, req: TranslateRequest, person: Person = translator
     ) -> dict[str, str]:
-        """A translator's translation of a free-text message, sent to its other parties.
+        """A translator's translation of a free-text message, or of one free text of a format
+        message (``field``), sent to its other parties.
 
         Signed by this party as ``made_by = {type: person, name: <the token's person>, role:
         translator}``; a ``by`` in the request is ignored.
         """
         made_by = PersonMaker(type="person", name=person.name, role="translator")
-        signed = await node.translate(f"{party}/{n}", req.lang, req.text, req.grade, made_by)
+        signed = await node.translate(f"{party}/{n}", req.lang, req.text, req.grade, made_by, req.field)
         t = parse_as(Translation, signed.body)
         return {"id": t.id, "hash": signed.hash}
 
@@ -87,6 +99,7 @@ def translations_view(c: Connection, msg_id: str, msg_hash: str) -> list[dict[st
             "machine": machine,
             "label": dict(MT_LABEL) if machine else None,
             "text": t.text,
+            "field": t.field,
             "at": t.created,
             # A translation names the exact original it was made from.
             "of_this_text": t.msg_hash == msg_hash,

@@ -19,6 +19,7 @@ from detente.core.checkpoint import Equivocation
 from detente.core.entries import (
     Ack,
     EntryError,
+    FormatContent,
     LinkTest,
     Message,
     Receipt,
@@ -27,6 +28,7 @@ from detente.core.entries import (
     epoch,
     parse_as,
 )
+from detente.core.formats.freetext import free_text_at
 
 StreamEntry = Message | Ack | LinkTest | Translation
 
@@ -191,6 +193,18 @@ class AcceptEntry:
             return EntryRefused("bad-entry", f"{e.id}: {e.sender} {verb} its own message {e.msg}")
         if e.sender not in msg.to:
             return EntryRefused("bad-entry", f"{e.id}: {e.sender} is not an addressee of {e.msg}")
+        if isinstance(e, Translation) and e.field is not None:
+            # A translation of one free text of a format message must name free text that is
+            # there, written in another language: never a code, a number or a name.
+            original = (
+                free_text_at(msg.content.fields, e.field) if isinstance(msg.content, FormatContent) else None
+            )
+            if original is None:
+                return EntryRefused(
+                    "bad-entry", f"{e.id} translates {e.msg} {e.field}, which is no free text"
+                )
+            if original["lang"] == e.lang:
+                return EntryRefused("bad-entry", f"{e.id} translates {e.msg} {e.field} into its own language")
         if isinstance(e, Ack) and not target.mine:
             return EntryRefused(
                 "bad-entry", f"{e.id} acknowledges {e.msg}, which {msg.sender} sent, not this node"

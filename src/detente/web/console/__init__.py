@@ -27,7 +27,19 @@ from fastapi.staticfiles import StaticFiles
 from detente.node import Node
 from detente.store import StoreError, StoreFull
 from detente.web.compress import StreamGzip
-from detente.web.console import accounts, compose, drafts, links, maps, messages, record, signin, stream, wall
+from detente.web.console import (
+    accounts,
+    compose,
+    drafts,
+    fieldtrans,
+    links,
+    maps,
+    messages,
+    record,
+    signin,
+    stream,
+    wall,
+)
 from detente.web.console.deps import SignInFirst
 from detente.web.console.render import STATIC, TEMPLATES, Console
 from detente.web.formats import accept_language
@@ -35,7 +47,7 @@ from detente.web.i18n import t
 
 __all__ = ["TEMPLATES", "Console", "add_console"]
 
-ROUTERS = (signin, messages, compose, drafts, record, maps, links, stream, accounts, wall)
+ROUTERS = (signin, messages, compose, fieldtrans, drafts, record, maps, links, stream, accounts, wall)
 
 
 def add_console(app: FastAPI, node: Node) -> None:

@@ -6,7 +6,7 @@ draft when it needs a second person's release (then the page goes to the draft).
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -15,9 +15,11 @@ from fastapi.responses import RedirectResponse, Response
 from detente.core import authority
 from detente.core.entries import Content, FormatContent, Message, Precedence, TextContent, parse_as, timestamp
 from detente.core.formats.catalog import Format
+from detente.core.formats.fieldtypes import _Rows, columns_of, is_rows
 from detente.core.formats.incident import PAIRS, REPORT, RESPONSE
+from detente.core.formats.units import ALTITUDE_LIMITS, SPEED_LIMITS
 from detente.core.release import Draft
-from detente.core.terms import PRECEDENCES
+from detente.core.terms import LANGS, PRECEDENCES
 from detente.node import LateNotice, NodeError
 from detente.node.catalog import FormatRefusal
 from detente.web import auth
@@ -86,18 +88,17 @@ async def reply_basis(con: Console, ref: str) -> dict[str, Any] | None:
     }
 
 
-def prefilled(fmt: Format, basis: dict[str, Any]) -> dict[str, str]:
+def prefilled(fmt: Format, basis: dict[str, Any]) -> dict[str, list[str]]:
     """The form's values for ``fmt`` filled from the message answered: each field of the same
-    name (or as ``FILLED_FROM`` says), as the form shows it (JSON for a structured value)."""
+    name (or as ``FILLED_FROM`` says), as a person would have typed it (``forms.values_of``)."""
     source: dict[str, Any] = basis["fields"]
     mapped = FILLED_FROM.get((fmt.id, fmt.version))
-    out: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
     for f in fmt.fields:
         name = f.name if mapped is None else mapped.get(f.name)
         if name is None or name not in source:
             continue
-        value = source[name]
-        out[f.name] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+        out.update(forms.values_of(f, source[name], f.name))
     return out
 
 
@@ -170,10 +171,14 @@ def format_page(
     s: auth.Session,
     fmt: Format | None,
     form: dict[str, Any],
-    values: dict[str, str],
-    errors: dict[str, str],
-    previews: list[tuple[str, str]],
+    values: forms.Values,
+    problems: list[forms.Problem],
+    previews: Sequence[tuple[str, str]],
     status: int = 200,
+    *,
+    form_error: str | None = None,
+    signed: dict[str, str] | None = None,
+    focus: str = "",
     late_lead: dict[str, Any] | None = None,
 ) -> Response:
     lang = s.user.lang
@@ -187,14 +192,17 @@ def format_page(
             back="/compose/format",
             fmt=fmt,
             formats=[(f.id, f.version, f.title[lang]) for f in catalog.formats()],
-            controls=forms.controls(fmt, lang, values, errors) if fmt else [],
-            form_error=errors.get("_form"),
-            has_errors=bool(errors),
+            controls=forms.controls(fmt, lang, values, problems, signed, focus) if fmt else [],
+            form_error=form_error,
+            problems=problems,
+            has_errors=bool(problems),
             form=form,
             peers=sorted(con.node.peers),
             precedences=PRECEDENCES,
             previews=previews,
             late_lead=late_lead,
+            altitude_units=list(ALTITUDE_LIMITS),
+            speed_units=list(SPEED_LIMITS),
             banner=None,
         ),
         status,
@@ -216,7 +224,7 @@ async def compose_format(
     format: Annotated[str, Query(max_length=80)] = "",
     ref: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    values: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
     form: dict[str, Any] = {"to": [], "precedence": "routine", "format": format, "ref": ""}
     basis = await reply_basis(con, ref) if ref else None
     if ref and basis is None:
@@ -230,13 +238,50 @@ async def compose_format(
         form.update(to=basis["to"], precedence=basis["precedence"], ref=basis["id"], format=format)
         if fmt is not None:
             values = prefilled(fmt, basis)
-    return format_page(con, s, fmt, form, values, {}, [])
+    return format_page(con, s, fmt, form, values, [], [])
+
+
+MAX_FORM_FIELDS = 10_000  # a list of 1,000 persons typed as rows, with room to spare
+MAX_UPLOAD = forms.MAX_PASTE * 4  # bytes: a pasted list's bound in characters, in UTF-8
+
+
+def _row_action(fmt: Format, action: str, values: dict[str, list[str]]) -> str | None:
+    """Apply "add a row" / "remove row i" to the posted values; the input to focus next."""
+    verb, _, rest = action.partition(":")
+    name, _, index = rest.partition(":")
+    f = next((f for f in fmt.fields if f.name == name and is_rows(f)), None)
+    if f is None or verb not in ("add", "del"):
+        return None
+    count = forms.row_count(f, values)
+    columns = columns_of(f)
+    if verb == "add":
+        shown = max(count, 1)  # an empty table still shows one row
+        if not isinstance(f.kind, _Rows) or shown >= f.kind.high:
+            return None
+        values.setdefault(f"{name}.0.{columns[0].name}", [""])
+        key = f"{name}.{shown}.{columns[0].name}"
+        values.setdefault(key, [""])
+        return forms.anchor(key)
+    if not index.isdigit() or int(index) >= count:
+        return None
+    gone = int(index)
+    moved: dict[str, list[str]] = {}
+    for key in [k for k in values if k.startswith(name + ".")]:
+        rest_key = key[len(name) + 1 :]
+        i, _, col = rest_key.partition(".")
+        v = values.pop(key)
+        if i.isdigit() and int(i) != gone:
+            moved[f"{name}.{int(i) - (int(i) > gone)}.{col}"] = v
+    values.update(moved)
+    return f"add-{name}"
 
 
 @router.post("/compose/format")
 async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
-    # The form is read here, with its own bounds (fields come and go with the format).
-    async with request.form(max_files=0, max_fields=200, max_part_size=200_000) as data:
+    # The form is read here, with its own bounds (fields come and go with the format; a list of
+    # persons may be typed as up to 1,000 rows, pasted, or uploaded as one bounded file).
+    lang = s.user.lang
+    async with request.form(max_files=1, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_UPLOAD) as data:
         check_csrf(s, str(data.get("csrf") or ""))
         check_role(s, authority.SEND)
         to = [str(v) for v in data.getlist("to")]
@@ -245,38 +290,69 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
         chosen = str(data.get("format") or "")
         late_ok = data.get("late_ok") == "yes"
         ref = str(data.get("ref") or "")[:65]
-        values = {k[2:]: str(v) for k, v in data.multi_items() if k.startswith("f.") and isinstance(v, str)}
+        values: dict[str, list[str]] = {}
+        uploads: dict[str, bytes] = {}
+        for k, v in data.multi_items():
+            if not k.startswith("f."):
+                continue
+            if isinstance(v, str):
+                values.setdefault(k[2:], []).append(v)
+            elif k.endswith("._file") and v.filename:
+                raw = await v.read(MAX_UPLOAD + 1)
+                uploads[k[2:-6]] = raw
     node = con.node
-    lang = s.user.lang
     fmt = pick_format(con, chosen)
     form = {"to": to, "precedence": precedence, "format": chosen, "ref": ref}
     if ref and await reply_basis(con, ref) is None:
-        return format_page(con, s, fmt, form, values, {"_form": t(lang, "reply_unknown", id=ref)}, [], 400)
+        return format_page(
+            con, s, fmt, form, values, [], [], 400, form_error=t(lang, "reply_unknown", id=ref)
+        )
     if fmt is None:
-        return format_page(con, s, None, form, values, {"_form": t(lang, "pick_format")}, [], 400)
-    fields, errors = forms.parse(fmt, lang, values)
+        return format_page(con, s, None, form, values, [], [], 400, form_error=t(lang, "pick_format"))
+    problems: list[forms.Problem] = []
+    # A pasted or uploaded list becomes rows of the table, shown and checked like typed rows.
+    for f in fmt.fields:
+        pasted = "\n".join(values.pop(f"{f.name}._paste", []))
+        upload = uploads.get(f.name)
+        for text in (pasted, _decode(upload, lang, f.label[lang], problems, f.name) if upload else ""):
+            if not text.strip() or not is_rows(f):
+                continue
+            try:
+                forms.paste_into(f, text, values)
+            except forms.Bad as exc:
+                problems.append(
+                    forms.Problem(
+                        f.name, forms.anchor(f.name + "._paste"), f"{f.label[lang]}: {forms.words(lang, exc)}"
+                    )
+                )
+    if action.startswith(("add:", "del:")):
+        focus = _row_action(fmt, action, values) or ""
+        return format_page(con, s, fmt, form, values, problems, [], focus=focus)
+    fields, found, signed = forms.parse(fmt, lang, values)
+    problems += found
+    form_error = None
     if not to:
-        errors.setdefault("_form", t(lang, "need_recipient"))
+        form_error = t(lang, "need_recipient")
     prec = as_precedence(precedence)
     if prec is None:
-        errors.setdefault("_form", t(lang, "refused", why=f"precedence {precedence!r}"))
+        form_error = t(lang, "refused", why=t(lang, "in_choose"))
     checked = None
-    if not errors:
-        checked, errors = forms.check(node.formats.catalog, fmt, fields, lang, lang)
-    if checked is None or errors or prec is None:
-        return format_page(con, s, fmt, form, values, errors, [], 422)
+    if not problems:
+        checked, problems = forms.check(node.formats.catalog, fmt, fields, lang, lang)
+    if checked is None or problems or prec is None or form_error:
+        return format_page(con, s, fmt, form, values, problems, [], 422, form_error=form_error, signed=signed)
     content = FormatContent(type="format", format=fmt.id, version=fmt.version, lang=lang, fields=checked)
+    # Every language, the operator's own first: what will be signed, as each reader will see it.
     previews = [
         (code, node.formats.render(content, code, personal=True) or "")
-        for code in ("en", "ru", "uk")
-        if code != lang
+        for code in sorted(LANGS, key=lambda c: c != lang)
     ]
     # Judged as the node will judge it when signing; shown with the preview, so the officer
     # confirms a late notice before anything is signed.
     lead = node.formats.lead_time(content, timestamp(node.clock.now()))
     late = lead.as_json() if lead is not None and lead.late else None
     if action != "send":
-        return format_page(con, s, fmt, form, values, {}, previews, late_lead=late)
+        return format_page(con, s, fmt, form, values, [], previews, signed=signed, late_lead=late)
     try:
         recipients = node.check_recipients(sorted(set(to)))
         node.formats.prepare(content, recipients)
@@ -287,13 +363,55 @@ async def send_format(con: Con, request: Request, s: SignedIn) -> Response:
             if detail
             else (exc.message(lang) if isinstance(exc, FormatRefusal) else str(exc).splitlines()[0])
         )
-        return format_page(con, s, fmt, form, values, {"_form": t(lang, "refused", why=why)}, previews, 400)
+        return format_page(
+            con,
+            s,
+            fmt,
+            form,
+            values,
+            [],
+            previews,
+            400,
+            form_error=t(lang, "refused", why=why),
+            signed=signed,
+        )
     try:
         return await submit(con, s, recipients, prec, content, late_ok, ref or None)
     except LateNotice as exc:
-        error = {"_form": t(lang, "late_confirm_needed")}
-        return format_page(con, s, fmt, form, values, error, previews, 409, exc.lead.as_json())
+        return format_page(
+            con,
+            s,
+            fmt,
+            form,
+            values,
+            [],
+            previews,
+            409,
+            form_error=t(lang, "late_confirm_needed"),
+            signed=signed,
+            late_lead=exc.lead.as_json(),
+        )
     except (NodeError, ValueError) as exc:
         detail = refusal_detail(exc, lang)
         why = t(lang, "refused", why=detail[0] if detail else str(exc))
-        return format_page(con, s, fmt, form, values, {"_form": why}, previews, 400)
+        return format_page(con, s, fmt, form, values, [], previews, 400, form_error=why, signed=signed)
+
+
+def _decode(raw: bytes, lang: str, label: str, problems: list[forms.Problem], name: str) -> str:
+    """An uploaded list as text (UTF-8, with or without a byte-order mark), or a problem."""
+    if len(raw) > MAX_UPLOAD:
+        problems.append(
+            forms.Problem(
+                name,
+                forms.anchor(name + "._paste"),
+                f"{label}: {t(lang, 'in_paste_too_large', max=MAX_UPLOAD // 1000)}",
+            )
+        )
+        return ""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.append(
+            forms.Problem(name, forms.anchor(name + "._paste"), f"{label}: {t(lang, 'in_not_utf8')}")
+        )
+        return ""

@@ -27,7 +27,7 @@ from detente.node import Node
 from detente.store import Connection, queries
 from detente.web import auth, live
 from detente.web.api import _overdue, _view, node_status
-from detente.web.console import views
+from detente.web.console import fieldtexts, views
 from detente.web.console.alarms import BANNER_OWN_LINE, alarm_view
 from detente.web.console.queue import PAGE_SIZE, STORE_BOX, BoxQuery, page_links, pages_for
 from detente.web.formats import finish_view
@@ -339,6 +339,7 @@ class Console:
             if d is None
             else {"draft": d.id, "author": d.author, "releaser": d.released_by, "at": d.released_at}
         )
+        out["field_texts"] = fieldtexts.field_texts(self.node.formats.catalog, out, lang)
         return out
 
     # -- live parts (read-only HTML only: never a form) ---------------------------------
@@ -373,6 +374,8 @@ class Console:
             "banner": await self.banner_html(lang, s),
             "msgstate": self.fragment("_message_state.html", ctx),
         }
+        if m.get("field_texts"):  # read-only: the form to translate one is outside this part
+            parts["fieldtexts"] = self.fragment("_field_texts_live.html", ctx)
         if self.answerable(s, m):
             parts["acknotice"] = self.fragment("_ack_notice.html", ctx)
         return live.View(parts)
