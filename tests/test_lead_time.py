@@ -28,6 +28,7 @@ from detente.core.entries import FormatContent, Message, TextContent, parse_as, 
 from detente.core.formats import builtin_catalog
 from detente.core.formats.notice import signed_lead_time
 from detente.core.formats.samples import sample
+from detente.web.console import forms
 from test_console import VIEWPORT, browser  # noqa: F401 (the fixture, same Chromium flags)
 from test_console_clock import WAIT, Nodes, nodes, sign_in  # noqa: F401 (the fixture)
 
@@ -177,13 +178,19 @@ def test_the_api_refuses_a_late_notice_with_409_and_signs_it_with_late_ok(nodes:
 # -- the console --------------------------------------------------------------------------------------
 
 
-def fill_fields(form: Any, fields: dict[str, Any]) -> None:
-    for name, value in fields.items():
-        control = form.locator(f"#f-{name}")
-        if control.evaluate("e => e.tagName") == "SELECT":
-            control.select_option(str(value))
-        else:
-            control.fill(json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+def fill_fields(form: Any, fmt_id: str, fields: dict[str, Any]) -> None:
+    """Type each signed value as an officer would (``forms.values_of``), into the real inputs."""
+    fmt = builtin_catalog().get(fmt_id, 1)
+    for f in fmt.fields:
+        for key, typed in forms.values_of(f, fields.get(f.name), f.name).items():
+            control = form.locator(f'[name="f.{key}"]')
+            if control.count() > 1:  # a radio or checkbox group
+                for value in typed:
+                    control.and_(form.locator(f'[value="{value}"]')).check()
+            elif control.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(typed[0])
+            else:
+                control.fill(typed[0])
 
 
 def test_the_console_asks_to_confirm_a_late_notice_and_both_sides_see_it_late_in_their_language(
@@ -197,7 +204,7 @@ def test_the_console_asks_to_confirm_a_late_notice_and_both_sides_see_it_late_in
         page.goto(nodes.url("US-EUCOM", "/compose/format?format=missile-launch-notice@1"))
         form = page.locator("#format-form")
         form.get_by_label("RU-MOD").check()
-        fill_fields(form, fields)
+        fill_fields(form, "missile-launch-notice", fields)
         page.get_by_role("button", name="Check and preview").click()
         warning = page.locator("#late-warning")
         expect(warning).to_contain_text("LATE NOTICE")
