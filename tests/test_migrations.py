@@ -24,7 +24,7 @@ from detente import config as cfgmod
 from detente.devtools.cluster import Cluster, LocalNode, free_port
 from detente.store import Store, migrate
 from detente.store.db import make_engine
-from detente.store.schema import metadata
+from detente.store.schema import metadata, writer_lease
 from support import wait_until
 
 FIXTURE = Path(__file__).parent / "fixtures" / "release_0_1_0" / "nodes"
@@ -122,6 +122,22 @@ def test_the_revisions_produce_exactly_store_schema(store_url: str):
 
 
 def test_a_new_store_is_made_at_the_newest_revision(store_url: str):
+    store = Store(store_url)
+    try:
+        now = store.run(migrate.status)
+    finally:
+        store.engine.dispose()
+    assert (now.current, now.pending) == (migrate.head(), ())
+
+
+def test_a_database_holding_only_the_writers_lease_is_made_a_new_store(store_url: str):
+    """A high-availability process takes the lease (creating its table) before it opens the store."""
+    engine = make_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            writer_lease.create(conn, checkfirst=True)
+    finally:
+        engine.dispose()
     store = Store(store_url)
     try:
         now = store.run(migrate.status)

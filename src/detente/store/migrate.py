@@ -83,10 +83,15 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
 
 
+# Made before the store is opened (a high-availability process takes the writer's lease first,
+# store/lease.py): a database holding only these is still a new one.
+BEFORE_THE_STORE = frozenset({"writer_lease"})
+
+
 def status(conn: Connection) -> Status:
     current = MigrationContext.configure(conn).get_current_revision()
     tables = set(inspect(conn).get_table_names())
-    empty = not (tables & set(metadata.tables))
+    empty = not (tables & (set(metadata.tables) - BEFORE_THE_STORE))
     script = scripts()
     known = current is None or current in {r.revision for r in script.walk_revisions()}
     pending: tuple[str, ...] = ()
