@@ -71,8 +71,8 @@
   }
   Promise.all(loads).then(function () {
     // A single position has bounds of no size: unbounded, fitBounds would zoom in without end (no
-    // tile layer sets a maximum) and show an empty map. Coastlines at 1:50m say little past 8.
-    if (drawn.getLayers().length) map.fitBounds(drawn.getBounds().pad(0.5), { maxZoom: 8 });
+    // tile layer sets a maximum) and show an empty map. At 6 a position still shows the coasts around it.
+    if (drawn.getLayers().length) map.fitBounds(drawn.getBounds().pad(0.5), { maxZoom: 6 });
     el.dataset.ready = "yes";
   });
 })();
