@@ -1,14 +1,14 @@
 """The operator console in a real browser (Debian's Chromium) against real nodes.
 
 Needs ``/usr/bin/chromium`` (``apt-get install -y chromium``); Playwright's own browser download
-is never used. Screenshots of the main screens land in docs/screenshots/ with DETENTE_SCREENSHOTS=1.
+is never used. The screenshots in docs/screenshots/ are made by scripts/screenshots.py; those taken
+here only help to debug a failing test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import re
 import tempfile
 import time
@@ -36,13 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Screenshots go to docs/screenshots/ when DETENTE_SCREENSHOTS=1 (to refresh the docs), and
-# to a throwaway folder otherwise, so that a test run leaves the work tree clean.
-SHOTS = (
-    Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-    if os.environ.get("DETENTE_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "detente-screenshots"
-)
+# A throwaway folder, so that a test run leaves the work tree clean (the docs' screenshots come
+# from scripts/screenshots.py, with their own traffic, in every language).
+SHOTS = Path(tempfile.gettempdir()) / "detente-screenshots"
 TWO = [("US-EUCOM", "US European Command"), ("RU-MOD", "Russian MoD")]
 PASSWORD = "correct horse battery staple"
 VIEWPORT = {"width": 1366, "height": 768}

@@ -5,7 +5,7 @@
   var el = document.getElementById("map");
   if (!el || !window.L || !window.topojson) return;
   var shapes = JSON.parse(document.getElementById("map-shapes").textContent || "[]");
-  var map = L.map(el, { worldCopyJump: true, attributionControl: true, preferCanvas: false });
+  var map = L.map(el, { worldCopyJump: true, attributionControl: true, preferCanvas: false, minZoom: 2, maxZoom: 12 });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Natural Earth (public domain) · Leaflet");
   map.setView([45, 30], 4);
@@ -70,7 +70,9 @@
       { color: "#7a4a00", weight: 1, dashArray: "4 3", fill: false, className: "border" }, "border"));
   }
   Promise.all(loads).then(function () {
-    if (drawn.getLayers().length) map.fitBounds(drawn.getBounds().pad(0.5));
+    // A single position has bounds of no size: unbounded, fitBounds would zoom in without end (no
+    // tile layer sets a maximum) and show an empty map. At 6 a position still shows the coasts around it.
+    if (drawn.getLayers().length) map.fitBounds(drawn.getBounds().pad(0.5), { maxZoom: 6 });
     el.dataset.ready = "yes";
   });
 })();
