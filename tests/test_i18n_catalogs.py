@@ -326,3 +326,9 @@ def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found is not None, "the page has no CSRF token"
     return found.group(1)
+
+
+def test_every_alarm_kind_the_node_raises_has_a_name_in_the_catalogs():
+    from detente.store import queries
+
+    assert [k for k in queries.ALARM_KINDS if "alarmkind_" + k not in STRINGS] == []
