@@ -258,7 +258,12 @@ def test_a_primary_answered_by_another_certificate_is_refused_and_the_backup_car
         cluster.wait_links(nodes=[us, ru])
         assert path_of(ru)["in_use"] == us.cfg.link
         assert path_of(ru)["primary"] is False
-        assert "not the pinned one" in ru.status()["links"][0]["path"]["errors"][ua.cfg.link]
+        # RU-MOD may have dialled the primary before UA-GS listened ("cannot reach"): the next
+        # probe of the primary (every path_probe_every, 30 s) meets UA-GS's certificate.
+        assert wait_until(
+            lambda: "not the pinned one" in ru.status()["links"][0]["path"]["errors"].get(ua.cfg.link, ""),
+            timeout=45,
+        )
         assert wait_until(
             lambda: any(e["kind"] == "refused" for e in ru.api("GET", "/v1/events")), timeout=10
         )
