@@ -375,7 +375,10 @@ def test_a_translation_of_a_format_messages_remarks_appears_live_under_the_origi
     translator = context(browser).new_page()
     signed_in(translator, ru, "lingo")
     open_when_there(translator, ru, f"/m/{routine}")
-    translator.goto(url(ru, "/translate"))
+    # The queue is in the translator's menu, not in the duty officer's.
+    expect(officer.locator("nav a[href='/translate']")).to_have_count(0)
+    translator.locator("nav a[href='/translate']").click()
+    expect(translator.locator("nav a[href='/translate']")).to_have_attribute("aria-current", "page")
     rows = translator.locator("#translate-queue tbody tr")
     # The higher precedence first, then the routine report; each free text of each message once.
     expect(rows.first).to_have_attribute("data-id", flash)
