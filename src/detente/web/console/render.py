@@ -145,7 +145,6 @@ class Console:
             "can_ack": bool(session and session.user.may(authority.ACK)),
             "can_translate": bool(session and session.user.may(authority.TRANSLATE)),
             "can_audit": bool(session and session.user.may(authority.RECORD)),
-            "can_translate": bool(session and session.user.may(authority.TRANSLATE)),
             "can_release": bool(session and session.user.may(authority.RELEASE)),
             "precedences": PRECEDENCES,
             "alerting_answers": ALERTING_ANSWERS,
