@@ -39,6 +39,7 @@ def test_no_console_page_has_a_serious_or_critical_accessibility_violation(
     ru = nodes.nodes["RU-MOD"]
     auth.add_user(ru.cfg.db, "audit", "auditor", PASSWORD, "ru", nodes.clock.now())
     auth.add_user(ru.cfg.db, "chief", "releaser", PASSWORD, "uk", nodes.clock.now())
+    auth.add_user(ru.cfg.db, "lingo", "translator", PASSWORD, "ru", nodes.clock.now())
     content = TextContent(type="text", lang="ru", text="Проверка: окно пуска перенесено на 1600Z.")
     draft = nodes.run(ru.draft(["US-EUCOM"], "flash", content, by="duty")).id
     msg_id = send(nodes, "flash", "Aircraft crossing the line. Confirm.")
@@ -61,6 +62,7 @@ def test_no_console_page_has_a_serious_or_critical_accessibility_violation(
             "/links",
             "/map",
             "/wall",
+            "/reconcile?ref=UA-GS/KSHPV/2026-018",
             f"/drafts/{draft}",
             f"/m/{msg_id}",
             "/m/NO-SUCH/1",
@@ -77,6 +79,14 @@ def test_no_console_page_has_a_serious_or_critical_accessibility_violation(
             page.goto(nodes.url("RU-MOD", path))
             expect(page.locator("#banner [data-flash]")).to_be_visible(timeout=LIVE)
             found[path] = violations(page)
+        # A translator: the queue of free text waiting for translation.
+        page.get_by_role("button", name="Выйти").click()
+        page.locator("#name").fill("lingo")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        page.goto(nodes.url("RU-MOD", "/translate"))
+        expect(page.locator("#banner [data-flash]")).to_be_visible(timeout=LIVE)
+        found["/translate"] = violations(page)
         # A releasing officer (in Ukrainian): the draft waiting in the banner, the return form.
         page.get_by_role("button", name="Выйти").click()
         page.locator("#name").fill("chief")
