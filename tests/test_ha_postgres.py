@@ -5,6 +5,7 @@ party on one database, active and passive under the writer's lease, killed, paus
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from detente import config as cfgmod
 from detente.devtools.cluster import Cluster, LocalNode, free_port
@@ -386,3 +388,22 @@ def test_a_writer_frozen_inside_its_transaction_is_cut_off_and_fenced_when_anoth
     assert pg_rows(url, "SELECT n FROM probe") == []
     old_lease.engine.dispose()
     new_lease.release()
+
+
+def test_a_renewal_paused_before_its_commit_does_not_keep_the_lease_from_another(
+    pg_database: Callable[[], str],
+) -> None:
+    # A SIGSTOP between the renewal's UPDATE and its COMMIT leaves the lease row locked by the
+    # lease's own session: the server must end that session after ttl idle, as it does the
+    # writer's, or the passive process waits for the lock as long as the active stays paused.
+    url = pg_database()
+    old_lease, new_lease = Lease(url, "old", ttl=2), Lease(url, "new", ttl=2)
+    assert old_lease.acquire()
+    paused = old_lease.engine.connect()
+    paused.begin()
+    paused.execute(text("UPDATE writer_lease SET holder = holder"))  # the row lock, never committed
+    try:
+        assert wait_until(new_lease.acquire, timeout=30, step=0.2)
+    finally:
+        with contextlib.suppress(SQLAlchemyError):  # the server has ended that session
+            paused.close()

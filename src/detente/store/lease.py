@@ -104,7 +104,9 @@ class Lease:
         self.outage = outage
         self.epoch: int | None = None
         # A session of its own, opened per use: the lease must not wait behind the writer's pool.
-        self.engine: Engine = create_engine(_pg(url), poolclass=NullPool, connect_args={"connect_timeout": 2})
+        # Its renewal holds the lease row's lock until it commits: a process paused in the middle
+        # must lose that lock after ttl like its writer's sessions, or the takeover waits forever.
+        self.engine: Engine = create_engine(_pg(url), poolclass=NullPool, connect_args=session_options(ttl))
         with self.engine.begin() as conn:
             writer_lease.create(conn, checkfirst=True)
 
@@ -122,7 +124,8 @@ class Lease:
                 )
                 row = conn.execute(_TAKE, {"holder": self.holder, "ttl": self.ttl, "name": NAME}).first()
         except SQLAlchemyError as exc:
-            logger.info("the writer's lease could not be asked for: %s", exc.__class__.__name__)
+            why = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else ""
+            logger.info("the writer's lease could not be asked for: %s %s", exc.__class__.__name__, why)
             return False
         if row is None:
             return False
