@@ -18,36 +18,21 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-if TYPE_CHECKING:
-    from detente.store.lease import Lease
+from detente.store import migrate
+from detente.store.engine import StoreError, StoreFull, make_engine
+from detente.store.lease import Fenced, Lease, OutcomeUnknown, session_options
+
+__all__ = ["StoreError", "StoreFull", "make_engine"]
 
 T = TypeVar("T")
 WriteFn = Callable[[Connection], Any]
 BATCH = 512
-
-
-class StoreError(RuntimeError):
-    """The database refused or failed an operation."""
-
-
-def _private(path: str) -> None:
-    """The store file exists and only its owner may read it. SQLite gives its WAL and shared
-    memory files the database file's mode, so they are private too."""
-    if not path or path == ":memory:":
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
-
-class StoreFull(StoreError):
-    """The store's disk (or database) is full: the write was not stored."""
 
 
 def _full(exc: Exception) -> Exception:
@@ -86,31 +71,6 @@ def free_space(url: str) -> Callable[[], int | None]:
             return None
 
     return free
-
-
-def make_engine(url: str, pg_connect: dict[str, Any] | None = None) -> Engine:
-    if url.startswith("sqlite"):
-        if url.startswith("sqlite:///"):
-            _private(url.removeprefix("sqlite:///").split("?", 1)[0])
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if pg_connect is not None:
-        # High availability: a pooled session may have died with a failed-over server; test it
-        # before use rather than fail the write that would have used it.
-        return create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True, connect_args=pg_connect)
-    return create_engine(url, pool_size=4, max_overflow=4)
 
 
 def insert_ignore(conn: Connection, table: Table, row: dict[str, Any], *keys: str) -> bool:
@@ -152,14 +112,9 @@ class Store:
         # survives a database failover; None for a node that is its store's only process.
         self.lease = lease
         if lease is not None:
-            from detente.store.lease import session_options
-
             self.engine = make_engine(url, session_options(lease.ttl))
         else:
             self.engine = make_engine(url)
-        # Here, not at the top: migrate's errors are StoreErrors, defined in this module.
-        from detente.store import migrate
-
         try:
             # A new database gets this release's schema; any other must already be at it.
             migrate.prepare(self.engine)
@@ -329,8 +284,6 @@ class Store:
 
     def _stopped(self, exc: Exception) -> bool:
         """Whether ``exc`` ends this process's writing (lease lost, or an unknowable commit)."""
-        from detente.store.lease import Fenced, OutcomeUnknown
-
         if not isinstance(exc, Fenced | OutcomeUnknown):
             return False
         if self.on_lost is not None:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from detente.store.db import StoreError
+from detente.store.engine import StoreError
 from detente.store.schema import writer_lease
 
 NAME = "writer"

@@ -21,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from detente.store.db import StoreError, make_engine
+from detente.store.engine import StoreError, make_engine
 from detente.store.schema import metadata
 
 SCRIPTS = Path(__file__).parent / "migrations"
